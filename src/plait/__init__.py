@@ -1,0 +1,40 @@
+"""plait: a multimodal data engine.
+
+Build a corpus from raw image-text data, curate it, embed and index it, search
+it every way, and serve it. ``import plait`` is light: models, Ray and the web
+server load only when a component that needs them is built.
+"""
+
+from __future__ import annotations
+
+from plait.errors import (
+    ConfigError,
+    CorpusError,
+    CorpusNotFoundError,
+    InputError,
+    MissingDependencyError,
+    NotFoundError,
+    PlaitError,
+    SecurityError,
+    UnknownNameError,
+)
+from plait.io.corpus import Corpus
+from plait.schema import Sample, Source
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError",
+    "Corpus",
+    "CorpusError",
+    "CorpusNotFoundError",
+    "InputError",
+    "MissingDependencyError",
+    "NotFoundError",
+    "PlaitError",
+    "Sample",
+    "SecurityError",
+    "Source",
+    "UnknownNameError",
+    "__version__",
+]

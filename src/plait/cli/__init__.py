@@ -1,0 +1,52 @@
+"""The ``plait`` command: one typer root, one module per command group.
+
+Each module exposes ``register(app)``. Commands parse arguments, call one
+library function and print a summary; they hold no logic of their own. Errors
+are translated here, once: a :class:`PlaitError` becomes its message on stderr
+and its exit code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from plait.errors import PlaitError
+
+# Command modules, in --help order. Listed explicitly: no import side effects.
+_MODULES = ("corpus_cmd", "ingest_cmd")
+
+app = typer.Typer(
+    name="plait",
+    help="plait: build, curate, embed, index, search and serve multimodal corpora.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for _name in _MODULES:
+    importlib.import_module(f"plait.cli.{_name}").register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: runs the app and turns PlaitError into a message and an exit code."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except PlaitError as exc:
+        from rich.console import Console
+
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

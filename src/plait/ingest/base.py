@@ -1,0 +1,72 @@
+"""What readers yield, and the protocol they follow.
+
+A reader streams :class:`RawSample` items (slots hold text or an
+:class:`ImageInput` not yet stored) and :class:`Failure` items for inputs it
+could not parse at all. It never stores anything and never stops on one bad
+input: the ingest loop validates media, writes tables and quarantines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from plait.schema import Source
+
+
+@dataclass(slots=True)
+class ImageInput:
+    """An image slot before it becomes media: bytes in hand, a local path, or a URL."""
+
+    data: bytes | None = None
+    path: str | None = None
+    url: str | None = None
+    location: str = ""  # where it came from, for quarantine rows
+
+    def __post_init__(self) -> None:
+        if not self.location:
+            self.location = self.path or self.url or ""
+
+
+Slot = "str | ImageInput"
+
+
+@dataclass(slots=True)
+class RawSample:
+    """A sample as read from the source; ``key`` is unique and stable within the dataset."""
+
+    key: str
+    kind: str
+    slots: list[Any]  # str (text) or ImageInput, in document order
+    source: Source
+    langs: list[str | None] | None = None  # per slot; None for image slots
+    meta: dict[str, Any] = field(default_factory=dict)
+    parent_key: str | None = None  # pages: the key of their document
+    position: int | None = None
+
+
+@dataclass(slots=True)
+class Failure:
+    """A raw input that could not be read at all; it becomes a quarantine row."""
+
+    location: str
+    reason: str
+    error: str
+
+
+Item = RawSample | Failure
+
+
+@runtime_checkable
+class Reader(Protocol):
+    """A source of raw samples. ``dataset`` and ``licence`` tag every sample it yields."""
+
+    dataset: str
+    licence: str
+
+    def __iter__(self) -> Iterator[Item]: ...
+
+    def estimate(self) -> int | None:
+        """Roughly how many items it will yield (for progress and ETA), if cheap to know."""
+        ...

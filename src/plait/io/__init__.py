@@ -1,0 +1,1 @@
+"""Storage: the corpus directory of Lance tables and its content-addressed media."""

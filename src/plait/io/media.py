@@ -1,0 +1,119 @@
+"""Content-addressed media: hash, sniff and validate image bytes.
+
+Validation decodes the image fully, so a corrupt or truncated file is caught at
+ingest, not at training time. The pixel cap is checked from the header before
+any decoding, which is what defuses decompression bombs. PIL's global settings
+are never changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+
+from plait.errors import InputError
+
+MAX_PIXELS = 89_478_485  # PIL's own default warning threshold
+MAX_BYTES = 64 * 1024 * 1024
+
+_SVG_HEAD = re.compile(rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*(<!DOCTYPE[^>]*>\s*)?<svg", re.S)
+
+
+@dataclass(slots=True)
+class MediaInfo:
+    id: str
+    mime: str
+    width: int | None
+    height: int | None
+    size: int
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def is_svg(data: bytes) -> bool:
+    return bool(_SVG_HEAD.match(data[:4096]))
+
+
+def probe(data: bytes, *, max_pixels: int = MAX_PIXELS, max_bytes: int = MAX_BYTES) -> MediaInfo:
+    """Hash and validate image bytes; raise :class:`InputError` with a reason code."""
+    if not data:
+        raise InputError("empty_file", "zero-byte file")
+    if len(data) > max_bytes:
+        raise InputError("too_large", f"{len(data)} bytes exceeds the cap of {max_bytes}")
+    digest = sha256(data)
+    if is_svg(data):
+        w, h = _svg_size(data)
+        return MediaInfo(digest, "image/svg+xml", w, h, len(data))
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise InputError("decompression_bomb", str(exc)) from exc
+    except UnidentifiedImageError as exc:
+        raise InputError("not_an_image", "not a recognised image format") from exc
+    except Exception as exc:  # PIL raises many types on garbage headers
+        raise InputError("corrupt_image", f"{type(exc).__name__}: {exc}") from exc
+    w, h = img.size
+    if w * h > max_pixels:
+        raise InputError(
+            "decompression_bomb", f"{w}x{h} = {w * h} pixels exceeds the cap of {max_pixels}"
+        )
+    if w <= 0 or h <= 0:
+        raise InputError("corrupt_image", f"invalid size {w}x{h}")
+    try:
+        img.load()
+    except Image.DecompressionBombError as exc:
+        raise InputError("decompression_bomb", str(exc)) from exc
+    except Exception as exc:
+        msg = f"{type(exc).__name__}: {exc}"
+        reason = "truncated_image" if "truncated" in msg.lower() else "corrupt_image"
+        raise InputError(reason, msg) from exc
+    mime = Image.MIME.get(img.format or "", "application/octet-stream")
+    return MediaInfo(digest, mime, w, h, len(data))
+
+
+def _svg_size(data: bytes) -> tuple[int | None, int | None]:
+    """Width and height from the root element; expat refuses entity expansion bombs."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        parser = ET.XMLPullParser(events=("start",))
+        parser.feed(data)
+        for _, elem in parser.read_events():
+            return _svg_len(elem.get("width"), elem.get("viewBox"), 2), _svg_len(
+                elem.get("height"), elem.get("viewBox"), 3
+            )
+    except ET.ParseError as exc:
+        raise InputError("corrupt_image", f"malformed SVG: {exc}") from exc
+    raise InputError("corrupt_image", "SVG without a root element")
+
+
+def _svg_len(value: str | None, viewbox: str | None, index: int) -> int | None:
+    m = re.match(r"\s*([0-9.]+)\s*(px)?\s*$", value or "")
+    if m:
+        return int(float(m.group(1)))
+    if viewbox:
+        parts = re.split(r"[\s,]+", viewbox.strip())
+        if len(parts) == 4:
+            try:
+                return int(float(parts[index]))
+            except ValueError:
+                return None
+    return None
+
+
+def open_image(data: bytes, mode: str = "RGB"):  # noqa: ANN201 - PIL type stays lazy
+    """Decode media bytes to a PIL image; rasterises nothing (SVG raises InputError)."""
+    from PIL import Image
+
+    if is_svg(data):
+        raise InputError("unsupported_media", "SVG media cannot be decoded to pixels")
+    img = Image.open(io.BytesIO(data))
+    img.load()
+    return img.convert(mode) if mode and img.mode != mode else img

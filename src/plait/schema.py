@@ -1,0 +1,234 @@
+"""The corpus contract: Arrow schemas of every table, and the records behind them.
+
+A corpus is a directory of Lance tables (see DESIGN.md). Columns that hold
+free-form dictionaries (``meta``: what the input said; ``stats``: what
+operators measured) are JSON strings, so operators can add keys without a
+schema migration. Everything else is typed so ``where`` filters can use it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import pyarrow as pa
+
+FORMAT_VERSION = 1
+
+# Sample kinds.
+PAIR = "pair"  # one image with one or more captions
+DOCUMENT = "document"  # an interleaved document, or a whole PDF
+PAGE = "page"  # one page of a document (``parent`` is the document id)
+IMAGE = "image"  # an image with no text
+TEXT = "text"  # text with no image
+KINDS = (PAIR, DOCUMENT, PAGE, IMAGE, TEXT)
+
+SOURCE_TYPE = pa.struct(
+    [
+        pa.field("uri", pa.string()),  # where the raw input was read (file, tar#member, URL)
+        pa.field("dataset", pa.string()),  # the named source it came from
+        pa.field("licence", pa.string()),  # SPDX id or free text; "unknown" if not given
+        pa.field("url", pa.string()),  # original web URL, if any
+        pa.field("fetched_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+SAMPLES = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        # Interleaved slots: at every position exactly one of texts[i] / images[i] is
+        # non-null; an image slot holds a media id (sha256 of the bytes).
+        pa.field("texts", pa.list_(pa.string())),
+        pa.field("images", pa.list_(pa.string())),
+        # Language tag per text slot (null for image slots and unknown languages).
+        pa.field("langs", pa.list_(pa.string())),
+        pa.field("parent", pa.string()),  # page -> document id
+        pa.field("position", pa.int32()),  # page number within the parent, 0-based
+        pa.field("source", SOURCE_TYPE),
+        pa.field("meta", pa.string()),  # JSON: what the input said; never changed
+        pa.field("stats", pa.string()),  # JSON: what operators measured
+        pa.field("run_id", pa.string()),  # the run that added the sample
+    ]
+)
+
+MEDIA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),  # sha256 hex of the bytes
+        pa.field("bytes", pa.large_binary()),  # null when stored by reference
+        pa.field("uri", pa.string()),  # external location when not copied
+        pa.field("mime", pa.string()),
+        pa.field("width", pa.int32()),
+        pa.field("height", pa.int32()),
+        pa.field("size", pa.int64()),
+    ]
+)
+
+QUARANTINE = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),  # hash of (location, reason)
+        pa.field("location", pa.string()),  # file, tar#member, URL, pdf#page
+        pa.field("reason", pa.string()),  # short code, e.g. corrupt_image
+        pa.field("error", pa.string()),  # the full message
+        pa.field("dataset", pa.string()),
+        pa.field("run_id", pa.string()),
+        pa.field("at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+REJECTED = pa.schema(
+    list(SAMPLES)
+    + [
+        pa.field("op", pa.string()),  # the operator that dropped it
+        pa.field("reason", pa.string()),
+        pa.field("rejected_by", pa.string()),  # run id of the dropping run
+        pa.field("rejected_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+RUNS = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("command", pa.string()),
+        pa.field("status", pa.string()),  # ok, failed, interrupted
+        pa.field("params", pa.string()),  # JSON
+        pa.field("versions", pa.string()),  # JSON: package versions
+        pa.field("counts", pa.string()),  # JSON
+        pa.field("started_at", pa.timestamp("us", tz="UTC")),
+        pa.field("finished_at", pa.timestamp("us", tz="UTC")),
+        pa.field("seconds", pa.float64()),
+    ]
+)
+
+
+def embeddings_schema(dim: int) -> pa.Schema:
+    """One row per embedded slot of a sample, for one encoder."""
+    return pa.schema(
+        [
+            pa.field("sample_id", pa.string(), nullable=False),
+            pa.field("slot", pa.int32()),  # position in the sample's slots; -1 = whole sample
+            pa.field("modality", pa.string()),  # image or text
+            pa.field("content", pa.string()),  # media id or text hash: the embedding cache key
+            pa.field("vector", pa.list_(pa.float32(), dim)),
+        ]
+    )
+
+
+TABLES: dict[str, pa.Schema] = {
+    "samples": SAMPLES,
+    "media": MEDIA,
+    "quarantine": QUARANTINE,
+    "rejected": REJECTED,
+    "runs": RUNS,
+}
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def dumps(obj: dict[str, Any] | None) -> str:
+    return json.dumps(obj or {}, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def loads(text: str | None) -> dict[str, Any]:
+    return json.loads(text) if text else {}
+
+
+@dataclass(slots=True)
+class Source:
+    """Provenance of one sample."""
+
+    uri: str
+    dataset: str
+    licence: str = "unknown"
+    url: str | None = None
+    fetched_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "uri": self.uri,
+            "dataset": self.dataset,
+            "licence": self.licence,
+            "url": self.url,
+            "fetched_at": self.fetched_at,
+        }
+
+
+@dataclass(slots=True)
+class Sample:
+    """One row of ``samples``: interleaved text and media-id slots."""
+
+    id: str
+    kind: str
+    texts: list[str | None]
+    images: list[str | None]
+    source: Source
+    langs: list[str | None] | None = None
+    parent: str | None = None
+    position: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+    run_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.texts) != len(self.images):
+            raise ValueError(f"sample {self.id}: texts and images must have one entry per slot")
+        for i, (t, m) in enumerate(zip(self.texts, self.images)):
+            if (t is None) == (m is None):
+                raise ValueError(f"sample {self.id}: slot {i} must hold exactly one of text or image")
+        if self.langs is None:
+            self.langs = [None] * len(self.texts)
+
+    def to_row(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "texts": self.texts,
+            "images": self.images,
+            "langs": self.langs,
+            "parent": self.parent,
+            "position": self.position,
+            "source": self.source.to_dict(),
+            "meta": dumps(self.meta),
+            "stats": dumps(self.stats),
+            "run_id": self.run_id,
+        }
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Sample:
+        src = row.get("source") or {}
+        return cls(
+            id=row["id"],
+            kind=row["kind"],
+            texts=list(row["texts"] or []),
+            images=list(row["images"] or []),
+            langs=list(row["langs"]) if row.get("langs") is not None else None,
+            parent=row.get("parent"),
+            position=row.get("position"),
+            source=Source(
+                uri=src.get("uri") or "",
+                dataset=src.get("dataset") or "",
+                licence=src.get("licence") or "unknown",
+                url=src.get("url"),
+                fetched_at=src.get("fetched_at"),
+            ),
+            meta=loads(row.get("meta")),
+            stats=loads(row.get("stats")),
+            run_id=row.get("run_id"),
+        )
+
+    @property
+    def text(self) -> str:
+        """The text-only view: every text slot joined."""
+        return "\n".join(t for t in self.texts if t)
+
+    @property
+    def media_ids(self) -> list[str]:
+        return [m for m in self.images if m]
+
+
+def samples_table(samples: list[Sample]) -> pa.Table:
+    return pa.Table.from_pylist([s.to_row() for s in samples], schema=SAMPLES)
