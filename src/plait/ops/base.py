@@ -1,0 +1,114 @@
+"""Operator base classes. The base owns the loop, the stats and the drop reasons,
+so a concrete operator implements one hook.
+
+- :class:`Filter`: ``score`` measures (writes ``stats``), ``keep`` decides with a
+  reason. ``mode="annotate"`` scores without dropping.
+- :class:`Mapper`: adds or rewrites fields (never ``meta``).
+- :class:`Deduplicator`: ``fingerprint`` per shard, then one global ``resolve``.
+
+Operators never import an executor. Their constructor signature is their
+config schema: recipes and ``plait ops show`` are generated from it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from plait.schema import Sample
+
+DROP = "drop"
+ANNOTATE = "annotate"
+
+
+@dataclass
+class OpContext:
+    """What an operator may use while it runs: media access and the run id."""
+
+    run_id: str
+    media: Callable[[Sequence[str]], dict[str, bytes]]  # media ids -> bytes
+    corpus_path: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Rejection:
+    sample: Sample
+    op: str
+    reason: str
+
+
+@dataclass
+class Result:
+    kept: list[Sample]
+    rejected: list[Rejection]
+
+
+class Op(ABC):
+    """Common base. ``name`` is the registry name; ``uses_model`` marks ops that Ray
+    runs as an actor pool (the model loads once per worker in :meth:`setup`)."""
+
+    name: ClassVar[str] = ""
+    uses_model: ClassVar[bool] = False
+
+    def setup(self) -> None:
+        """Load models or other heavy state; called once per worker before any batch."""
+
+    def params(self) -> dict[str, Any]:
+        """The constructor arguments this op was built with (for runs and lineage)."""
+        return dict(getattr(self, "_params", {}))
+
+
+class Filter(Op):
+    """Scores samples and keeps or drops each with a reason."""
+
+    def __init__(self, mode: str = DROP) -> None:
+        if mode not in (DROP, ANNOTATE):
+            raise ValueError(f"mode must be {DROP!r} or {ANNOTATE!r}, not {mode!r}")
+        self.mode = mode
+
+    @abstractmethod
+    def score(self, batch: list[Sample], ctx: OpContext) -> list[dict[str, Any]]:
+        """Measure each sample; return one stats dict per sample (merged into ``stats``)."""
+
+    @abstractmethod
+    def keep(self, sample: Sample, stats: dict[str, Any]) -> str | None:
+        """None to keep the sample, else the reason it is dropped."""
+
+    def process(self, batch: list[Sample], ctx: OpContext) -> Result:
+        scored = self.score(batch, ctx)
+        kept: list[Sample] = []
+        rejected: list[Rejection] = []
+        for sample, stats in zip(batch, scored, strict=True):
+            sample.stats.update(stats)
+            reason = self.keep(sample, stats)
+            if reason is None or self.mode == ANNOTATE:
+                kept.append(sample)
+            else:
+                rejected.append(Rejection(sample, self.name, reason))
+        return Result(kept, rejected)
+
+
+class Mapper(Op):
+    """Adds or rewrites fields of each sample."""
+
+    @abstractmethod
+    def map(self, batch: list[Sample], ctx: OpContext) -> list[Sample]: ...
+
+    def process(self, batch: list[Sample], ctx: OpContext) -> Result:
+        return Result(self.map(batch, ctx), [])
+
+
+class Deduplicator(Op):
+    """Two phases: a per-shard ``fingerprint`` and one global ``resolve``."""
+
+    @abstractmethod
+    def fingerprint(self, batch: list[Sample], ctx: OpContext) -> list[Any]:
+        """One picklable fingerprint per sample (None: not comparable, always kept)."""
+
+    @abstractmethod
+    def resolve(self, items: list[tuple[str, Any]]) -> dict[str, str]:
+        """Given (sample_id, fingerprint) for the whole corpus in a stable order, return
+        {dropped sample_id: reason}; the reason names the kept sample it duplicates."""
