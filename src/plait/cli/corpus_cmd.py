@@ -11,6 +11,9 @@ from plait.cli._util import console, counts_table, human_bytes, print_json
 from plait.io.corpus import Corpus
 
 
+_RUN_KEYS = ("read", "added", "skipped", "quarantined", "kept", "rejected", "embedded", "dataset")
+
+
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
     app.command("info")(info)
@@ -58,7 +61,11 @@ def info(
             t.add_column(col)
         for r in inf.runs:
             counts = schema.loads(r["counts"])
-            short = ", ".join(f"{k}={v}" for k, v in counts.items() if not isinstance(v, dict))
+            short = ", ".join(
+                f"{k}={sum(v.values()) if isinstance(v, dict) else v}"
+                for k, v in counts.items()
+                if k in _RUN_KEYS and v
+            )
             t.add_row(r["run_id"], r["command"], r["status"], str(r["started_at"])[:19],
                       f"{r['seconds']:.1f}", short[:80])
         console.print(t)

@@ -144,16 +144,19 @@ class Corpus:
         if ds is not None:
             ds.delete(where)
 
-    def compact(self, name: str) -> None:
-        """Merge small fragments and drop superseded versions (run after each command)."""
+    def compact(self, name: str, drop_old_versions: bool = False) -> None:
+        """Merge small fragments (run after each command). ``drop_old_versions`` frees
+        the superseded files; right for append-only tables such as ``media``."""
         ds = self.dataset(name)
         if ds is None or len(ds.get_fragments()) <= 1:
             return
         ds.optimize.compact_files()
-        from datetime import timedelta
+        if drop_old_versions:
+            from datetime import timedelta
 
-        ds = self.dataset(name)
-        ds.cleanup_old_versions(older_than=timedelta(seconds=0), error_if_tagged_versions=False)
+            self.dataset(name).cleanup_old_versions(
+                older_than=timedelta(seconds=0), error_if_tagged_old_versions=False
+            )
 
     # -- samples and media -------------------------------------------------------------------
     def sample(self, sample_id: str) -> schema.Sample:

@@ -47,6 +47,10 @@ class Run:
         self._t0 = time.perf_counter()
         self._started = schema.now()
 
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._t0
+
     def __enter__(self) -> Run:
         return self
 
@@ -68,6 +72,6 @@ class Run:
             "counts": schema.dumps(self.counts),
             "started_at": self._started,
             "finished_at": schema.now(),
-            "seconds": time.perf_counter() - self._t0,
+            "seconds": self.elapsed,
         }
         self.corpus.append("runs", pa.Table.from_pylist([row], schema=schema.RUNS))

@@ -1,0 +1,53 @@
+"""``plait ingest``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from plait.cli._util import console, counts_table, human_bytes, print_json
+from plait.ingest import IngestOptions, ingest
+from plait.io.corpus import Corpus
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest_cmd)
+
+
+def ingest_cmd(
+    corpus: Path = typer.Argument(..., help="Corpus directory (created if missing)."),
+    source: str = typer.Argument(..., help="Folder, table, tar shard(s) like 'shards/{00000..00009}.tar', OBELICS JSONL/Parquet, PDF or PDF folder."),
+    fmt: str = typer.Option("auto", "--format", help="auto, folder, table, webdataset, documents or pdf."),
+    dataset: str = typer.Option(None, help="Name of this source (default: the folder or file name)."),
+    licence: str = typer.Option(None, help="Licence of every sample from this source (SPDX id)."),
+    image_root: Path = typer.Option(None, help="Tables: folder that image paths are relative to."),
+    workers: int = typer.Option(2, help="Threads that read and validate images."),
+    batch_size: int = typer.Option(512, help="Samples per commit."),
+    max_pixels: int = typer.Option(IngestOptions.max_pixels, help="Images above this pixel count are quarantined (decompression bombs)."),
+    reference: bool = typer.Option(False, "--reference", help="Store local images by path instead of copying their bytes."),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Read raw data into a corpus; rerunning adds only what is new.
+
+    Example: plait ingest ./corpus ../shared/data/flickr8k/test.tsv --licence research-only
+    """
+    opts = IngestOptions(batch_size=batch_size, workers=workers, max_pixels=max_pixels, copy_media=not reference)
+    extra = {"image_root": image_root} if image_root else {}
+    report = ingest(Corpus.init(corpus), source, dataset=dataset, licence=licence, fmt=fmt,
+                    progress=progress, options=opts, **extra)
+    if as_json:
+        print_json(report.to_dict())
+        return
+    rate = report.read / report.seconds if report.seconds else 0.0
+    console.print(
+        f"[bold]{report.dataset}[/]: read {report.read:,}, added {report.added:,}, "
+        f"skipped {report.skipped:,} already present, quarantined {sum(report.quarantined.values()):,}; "
+        f"media +{report.media_added:,} ({human_bytes(report.media_bytes)}), "
+        f"{report.seconds:.1f}s ({rate:,.1f}/s), run {report.run_id}"
+    )
+    if report.by_kind:
+        console.print(counts_table("added by kind", dict(report.by_kind), "kind"))
+    if report.quarantined:
+        console.print(counts_table("quarantined by reason", dict(report.quarantined), "reason"))

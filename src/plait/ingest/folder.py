@@ -1,0 +1,118 @@
+"""Image folders with sidecar captions.
+
+``cat.jpg`` + ``cat.txt`` (caption) + ``cat.json`` (metadata) become one sample;
+an image without a sidecar becomes an ``image`` sample. Sidecars may be
+multilingual in the Tux Paint / gettext style: an untagged first line (the
+English original) followed by ``LANG.utf8=...`` lines; every language is kept,
+each caption slot tagged with its language.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from plait.ingest.base import Failure, ImageInput, Item, RawSample
+from plait.schema import IMAGE, PAIR, Source
+
+IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".svg"})
+_LANG_LINE = re.compile(r"^([A-Za-z]{2,3}(?:_[A-Za-z]{2,4})?(?:@[A-Za-z]+)?)\.(?:utf-?8|UTF-?8)=(.*)$")
+
+
+def parse_sidecar(text: str) -> tuple[list[str], list[str | None]]:
+    """Captions and their language tags from a sidecar text.
+
+    Lines of the form ``LANG.utf8=caption`` are translations tagged LANG. Other
+    non-empty lines are captions; when translations are present the untagged
+    lines are the English originals (gettext's msgid convention), else their
+    language is unknown.
+    """
+    captions: list[str] = []
+    langs: list[str | None] = []
+    untagged: list[int] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        m = _LANG_LINE.match(line)
+        if m:
+            caption = m.group(2).strip()
+            if caption:
+                captions.append(caption)
+                langs.append(m.group(1))
+        else:
+            untagged.append(len(captions))
+            captions.append(line)
+            langs.append(None)
+    if len(untagged) < len(captions):  # translations present: untagged lines are English
+        for i in untagged:
+            langs[i] = "en"
+    return captions, langs
+
+
+@dataclass
+class FolderReader:
+    """Streams an image folder (recursively, in sorted order) with its sidecars."""
+
+    root: str | Path
+    dataset: str = ""
+    licence: str = "unknown"
+    caption_exts: tuple[str, ...] = (".txt", ".caption")
+    meta_ext: str = ".json"
+    _root: Path = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._root = Path(self.root).resolve()
+        self.dataset = self.dataset or self._root.name
+
+    def _files(self) -> Iterator[Path]:
+        for dirpath, dirnames, filenames in os.walk(self._root, followlinks=False):
+            dirnames.sort()
+            for name in sorted(filenames):
+                if Path(name).suffix.lower() in IMAGE_EXTS:
+                    yield Path(dirpath) / name
+
+    def estimate(self) -> int | None:
+        return sum(1 for _ in self._files())
+
+    def __iter__(self) -> Iterator[Item]:
+        for path in self._files():
+            item = self._read(path)
+            if item is not None:
+                yield item
+
+    def _read(self, path: Path) -> Item | None:
+        rel = path.relative_to(self._root).as_posix()
+        if path.is_symlink() and not path.resolve().is_relative_to(self._root):
+            return Failure(str(path), "path_traversal", "symlink points outside the source folder")
+        captions: list[str] = []
+        langs: list[str | None] = []
+        for ext in self.caption_exts:
+            side = path.with_suffix(ext)
+            if side.is_file():
+                try:
+                    text = side.read_bytes().decode("utf-8-sig")
+                except UnicodeDecodeError as exc:
+                    return Failure(str(side), "bad_encoding", f"sidecar is not UTF-8: {exc}")
+                captions, langs = parse_sidecar(text)
+                break
+        meta: dict = {}
+        side = path.with_suffix(self.meta_ext)
+        if side.is_file() and side != path:
+            try:
+                loaded = json.loads(side.read_bytes().decode("utf-8"))
+                meta = loaded if isinstance(loaded, dict) else {"sidecar": loaded}
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                return Failure(str(side), "bad_sidecar", f"sidecar JSON unreadable: {exc}")
+        return RawSample(
+            key=rel,
+            kind=PAIR if captions else IMAGE,
+            slots=[ImageInput(path=str(path)), *captions],
+            langs=[None, *langs],
+            source=Source(uri=str(path), dataset=self.dataset, licence=self.licence),
+            meta={"file": rel, **meta},
+        )

@@ -1,0 +1,298 @@
+"""The ingest loop: reader items in, validated media and samples out.
+
+Batches are committed as they fill (media first, then the samples that point
+at them), so a run killed at any moment leaves a consistent corpus; a rerun
+skips every sample id already present and stores each media item once. One bad
+input never ends a run: it becomes a ``quarantine`` row with its location and
+reason, and the report counts it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from plait import schema
+from plait.errors import InputError, NothingReadError
+from plait.ingest.base import Failure, ImageInput, RawSample, Reader
+from plait.io import media as media_mod
+from plait.io.corpus import Corpus, sql_str
+from plait.io.runs import Run
+
+# Kinds for which a missing image means the sample is not worth keeping.
+_IMAGE_REQUIRED = (schema.PAIR, schema.IMAGE)
+
+
+@dataclass
+class IngestReport:
+    run_id: str = ""
+    dataset: str = ""
+    read: int = 0  # samples the reader produced
+    added: int = 0
+    skipped: int = 0  # already in the corpus (idempotent rerun)
+    media_added: int = 0
+    media_bytes: int = 0
+    media_reused: int = 0  # content already stored (same bytes elsewhere)
+    quarantined: Counter = field(default_factory=Counter)
+    by_kind: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["quarantined"] = dict(self.quarantined)
+        d["by_kind"] = dict(self.by_kind)
+        return d
+
+
+@dataclass
+class IngestOptions:
+    batch_size: int = 512
+    max_batch_bytes: int = 256 * 1024 * 1024
+    workers: int = 2  # threads that read and decode images (PIL releases the GIL)
+    max_pixels: int = media_mod.MAX_PIXELS
+    max_bytes: int = media_mod.MAX_BYTES
+    copy_media: bool = True  # False: store local images by reference (uri), not bytes
+
+
+def quarantine_id(location: str, reason: str) -> str:
+    return hashlib.sha256(f"{location}\0{reason}".encode()).hexdigest()[:32]
+
+
+class _Loop:
+    def __init__(self, corpus: Corpus, reader: Reader, run: Run, opts: IngestOptions,
+                 fetcher: Any, report: IngestReport) -> None:
+        self.corpus, self.reader, self.run, self.opts = corpus, reader, run, opts
+        self.fetcher = fetcher
+        self.report = report
+        ds = reader.dataset
+        self.known_samples = corpus.ids("samples", where=f"source.dataset = {sql_str(ds)}")
+        self.known_media = corpus.ids("media")
+        self.known_quarantine = corpus.ids("quarantine")
+        self.pool = ThreadPoolExecutor(max(1, opts.workers), thread_name_prefix="plait-ingest")
+
+    def sample_id(self, key: str) -> str:
+        return f"{self.reader.dataset}/{key}"
+
+    # -- a batch ---------------------------------------------------------------------------
+    def flush(self, items: list[RawSample | Failure]) -> None:
+        quarantine: list[dict[str, Any]] = []
+        fresh: list[RawSample] = []
+        for it in items:
+            if isinstance(it, Failure):
+                self._quarantine(quarantine, it.location, it.reason, it.error)
+                continue
+            self.report.read += 1
+            sid = self.sample_id(it.key)
+            if sid in self.known_samples:
+                self.report.skipped += 1
+                continue
+            self.known_samples.add(sid)  # a repeated key within the run counts once
+            fresh.append(it)
+
+        inputs = [s for it in fresh for s in it.slots if isinstance(s, ImageInput)]
+        resolved = self._resolve(inputs)
+        media_rows: dict[str, dict[str, Any]] = {}
+        samples: list[schema.Sample] = []
+        for it in fresh:
+            sample = self._build(it, resolved, media_rows, quarantine)
+            if sample is not None:
+                samples.append(sample)
+                self.report.by_kind[sample.kind] += 1
+
+        if media_rows:
+            self.corpus.append("media", pa.Table.from_pylist(list(media_rows.values()), schema=schema.MEDIA))
+        if samples:
+            self.corpus.append("samples", schema.samples_table(samples))
+            self.report.added += len(samples)
+        if quarantine:
+            self.corpus.append("quarantine", pa.Table.from_pylist(quarantine, schema=schema.QUARANTINE))
+
+    def _resolve(self, inputs: list[ImageInput]) -> dict[int, tuple[bytes, media_mod.MediaInfo] | InputError]:
+        """Load (read or download) and validate every image input, in parallel."""
+        out: dict[int, Any] = {}
+        urls = [i for i in inputs if i.data is None and i.path is None and i.url]
+        if urls:
+            fetched = self._fetch(urls)
+            for inp, got in zip(urls, fetched, strict=True):
+                if isinstance(got, Failure):
+                    out[id(inp)] = InputError(got.reason, got.error, got.location)
+                else:
+                    inp.data = got
+        todo = [i for i in inputs if id(i) not in out]
+        for inp, res in zip(todo, self.pool.map(self._load, todo), strict=True):
+            out[id(inp)] = res
+        return out
+
+    def _fetch(self, urls: list[ImageInput]) -> list[bytes | Failure]:
+        if self.fetcher is None:
+            from plait.ingest.fetch import Fetcher
+
+            self.fetcher = Fetcher()
+        return self.fetcher.fetch_many(urls)
+
+    def _load(self, inp: ImageInput) -> tuple[bytes, media_mod.MediaInfo] | InputError:
+        try:
+            data = inp.data
+            if data is None:
+                if inp.path is None:
+                    raise InputError("missing_image", "image slot has no data, path or url")
+                path = Path(inp.path)
+                try:
+                    size = path.stat().st_size
+                except FileNotFoundError as exc:
+                    raise InputError("missing_file", f"no such file: {path}") from exc
+                if size > self.opts.max_bytes:
+                    raise InputError("too_large", f"{size} bytes exceeds the cap of {self.opts.max_bytes}")
+                data = path.read_bytes()
+            info = media_mod.probe(data, max_pixels=self.opts.max_pixels, max_bytes=self.opts.max_bytes)
+            return data, info
+        except InputError as exc:
+            return exc
+        except OSError as exc:
+            return InputError("unreadable_file", f"{type(exc).__name__}: {exc}")
+
+    def _build(self, it: RawSample, resolved: dict[int, Any], media_rows: dict[str, dict[str, Any]],
+               quarantine: list[dict[str, Any]]) -> schema.Sample | None:
+        texts: list[str | None] = []
+        images: list[str | None] = []
+        langs: list[str | None] = []
+        missing = 0
+        slot_langs = it.langs or [None] * len(it.slots)
+        for slot, lang in zip(it.slots, slot_langs, strict=False):
+            if isinstance(slot, ImageInput):
+                res = resolved[id(slot)]
+                if isinstance(res, InputError):
+                    self._quarantine(quarantine, res.location or slot.location, res.reason, str(res))
+                    if it.kind in _IMAGE_REQUIRED:
+                        return None
+                    missing += 1
+                    continue
+                data, info = res
+                self._add_media(data, info, slot, media_rows)
+                texts.append(None)
+                images.append(info.id)
+                langs.append(None)
+            else:
+                texts.append(str(slot))
+                images.append(None)
+                langs.append(lang)
+        if not texts:
+            return None
+        stats = {"missing_images": missing} if missing else {}
+        source = it.source
+        if any(isinstance(s, ImageInput) and s.url for s in it.slots) and source.fetched_at is None:
+            source.fetched_at = schema.now()
+        return schema.Sample(
+            id=self.sample_id(it.key),
+            kind=it.kind,
+            texts=texts,
+            images=images,
+            langs=langs,
+            parent=self.sample_id(it.parent_key) if it.parent_key else None,
+            position=it.position,
+            source=source,
+            meta=it.meta,
+            stats=stats,
+            run_id=self.run.run_id,
+        )
+
+    def _add_media(self, data: bytes, info: media_mod.MediaInfo, slot: ImageInput,
+                   media_rows: dict[str, dict[str, Any]]) -> None:
+        if info.id in self.known_media:
+            self.report.media_reused += 1
+            return
+        self.known_media.add(info.id)
+        by_ref = not self.opts.copy_media and slot.path is not None
+        media_rows[info.id] = {
+            "id": info.id,
+            "bytes": None if by_ref else data,
+            "uri": os.path.abspath(slot.path) if by_ref else (slot.url or slot.location or None),
+            "mime": info.mime,
+            "width": info.width,
+            "height": info.height,
+            "size": info.size,
+        }
+        self.report.media_added += 1
+        self.report.media_bytes += info.size
+
+    def _quarantine(self, rows: list[dict[str, Any]], location: str, reason: str, error: str) -> None:
+        self.report.quarantined[reason] += 1
+        qid = quarantine_id(location, reason)
+        if qid in self.known_quarantine:
+            return
+        self.known_quarantine.add(qid)
+        rows.append({
+            "id": qid, "location": location, "reason": reason, "error": error[:2000],
+            "dataset": self.reader.dataset, "run_id": self.run.run_id, "at": schema.now(),
+        })
+
+
+def _item_bytes(item: RawSample | Failure) -> int:
+    if isinstance(item, Failure):
+        return 0
+    return sum(len(s.data) for s in item.slots if isinstance(s, ImageInput) and s.data)
+
+
+def run_ingest(
+    corpus: Corpus,
+    reader: Reader,
+    opts: IngestOptions,
+    *,
+    fetcher: Any = None,
+    params: dict[str, Any] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Drive ``reader`` through the loop; see :func:`plait.ingest.ingest`."""
+    report = IngestReport(dataset=reader.dataset)
+    with Run(corpus, "ingest", params or {}) as run:
+        report.run_id = run.run_id
+        loop = _Loop(corpus, reader, run, opts, fetcher, report)
+        try:
+            batch: list[RawSample | Failure] = []
+            nbytes = 0
+            for item in _guarded(reader, report):
+                batch.append(item)
+                nbytes += _item_bytes(item)
+                if len(batch) >= opts.batch_size or nbytes >= opts.max_batch_bytes:
+                    loop.flush(batch)
+                    if on_progress:
+                        on_progress(len(batch))
+                    batch, nbytes = [], 0
+            if batch:
+                loop.flush(batch)
+                if on_progress:
+                    on_progress(len(batch))
+        finally:
+            loop.pool.shutdown(wait=False, cancel_futures=True)
+            run.counts.update(report.to_dict())
+        for name in ("samples", "media", "quarantine"):
+            corpus.compact(name, drop_old_versions=name != "samples")
+        report.seconds = run.elapsed
+        run.counts.update(report.to_dict())
+        if report.read == 0:
+            run.status = "failed"
+            what = f"{sum(report.quarantined.values())} inputs failed" if report.quarantined else "no input matched"
+            raise NothingReadError(f"nothing could be read from {getattr(reader, 'dataset', reader)}: {what}")
+    return report
+
+
+def _guarded(reader: Iterable[RawSample | Failure], report: IngestReport):
+    """Iterate a reader; if the reader itself breaks, record it instead of dying."""
+    it = iter(reader)
+    while True:
+        try:
+            item = next(it)
+        except StopIteration:
+            return
+        except InputError as exc:
+            yield Failure(exc.location or str(getattr(reader, "dataset", "")), exc.reason, str(exc))
+            return
+        yield item

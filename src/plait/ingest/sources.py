@@ -1,0 +1,98 @@
+"""From a source string to a reader: format detection and the reader registry."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from plait.errors import ConfigError
+from plait.ingest.base import Reader
+from plait.registry import Registry
+
+READERS: Registry[Any] = Registry("ingest format")
+READERS.add("folder", "plait.ingest.folder:FolderReader")
+READERS.add("table", "plait.ingest.table:TableReader")
+READERS.add("webdataset", "plait.ingest.webdataset:WebDatasetReader")
+READERS.add("documents", "plait.ingest.documents:DocumentsReader")
+READERS.add("pdf", "plait.ingest.pdf:PdfReader")
+
+_BRACE = re.compile(r"\{\d+\.\.\d+\}")
+
+
+def detect_format(source: str) -> str:
+    """Pick a reader for a path, a brace pattern of shards, or a table."""
+    if _BRACE.search(source) or source.endswith((".tar", ".tar.gz", ".tgz")) or "*" in source:
+        return "webdataset"
+    p = Path(source)
+    if not p.exists():
+        raise ConfigError(f"source {source!r} does not exist")
+    if p.is_file():
+        ext = p.suffix.lower()
+        if ext == ".pdf":
+            return "pdf"
+        if ext in (".jsonl", ".ndjson", ".parquet"):
+            return "documents" if _has_document_columns(p) else "table"
+        if ext in (".tsv", ".csv"):
+            return "table"
+        raise ConfigError(f"cannot tell the format of {source!r}; pass --format")
+    from plait.ingest.folder import IMAGE_EXTS
+
+    has_images = has_pdfs = has_tars = False
+    for f in p.rglob("*"):
+        ext = f.suffix.lower()
+        has_images |= ext in IMAGE_EXTS
+        has_pdfs |= ext == ".pdf"
+        has_tars |= ext == ".tar"
+        if has_images:
+            break
+    if has_images:
+        return "folder"
+    if has_pdfs:
+        return "pdf"
+    if has_tars:
+        return "webdataset"
+    raise ConfigError(f"{source!r} holds no images, PDFs or tar shards")
+
+
+def _has_document_columns(path: Path) -> bool:
+    """OBELICS-style rows carry parallel ``texts`` and ``images`` lists."""
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        names = set(pq.read_schema(path).names)
+        return {"texts", "images"} <= names
+    import json
+
+    with open(path, "rb") as f:
+        for raw in f:
+            if raw.strip():
+                try:
+                    row = json.loads(raw)
+                except ValueError:
+                    return False
+                return isinstance(row, dict) and "texts" in row and "images" in row
+    return False
+
+
+def open_source(
+    source: str | Path,
+    *,
+    fmt: str = "auto",
+    dataset: str | None = None,
+    licence: str | None = None,
+    **options: Any,
+) -> Reader:
+    """A reader for ``source``; ``fmt`` is a name from :data:`READERS` or ``auto``."""
+    source = str(source)
+    name = detect_format(source) if fmt == "auto" else fmt
+    cls = READERS.get(name)
+    kwargs: dict[str, Any] = dict(options)
+    if dataset:
+        kwargs["dataset"] = dataset
+    if licence:
+        kwargs["licence"] = licence
+    try:
+        return cls(source, **kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"{name} reader: {exc}") from exc
