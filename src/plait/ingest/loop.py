@@ -277,7 +277,7 @@ def run_ingest(
             corpus.compact(name, drop_old_versions=name != "samples")
         report.seconds = run.elapsed
         run.counts.update(report.to_dict())
-        if report.read == 0:
+        if report.added + report.skipped == 0:
             run.status = "failed"
             what = f"{sum(report.quarantined.values())} inputs failed" if report.quarantined else "no input matched"
             raise NothingReadError(f"nothing could be read from {getattr(reader, 'dataset', reader)}: {what}")

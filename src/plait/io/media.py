@@ -18,7 +18,6 @@ from plait.errors import InputError
 MAX_PIXELS = 89_478_485  # PIL's own default warning threshold
 MAX_BYTES = 64 * 1024 * 1024
 
-_SVG_HEAD = re.compile(rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*(<!DOCTYPE[^>]*>\s*)?<svg", re.S)
 
 
 @dataclass(slots=True)
@@ -35,7 +34,8 @@ def sha256(data: bytes) -> str:
 
 
 def is_svg(data: bytes) -> bool:
-    return bool(_SVG_HEAD.match(data[:4096]))
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"<") and b"<svg" in head
 
 
 def probe(data: bytes, *, max_pixels: int = MAX_PIXELS, max_bytes: int = MAX_BYTES) -> MediaInfo:

@@ -1,0 +1,55 @@
+"""Killed with SIGKILL part way and run again, the corpus holds every input exactly once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from plait import Corpus
+
+
+def _copy_images(src: Path, dst: Path, n: int) -> int:
+    dst.mkdir(parents=True)
+    files = sorted(src.glob("*.jpg"))[:n]
+    for i, f in enumerate(files):
+        shutil.copyfile(f, dst / f.name)
+        (dst / f"{f.stem}.txt").write_text(f"caption {i}")
+    return len(files)
+
+
+@pytest.mark.slow
+def test_sigkill_then_rerun_holds_every_input_exactly_once(shared_data: Path, tmp_path: Path):
+    n = _copy_images(shared_data / "flickr8k" / "images", tmp_path / "imgs", 800)
+    corpus_dir = tmp_path / "corpus"
+    cmd = [sys.executable, "-m", "plait", "ingest", str(corpus_dir), str(tmp_path / "imgs"),
+           "--batch-size", "20", "--workers", "1", "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    samples = corpus_dir / "samples.lance"
+    deadline = time.monotonic() + 120
+    # Kill once a few batches have been committed, well before the end.
+    while time.monotonic() < deadline and proc.poll() is None:
+        if samples.is_dir() and Corpus(corpus_dir).count("samples") >= 60:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "ingest finished before it could be killed; make the input bigger"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = Corpus(corpus_dir).count("samples")
+    assert 0 < partial < n
+
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    c = Corpus.open(corpus_dir)
+    ids = c.read("samples", columns=["id"]).column("id").to_pylist()
+    assert len(ids) == len(set(ids)) == n
+    media = c.read("media", columns=["id"]).column("id").to_pylist()
+    assert len(media) == len(set(media)) == n
+    # every sample's image is present
+    assert {m for s in c.samples() for m in s.media_ids} == set(media)

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+
+from plait.ingest.base import Failure, ImageInput, RawSample
+from plait.ingest.folder import FolderReader, parse_sidecar
+
+
+def test_parse_sidecar_keeps_every_language_tagged():
+    caps, langs = parse_sidecar("A frog.\nfr.utf8=Une grenouille.\npt_BR.utf8=Um sapo.\nsr@latin.utf8=Žaba.\n\n")
+    assert caps == ["A frog.", "Une grenouille.", "Um sapo.", "Žaba."]
+    assert langs == ["en", "fr", "pt_BR", "sr@latin"]
+
+
+def test_parse_sidecar_plain_caption_has_unknown_language():
+    assert parse_sidecar("just a caption\n") == (["just a caption"], [None])
+
+
+def _img(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (4, 4), "red").save(path)
+
+
+def test_folder_reader_pairs_images_with_sidecars(tmp_path: Path):
+    _img(tmp_path / "b" / "cat.png")
+    (tmp_path / "b" / "cat.txt").write_text("a cat\nde.utf8=eine Katze\n", encoding="utf-8")
+    (tmp_path / "b" / "cat.json").write_text('{"author": "me"}')
+    _img(tmp_path / "a.jpg")
+    (tmp_path / "notes.md").write_text("ignored")
+    items = list(FolderReader(tmp_path, dataset="d", licence="CC0-1.0"))
+    assert [i.key for i in items] == ["a.jpg", "b/cat.png"]
+    a, cat = items
+    assert isinstance(a, RawSample) and a.kind == "image" and len(a.slots) == 1
+    assert cat.kind == "pair" and cat.slots[1:] == ["a cat", "eine Katze"]
+    assert cat.langs == [None, "en", "de"]
+    assert isinstance(cat.slots[0], ImageInput) and cat.slots[0].path.endswith("cat.png")
+    assert cat.meta == {"file": "b/cat.png", "author": "me"}
+    assert cat.source.licence == "CC0-1.0" and cat.source.dataset == "d"
+
+
+def test_non_utf8_sidecar_is_a_failure(tmp_path: Path):
+    _img(tmp_path / "x.png")
+    (tmp_path / "x.txt").write_bytes("caf\xe9".encode("latin-1"))
+    (item,) = list(FolderReader(tmp_path))
+    assert isinstance(item, Failure) and item.reason == "bad_encoding" and item.location.endswith("x.txt")
+
+
+def test_symlink_out_of_the_folder_is_refused(tmp_path: Path):
+    outside = tmp_path / "outside"
+    _img(outside / "secret.png")
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "link.png").symlink_to(outside / "secret.png")
+    (item,) = list(FolderReader(root))
+    assert isinstance(item, Failure) and item.reason == "path_traversal"

@@ -1,0 +1,50 @@
+"""The package stays light on import, exports a curated API, and every command has help."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import plait
+
+HEAVY = ("torch", "ray", "fastapi", "transformers", "lance", "uvicorn", "PIL", "matplotlib")
+
+
+def test_import_plait_loads_no_heavy_dependency():
+    code = "import sys, plait; print(','.join(m for m in %r if m in sys.modules))" % (HEAVY,)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_public_api_is_curated():
+    assert sorted(plait.__all__) == sorted(set(plait.__all__))
+    for name in plait.__all__:
+        assert hasattr(plait, name), name
+    assert issubclass(plait.UnknownNameError, plait.PlaitError)
+
+
+def test_every_command_has_help_with_an_example():
+    from typer.testing import CliRunner
+
+    from plait.cli import app
+
+    runner = CliRunner()
+    top = runner.invoke(app, ["--help"])
+    assert top.exit_code == 0
+    import typer.main
+
+    group = typer.main.get_command(app)
+    names = sorted(group.commands)
+    assert {"init", "info", "ingest"} <= set(names)
+
+    def walk(cmd, path):
+        if hasattr(cmd, "commands"):
+            for sub, c in cmd.commands.items():
+                yield from walk(c, [*path, sub])
+        else:
+            yield path, cmd
+
+    for path, cmd in walk(group, []):
+        res = runner.invoke(app, [*path, "--help"])
+        assert res.exit_code == 0, path
+        assert "Example:" in (cmd.help or ""), f"`plait {' '.join(path)}` help lacks an example"
