@@ -7,7 +7,9 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def progress_bar(description: str, total: int | None = None, unit: str = "items") -> Iterator[Callable[[int], None]]:
+def progress_bar(
+    description: str, total: int | None = None, unit: str = "items"
+) -> Iterator[Callable[[int], None]]:
     """Yields ``advance(n)``; shows done/total, rate and ETA when the total is known."""
     from rich.console import Console
     from rich.progress import (

@@ -178,7 +178,9 @@ class Sample:
             raise ValueError(f"sample {self.id}: texts and images must have one entry per slot")
         for i, (t, m) in enumerate(zip(self.texts, self.images)):
             if (t is None) == (m is None):
-                raise ValueError(f"sample {self.id}: slot {i} must hold exactly one of text or image")
+                raise ValueError(
+                    f"sample {self.id}: slot {i} must hold exactly one of text or image"
+                )
         if self.langs is None:
             self.langs = [None] * len(self.texts)
 

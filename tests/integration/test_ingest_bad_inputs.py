@@ -28,7 +28,12 @@ def _bomb() -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
     ihdr = struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture()
@@ -65,15 +70,32 @@ def test_every_bad_input_is_quarantined_with_location_and_reason(messy: Path, co
 
 
 def test_cli_exits_0_with_bad_inputs_and_4_when_nothing_reads(messy: Path, tmp_path: Path):
-    cmd = [sys.executable, "-m", "plait", "ingest", str(tmp_path / "c"), str(messy), "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "plait",
+        "ingest",
+        str(tmp_path / "c"),
+        str(messy),
+        "--no-progress",
+    ]
     ok = subprocess.run(cmd, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert "quarantined 5" in " ".join(ok.stdout.split())
     for name in ("good.jpg", "good.txt", "copy.jpg", "latin1.jpg"):
         (messy / name).unlink()
     bad = subprocess.run(
-        [sys.executable, "-m", "plait", "ingest", str(tmp_path / "c2"), str(messy), "--no-progress"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "plait",
+            "ingest",
+            str(tmp_path / "c2"),
+            str(messy),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert bad.returncode == 4 and "nothing could be read" in bad.stderr
 

@@ -9,7 +9,9 @@ from plait import Corpus
 from plait.ingest import ingest
 
 
-def test_flickr_tsv_becomes_one_pair_per_image_with_five_captions(shared_data: Path, corpus: Corpus):
+def test_flickr_tsv_becomes_one_pair_per_image_with_five_captions(
+    shared_data: Path, corpus: Corpus
+):
     tsv = shared_data / "flickr8k" / "test.tsv"
     with open(tsv, newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))

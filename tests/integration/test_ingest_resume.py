@@ -28,9 +28,22 @@ def _copy_images(src: Path, dst: Path, n: int) -> int:
 def test_sigkill_then_rerun_holds_every_input_exactly_once(shared_data: Path, tmp_path: Path):
     n = _copy_images(shared_data / "flickr8k" / "images", tmp_path / "imgs", 800)
     corpus_dir = tmp_path / "corpus"
-    cmd = [sys.executable, "-m", "plait", "ingest", str(corpus_dir), str(tmp_path / "imgs"),
-           "--batch-size", "20", "--workers", "1", "--no-progress"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "plait",
+        "ingest",
+        str(corpus_dir),
+        str(tmp_path / "imgs"),
+        "--batch-size",
+        "20",
+        "--workers",
+        "1",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     samples = corpus_dir / "samples.lance"
     deadline = time.monotonic() + 120
     # Kill once a few batches have been committed, well before the end.

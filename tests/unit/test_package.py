@@ -11,7 +11,7 @@ HEAVY = ("torch", "ray", "fastapi", "transformers", "lance", "uvicorn", "PIL", "
 
 
 def test_import_plait_loads_no_heavy_dependency():
-    code = "import sys, plait; print(','.join(m for m in %r if m in sys.modules))" % (HEAVY,)
+    code = f"import sys, plait; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 

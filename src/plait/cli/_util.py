@@ -16,7 +16,9 @@ def print_json(obj: Any) -> None:
     console.print_json(json.dumps(obj, default=str, ensure_ascii=False))
 
 
-def counts_table(title: str, counts: dict[str, Any], key: str = "name", value: str = "count") -> Table:
+def counts_table(
+    title: str, counts: dict[str, Any], key: str = "name", value: str = "count"
+) -> Table:
     t = Table(title=title, title_justify="left")
     t.add_column(key)
     t.add_column(value, justify="right")

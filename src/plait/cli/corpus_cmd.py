@@ -10,7 +10,6 @@ from plait import schema
 from plait.cli._util import console, counts_table, human_bytes, print_json
 from plait.io.corpus import Corpus
 
-
 _RUN_KEYS = ("read", "added", "skipped", "quarantined", "kept", "rejected", "embedded", "dataset")
 
 
@@ -43,14 +42,18 @@ def info(
         print_json(inf.to_dict())
         return
     total = sum(inf.samples_by_kind.values())
-    console.print(f"[bold]{c.path}[/]: {total:,} samples, {inf.media:,} media ({human_bytes(inf.media_bytes)})")
+    console.print(
+        f"[bold]{c.path}[/]: {total:,} samples, {inf.media:,} media ({human_bytes(inf.media_bytes)})"
+    )
     console.print(counts_table("samples by kind", inf.samples_by_kind, "kind"))
     console.print(counts_table("samples by source", inf.samples_by_dataset, "dataset"))
     console.print(counts_table("samples by licence", inf.samples_by_licence, "licence"))
     if inf.quarantine_by_reason:
         console.print(counts_table("quarantine by reason", inf.quarantine_by_reason, "reason"))
     if inf.rejected_by_reason:
-        console.print(counts_table("rejected by operator and reason", inf.rejected_by_reason, "op: reason"))
+        console.print(
+            counts_table("rejected by operator and reason", inf.rejected_by_reason, "op: reason")
+        )
     if inf.embeddings:
         console.print(counts_table("embeddings", inf.embeddings, "encoder", "vectors"))
     if inf.runs:
@@ -66,6 +69,12 @@ def info(
                 for k, v in counts.items()
                 if k in _RUN_KEYS and v
             )
-            t.add_row(r["run_id"], r["command"], r["status"], str(r["started_at"])[:19],
-                      f"{r['seconds']:.1f}", short[:80])
+            t.add_row(
+                r["run_id"],
+                r["command"],
+                r["status"],
+                str(r["started_at"])[:19],
+                f"{r['seconds']:.1f}",
+                short[:80],
+            )
         console.print(t)

@@ -17,15 +17,27 @@ def register(app: typer.Typer) -> None:
 
 def ingest_cmd(
     corpus: Path = typer.Argument(..., help="Corpus directory (created if missing)."),
-    source: str = typer.Argument(..., help="Folder, table, tar shard(s) like 'shards/{00000..00009}.tar', OBELICS JSONL/Parquet, PDF or PDF folder."),
-    fmt: str = typer.Option("auto", "--format", help="auto, folder, table, webdataset, documents or pdf."),
-    dataset: str = typer.Option(None, help="Name of this source (default: the folder or file name)."),
+    source: str = typer.Argument(
+        ...,
+        help="Folder, table, tar shard(s) like 'shards/{00000..00009}.tar', OBELICS JSONL/Parquet, PDF or PDF folder.",
+    ),
+    fmt: str = typer.Option(
+        "auto", "--format", help="auto, folder, table, webdataset, documents or pdf."
+    ),
+    dataset: str = typer.Option(
+        None, help="Name of this source (default: the folder or file name)."
+    ),
     licence: str = typer.Option(None, help="Licence of every sample from this source (SPDX id)."),
     image_root: Path = typer.Option(None, help="Tables: folder that image paths are relative to."),
     workers: int = typer.Option(2, help="Threads that read and validate images."),
     batch_size: int = typer.Option(512, help="Samples per commit."),
-    max_pixels: int = typer.Option(IngestOptions.max_pixels, help="Images above this pixel count are quarantined (decompression bombs)."),
-    reference: bool = typer.Option(False, "--reference", help="Store local images by path instead of copying their bytes."),
+    max_pixels: int = typer.Option(
+        IngestOptions.max_pixels,
+        help="Images above this pixel count are quarantined (decompression bombs).",
+    ),
+    reference: bool = typer.Option(
+        False, "--reference", help="Store local images by path instead of copying their bytes."
+    ),
     progress: bool = typer.Option(True, help="Show a progress bar."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
@@ -33,10 +45,20 @@ def ingest_cmd(
 
     Example: plait ingest ./corpus ../shared/data/flickr8k/test.tsv --licence research-only
     """
-    opts = IngestOptions(batch_size=batch_size, workers=workers, max_pixels=max_pixels, copy_media=not reference)
+    opts = IngestOptions(
+        batch_size=batch_size, workers=workers, max_pixels=max_pixels, copy_media=not reference
+    )
     extra = {"image_root": image_root} if image_root else {}
-    report = ingest(Corpus.init(corpus), source, dataset=dataset, licence=licence, fmt=fmt,
-                    progress=progress, options=opts, **extra)
+    report = ingest(
+        Corpus.init(corpus),
+        source,
+        dataset=dataset,
+        licence=licence,
+        fmt=fmt,
+        progress=progress,
+        options=opts,
+        **extra,
+    )
     if as_json:
         print_json(report.to_dict())
         return

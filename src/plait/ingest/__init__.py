@@ -56,8 +56,13 @@ def ingest(
         else open_source(source, fmt=fmt, dataset=dataset, licence=licence, **reader_options)
     )
     opts = options or IngestOptions()
-    params = {"source": str(source), "format": fmt, "dataset": reader.dataset,
-              "licence": getattr(reader, "licence", None), **{k: str(v) for k, v in reader_options.items()}}
+    params = {
+        "source": str(source),
+        "format": fmt,
+        "dataset": reader.dataset,
+        "licence": getattr(reader, "licence", None),
+        **{k: str(v) for k, v in reader_options.items()},
+    }
     if not progress:
         return run_ingest(corpus, reader, opts, fetcher=fetcher, params=params)
 

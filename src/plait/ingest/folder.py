@@ -20,7 +20,9 @@ from plait.ingest.base import Failure, ImageInput, Item, RawSample
 from plait.schema import IMAGE, PAIR, Source
 
 IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".svg"})
-_LANG_LINE = re.compile(r"^([A-Za-z]{2,3}(?:_[A-Za-z]{2,4})?(?:@[A-Za-z]+)?)\.(?:utf-?8|UTF-?8)=(.*)$")
+_LANG_LINE = re.compile(
+    r"^([A-Za-z]{2,3}(?:_[A-Za-z]{2,4})?(?:@[A-Za-z]+)?)\.(?:utf-?8|UTF-?8)=(.*)$"
+)
 
 
 def parse_sidecar(text: str) -> tuple[list[str], list[str | None]]:
@@ -69,23 +71,23 @@ class FolderReader:
         self._root = Path(self.root).resolve()
         self.dataset = self.dataset or self._root.name
 
-    def _files(self) -> Iterator[Path]:
+    def _files(self) -> Iterator[tuple[Path, frozenset[str]]]:
+        """(image path, names in its folder): one listing per folder, no stat per sidecar."""
         for dirpath, dirnames, filenames in os.walk(self._root, followlinks=False):
             dirnames.sort()
+            names = frozenset(filenames)
             for name in sorted(filenames):
-                if Path(name).suffix.lower() in IMAGE_EXTS:
-                    yield Path(dirpath) / name
+                if os.path.splitext(name)[1].lower() in IMAGE_EXTS:
+                    yield Path(dirpath) / name, names
 
     def estimate(self) -> int | None:
         return sum(1 for _ in self._files())
 
     def __iter__(self) -> Iterator[Item]:
-        for path in self._files():
-            item = self._read(path)
-            if item is not None:
-                yield item
+        for path, names in self._files():
+            yield self._read(path, names)
 
-    def _read(self, path: Path) -> Item | None:
+    def _read(self, path: Path, names: frozenset[str]) -> Item:
         rel = path.relative_to(self._root).as_posix()
         if path.is_symlink() and not path.resolve().is_relative_to(self._root):
             return Failure(str(path), "path_traversal", "symlink points outside the source folder")
@@ -93,7 +95,7 @@ class FolderReader:
         langs: list[str | None] = []
         for ext in self.caption_exts:
             side = path.with_suffix(ext)
-            if side.is_file():
+            if side.name in names:
                 try:
                     text = side.read_bytes().decode("utf-8-sig")
                 except UnicodeDecodeError as exc:
@@ -102,7 +104,7 @@ class FolderReader:
                 break
         meta: dict = {}
         side = path.with_suffix(self.meta_ext)
-        if side.is_file() and side != path:
+        if side.name in names and side != path:
             try:
                 loaded = json.loads(side.read_bytes().decode("utf-8"))
                 meta = loaded if isinstance(loaded, dict) else {"sidecar": loaded}

@@ -13,7 +13,7 @@ import hashlib
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,9 +66,25 @@ def quarantine_id(location: str, reason: str) -> str:
     return hashlib.sha256(f"{location}\0{reason}".encode()).hexdigest()[:32]
 
 
+@dataclass
+class _Prepared:
+    fresh: list[RawSample] = field(default_factory=list)
+    quarantine: list[dict[str, Any]] = field(default_factory=list)
+    done: dict[int, Any] = field(default_factory=dict)
+    futures: dict[int, Future] = field(default_factory=dict)
+    size: int = 0
+
+
 class _Loop:
-    def __init__(self, corpus: Corpus, reader: Reader, run: Run, opts: IngestOptions,
-                 fetcher: Any, report: IngestReport) -> None:
+    def __init__(
+        self,
+        corpus: Corpus,
+        reader: Reader,
+        run: Run,
+        opts: IngestOptions,
+        fetcher: Any,
+        report: IngestReport,
+    ) -> None:
         self.corpus, self.reader, self.run, self.opts = corpus, reader, run, opts
         self.fetcher = fetcher
         self.report = report
@@ -81,13 +97,13 @@ class _Loop:
     def sample_id(self, key: str) -> str:
         return f"{self.reader.dataset}/{key}"
 
-    # -- a batch ---------------------------------------------------------------------------
-    def flush(self, items: list[RawSample | Failure]) -> None:
-        quarantine: list[dict[str, Any]] = []
-        fresh: list[RawSample] = []
+    # -- a batch: prepare (submit loads) then commit (wait, build, write) -------------------
+    def prepare(self, items: list[RawSample | Failure]) -> _Prepared:
+        """Drop known ids and start loading images; returns at once (loads run in threads)."""
+        prep = _Prepared()
         for it in items:
             if isinstance(it, Failure):
-                self._quarantine(quarantine, it.location, it.reason, it.error)
+                self._quarantine(prep.quarantine, it.location, it.reason, it.error)
                 continue
             self.report.read += 1
             sid = self.sample_id(it.key)
@@ -95,41 +111,41 @@ class _Loop:
                 self.report.skipped += 1
                 continue
             self.known_samples.add(sid)  # a repeated key within the run counts once
-            fresh.append(it)
+            prep.fresh.append(it)
+        inputs = [s for it in prep.fresh for s in it.slots if isinstance(s, ImageInput)]
+        urls = [i for i in inputs if i.data is None and i.path is None and i.url]
+        if urls:
+            for inp, got in zip(urls, self._fetch(urls), strict=True):
+                if isinstance(got, Failure):
+                    prep.done[id(inp)] = InputError(got.reason, got.error, got.location)
+                else:
+                    inp.data = got
+        for inp in inputs:
+            if id(inp) not in prep.done:
+                prep.futures[id(inp)] = self.pool.submit(self._load, inp)
+        return prep
 
-        inputs = [s for it in fresh for s in it.slots if isinstance(s, ImageInput)]
-        resolved = self._resolve(inputs)
+    def commit(self, prep: _Prepared) -> None:
+        resolved = dict(prep.done)
+        resolved.update((k, f.result()) for k, f in prep.futures.items())
         media_rows: dict[str, dict[str, Any]] = {}
         samples: list[schema.Sample] = []
-        for it in fresh:
-            sample = self._build(it, resolved, media_rows, quarantine)
+        for it in prep.fresh:
+            sample = self._build(it, resolved, media_rows, prep.quarantine)
             if sample is not None:
                 samples.append(sample)
                 self.report.by_kind[sample.kind] += 1
-
-        if media_rows:
-            self.corpus.append("media", pa.Table.from_pylist(list(media_rows.values()), schema=schema.MEDIA))
+        if media_rows:  # media first: a sample never points at missing media
+            self.corpus.append(
+                "media", pa.Table.from_pylist(list(media_rows.values()), schema=schema.MEDIA)
+            )
         if samples:
             self.corpus.append("samples", schema.samples_table(samples))
             self.report.added += len(samples)
-        if quarantine:
-            self.corpus.append("quarantine", pa.Table.from_pylist(quarantine, schema=schema.QUARANTINE))
-
-    def _resolve(self, inputs: list[ImageInput]) -> dict[int, tuple[bytes, media_mod.MediaInfo] | InputError]:
-        """Load (read or download) and validate every image input, in parallel."""
-        out: dict[int, Any] = {}
-        urls = [i for i in inputs if i.data is None and i.path is None and i.url]
-        if urls:
-            fetched = self._fetch(urls)
-            for inp, got in zip(urls, fetched, strict=True):
-                if isinstance(got, Failure):
-                    out[id(inp)] = InputError(got.reason, got.error, got.location)
-                else:
-                    inp.data = got
-        todo = [i for i in inputs if id(i) not in out]
-        for inp, res in zip(todo, self.pool.map(self._load, todo), strict=True):
-            out[id(inp)] = res
-        return out
+        if prep.quarantine:
+            self.corpus.append(
+                "quarantine", pa.Table.from_pylist(prep.quarantine, schema=schema.QUARANTINE)
+            )
 
     def _fetch(self, urls: list[ImageInput]) -> list[bytes | Failure]:
         if self.fetcher is None:
@@ -150,17 +166,26 @@ class _Loop:
                 except FileNotFoundError as exc:
                     raise InputError("missing_file", f"no such file: {path}") from exc
                 if size > self.opts.max_bytes:
-                    raise InputError("too_large", f"{size} bytes exceeds the cap of {self.opts.max_bytes}")
+                    raise InputError(
+                        "too_large", f"{size} bytes exceeds the cap of {self.opts.max_bytes}"
+                    )
                 data = path.read_bytes()
-            info = media_mod.probe(data, max_pixels=self.opts.max_pixels, max_bytes=self.opts.max_bytes)
+            info = media_mod.probe(
+                data, max_pixels=self.opts.max_pixels, max_bytes=self.opts.max_bytes
+            )
             return data, info
         except InputError as exc:
             return exc
         except OSError as exc:
             return InputError("unreadable_file", f"{type(exc).__name__}: {exc}")
 
-    def _build(self, it: RawSample, resolved: dict[int, Any], media_rows: dict[str, dict[str, Any]],
-               quarantine: list[dict[str, Any]]) -> schema.Sample | None:
+    def _build(
+        self,
+        it: RawSample,
+        resolved: dict[int, Any],
+        media_rows: dict[str, dict[str, Any]],
+        quarantine: list[dict[str, Any]],
+    ) -> schema.Sample | None:
         texts: list[str | None] = []
         images: list[str | None] = []
         langs: list[str | None] = []
@@ -170,7 +195,9 @@ class _Loop:
             if isinstance(slot, ImageInput):
                 res = resolved[id(slot)]
                 if isinstance(res, InputError):
-                    self._quarantine(quarantine, res.location or slot.location, res.reason, str(res))
+                    self._quarantine(
+                        quarantine, res.location or slot.location, res.reason, str(res)
+                    )
                     if it.kind in _IMAGE_REQUIRED:
                         return None
                     missing += 1
@@ -204,8 +231,13 @@ class _Loop:
             run_id=self.run.run_id,
         )
 
-    def _add_media(self, data: bytes, info: media_mod.MediaInfo, slot: ImageInput,
-                   media_rows: dict[str, dict[str, Any]]) -> None:
+    def _add_media(
+        self,
+        data: bytes,
+        info: media_mod.MediaInfo,
+        slot: ImageInput,
+        media_rows: dict[str, dict[str, Any]],
+    ) -> None:
         if info.id in self.known_media:
             self.report.media_reused += 1
             return
@@ -223,16 +255,25 @@ class _Loop:
         self.report.media_added += 1
         self.report.media_bytes += info.size
 
-    def _quarantine(self, rows: list[dict[str, Any]], location: str, reason: str, error: str) -> None:
+    def _quarantine(
+        self, rows: list[dict[str, Any]], location: str, reason: str, error: str
+    ) -> None:
         self.report.quarantined[reason] += 1
         qid = quarantine_id(location, reason)
         if qid in self.known_quarantine:
             return
         self.known_quarantine.add(qid)
-        rows.append({
-            "id": qid, "location": location, "reason": reason, "error": error[:2000],
-            "dataset": self.reader.dataset, "run_id": self.run.run_id, "at": schema.now(),
-        })
+        rows.append(
+            {
+                "id": qid,
+                "location": location,
+                "reason": reason,
+                "error": error[:2000],
+                "dataset": self.reader.dataset,
+                "run_id": self.run.run_id,
+                "at": schema.now(),
+            }
+        )
 
 
 def _item_bytes(item: RawSample | Failure) -> int:
@@ -256,20 +297,21 @@ def run_ingest(
         report.run_id = run.run_id
         loop = _Loop(corpus, reader, run, opts, fetcher, report)
         try:
+            # Batch k+1 is read and its images decode in threads while batch k is written.
+            pending: _Prepared | None = None
             batch: list[RawSample | Failure] = []
             nbytes = 0
             for item in _guarded(reader, report):
                 batch.append(item)
                 nbytes += _item_bytes(item)
                 if len(batch) >= opts.batch_size or nbytes >= opts.max_batch_bytes:
-                    loop.flush(batch)
-                    if on_progress:
-                        on_progress(len(batch))
+                    pending = _step(loop, pending, batch, on_progress)
                     batch, nbytes = [], 0
-            if batch:
-                loop.flush(batch)
+            pending = _step(loop, pending, batch, on_progress) if batch else pending
+            if pending is not None:
+                loop.commit(pending)
                 if on_progress:
-                    on_progress(len(batch))
+                    on_progress(pending.size)
         finally:
             loop.pool.shutdown(wait=False, cancel_futures=True)
             run.counts.update(report.to_dict())
@@ -279,9 +321,30 @@ def run_ingest(
         run.counts.update(report.to_dict())
         if report.added + report.skipped == 0:
             run.status = "failed"
-            what = f"{sum(report.quarantined.values())} inputs failed" if report.quarantined else "no input matched"
-            raise NothingReadError(f"nothing could be read from {getattr(reader, 'dataset', reader)}: {what}")
+            what = (
+                f"{sum(report.quarantined.values())} inputs failed"
+                if report.quarantined
+                else "no input matched"
+            )
+            raise NothingReadError(
+                f"nothing could be read from {getattr(reader, 'dataset', reader)}: {what}"
+            )
     return report
+
+
+def _step(
+    loop: _Loop,
+    pending: _Prepared | None,
+    batch: list[RawSample | Failure],
+    on_progress: Callable[[int], None] | None,
+) -> _Prepared:
+    prep = loop.prepare(batch)
+    prep.size = len(batch)
+    if pending is not None:
+        loop.commit(pending)
+        if on_progress:
+            on_progress(pending.size)
+    return prep
 
 
 def _guarded(reader: Iterable[RawSample | Failure], report: IngestReport):

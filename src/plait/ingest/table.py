@@ -20,9 +20,30 @@ from plait.errors import ConfigError
 from plait.ingest.base import Failure, ImageInput, Item, RawSample
 from plait.schema import IMAGE, PAIR, TEXT, Source
 
-IMAGE_COLUMNS = ("image", "image_path", "filepath", "filename", "file", "path", "img", "jpg",
-                 "url", "image_url", "img_url")
-CAPTION_COLUMNS = ("caption", "text", "txt", "title", "alt", "alt_text", "description", "sentence", "raw")
+IMAGE_COLUMNS = (
+    "image",
+    "image_path",
+    "filepath",
+    "filename",
+    "file",
+    "path",
+    "img",
+    "jpg",
+    "url",
+    "image_url",
+    "img_url",
+)
+CAPTION_COLUMNS = (
+    "caption",
+    "text",
+    "txt",
+    "title",
+    "alt",
+    "alt_text",
+    "description",
+    "sentence",
+    "raw",
+)
 URL_COLUMNS = ("url", "image_url", "img_url")
 LICENCE_COLUMNS = ("licence", "license")
 TABLE_EXTS = (".tsv", ".csv", ".parquet", ".jsonl", ".ndjson")
@@ -60,7 +81,10 @@ def iter_rows(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any] | Fail
                     yield n, Failure(f"{path}:{n}", "malformed_row", f"invalid JSON: {exc}")
                     continue
                 if not isinstance(row, dict):
-                    yield n, Failure(f"{path}:{n}", "malformed_row", "a JSONL row must be an object")
+                    yield (
+                        n,
+                        Failure(f"{path}:{n}", "malformed_row", "a JSONL row must be an object"),
+                    )
                     continue
                 yield n, row
             return
@@ -74,7 +98,10 @@ def iter_rows(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any] | Fail
             except StopIteration:
                 return
             except csv.Error as exc:  # e.g. a field over the size limit: that row only
-                yield reader.line_num, Failure(f"{path}:{reader.line_num}", "malformed_row", str(exc))
+                yield (
+                    reader.line_num,
+                    Failure(f"{path}:{reader.line_num}", "malformed_row", str(exc)),
+                )
                 continue
             where = f"{path}:{reader.line_num}"
             if any(_has_surrogates(f) for f in fields):
@@ -159,7 +186,9 @@ class TableReader:
                 img_col = _pick(cols, IMAGE_COLUMNS, self.image_column, "image")
                 cap_col = _pick(cols, CAPTION_COLUMNS, self.caption_column, "caption")
                 if img_col is None and cap_col is None:
-                    raise ConfigError(f"{self._path}: found neither an image nor a caption column in {cols}")
+                    raise ConfigError(
+                        f"{self._path}: found neither an image nor a caption column in {cols}"
+                    )
             image = str(row.get(img_col) or "").strip() if img_col else ""
             if root is None and image and not _is_url(image):
                 root = self._root(image)
@@ -173,13 +202,22 @@ class TableReader:
         if group:
             yield self._sample(group_key, group, img_col, cap_col, root, seen)
 
-    def _sample(self, key: str | None, rows: list[dict[str, Any]], img_col: str | None,
-                cap_col: str | None, root: Path | None, seen: dict[str, int]) -> Item:
+    def _sample(
+        self,
+        key: str | None,
+        rows: list[dict[str, Any]],
+        img_col: str | None,
+        cap_col: str | None,
+        root: Path | None,
+        seen: dict[str, int],
+    ) -> Item:
         assert key is not None
         first = rows[0]
         where = f"{self._path}:{first['_line']}"
         image = str(first.get(img_col) or "").strip() if img_col else ""
-        captions = [str(r[cap_col]).strip() for r in rows if cap_col and r.get(cap_col) not in (None, "")]
+        captions = [
+            str(r[cap_col]).strip() for r in rows if cap_col and r.get(cap_col) not in (None, "")
+        ]
         seen[key] = seen.get(key, 0) + 1
         sample_key = key if seen[key] == 1 else f"{key}#{seen[key]}"
         slots: list[Any] = []
@@ -191,10 +229,16 @@ class TableReader:
             else:
                 p = (root or self._path.parent) / image
                 if ".." in Path(image).parts or Path(image).is_absolute():
-                    return Failure(where, "path_traversal", f"image path {image!r} leaves the image root")
+                    return Failure(
+                        where, "path_traversal", f"image path {image!r} leaves the image root"
+                    )
                 slots.append(ImageInput(path=str(p), location=str(p)))
         slots.extend(captions)
-        meta = {k: v for k, v in first.items() if k not in (img_col, cap_col, "_line") and v not in (None, "")}
+        meta = {
+            k: v
+            for k, v in first.items()
+            if k not in (img_col, cap_col, "_line") and v not in (None, "")
+        }
         licence = next((str(first[c]) for c in LICENCE_COLUMNS if first.get(c)), self.licence)
         kind = PAIR if image and captions else (IMAGE if image else TEXT)
         if not slots:

@@ -124,7 +124,10 @@ class Corpus:
         return ds.to_table(columns=columns, filter=where, limit=limit)
 
     def batches(
-        self, name: str, columns: list[str] | None = None, where: str | None = None,
+        self,
+        name: str,
+        columns: list[str] | None = None,
+        where: str | None = None,
         batch_size: int = 1024,
     ) -> Iterator[pa.RecordBatch]:
         ds = self.dataset(name)
@@ -144,11 +147,12 @@ class Corpus:
         if ds is not None:
             ds.delete(where)
 
-    def compact(self, name: str, drop_old_versions: bool = False) -> None:
-        """Merge small fragments (run after each command). ``drop_old_versions`` frees
-        the superseded files; right for append-only tables such as ``media``."""
+    def compact(self, name: str, drop_old_versions: bool = False, min_fragments: int = 16) -> None:
+        """Merge small fragments once there are ``min_fragments`` of them (run after each
+        command). ``drop_old_versions`` frees the superseded files; right for append-only
+        tables such as ``media``."""
         ds = self.dataset(name)
-        if ds is None or len(ds.get_fragments()) <= 1:
+        if ds is None or len(ds.get_fragments()) < min_fragments:
             return
         ds.optimize.compact_files()
         if drop_old_versions:
@@ -166,17 +170,24 @@ class Corpus:
         return schema.Sample.from_row(rows[0])
 
     def samples(self, where: str | None = None, limit: int | None = None) -> list[schema.Sample]:
-        return [schema.Sample.from_row(r) for r in self.read("samples", where=where, limit=limit).to_pylist()]
+        return [
+            schema.Sample.from_row(r)
+            for r in self.read("samples", where=where, limit=limit).to_pylist()
+        ]
 
     def media_info(self, media_id: str) -> dict[str, Any]:
         cols = ["id", "uri", "mime", "width", "height", "size"]
-        rows = self.read("media", columns=cols, where=f"id = {sql_str(media_id)}", limit=1).to_pylist()
+        rows = self.read(
+            "media", columns=cols, where=f"id = {sql_str(media_id)}", limit=1
+        ).to_pylist()
         if not rows:
             raise NotFoundError(f"no media {media_id!r} in {self.path}")
         return rows[0]
 
     def media_bytes(self, media_id: str) -> bytes:
-        rows = self.read("media", columns=["bytes", "uri"], where=f"id = {sql_str(media_id)}", limit=1)
+        rows = self.read(
+            "media", columns=["bytes", "uri"], where=f"id = {sql_str(media_id)}", limit=1
+        )
         if rows.num_rows == 0:
             raise NotFoundError(f"no media {media_id!r} in {self.path}")
         row = rows.to_pylist()[0]
@@ -192,7 +203,9 @@ class Corpus:
             chunk = wanted[i : i + 512]
             tbl = self.read("media", columns=["id", "bytes", "uri"], where=sql_in("id", chunk))
             for row in tbl.to_pylist():
-                out[row["id"]] = row["bytes"] if row["bytes"] is not None else Path(row["uri"]).read_bytes()
+                out[row["id"]] = (
+                    row["bytes"] if row["bytes"] is not None else Path(row["uri"]).read_bytes()
+                )
         return out
 
     # -- embeddings --------------------------------------------------------------------------
@@ -217,7 +230,9 @@ class Corpus:
             c.media = len(sizes)
             c.media_bytes = int(pa.compute.sum(sizes).as_py() or 0)
         if self.has("quarantine"):
-            c.quarantine_by_reason = _value_counts(self.read("quarantine", columns=["reason"]).column("reason").to_pylist())
+            c.quarantine_by_reason = _value_counts(
+                self.read("quarantine", columns=["reason"]).column("reason").to_pylist()
+            )
         if self.has("rejected"):
             t = self.read("rejected", columns=["op", "reason"]).to_pylist()
             c.rejected_by_reason = _value_counts(f"{r['op']}: {r['reason']}" for r in t)
@@ -226,7 +241,9 @@ class Corpus:
             runs.sort(key=lambda r: r["started_at"])
             c.runs = runs[-last_runs:]
         for name in self.embedding_tables():
-            c.embeddings[name] = _lance().dataset(str(self.path / "embeddings" / f"{name}.lance")).count_rows()
+            c.embeddings[name] = (
+                _lance().dataset(str(self.path / "embeddings" / f"{name}.lance")).count_rows()
+            )
         return c
 
     def destroy(self) -> None:

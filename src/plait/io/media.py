@@ -19,7 +19,6 @@ MAX_PIXELS = 89_478_485  # PIL's own default warning threshold
 MAX_BYTES = 64 * 1024 * 1024
 
 
-
 @dataclass(slots=True)
 class MediaInfo:
     id: str

@@ -9,7 +9,9 @@ from plait.ingest.folder import FolderReader, parse_sidecar
 
 
 def test_parse_sidecar_keeps_every_language_tagged():
-    caps, langs = parse_sidecar("A frog.\nfr.utf8=Une grenouille.\npt_BR.utf8=Um sapo.\nsr@latin.utf8=Žaba.\n\n")
+    caps, langs = parse_sidecar(
+        "A frog.\nfr.utf8=Une grenouille.\npt_BR.utf8=Um sapo.\nsr@latin.utf8=Žaba.\n\n"
+    )
     assert caps == ["A frog.", "Une grenouille.", "Um sapo.", "Žaba."]
     assert langs == ["en", "fr", "pt_BR", "sr@latin"]
 
@@ -44,7 +46,11 @@ def test_non_utf8_sidecar_is_a_failure(tmp_path: Path):
     _img(tmp_path / "x.png")
     (tmp_path / "x.txt").write_bytes("caf\xe9".encode("latin-1"))
     (item,) = list(FolderReader(tmp_path))
-    assert isinstance(item, Failure) and item.reason == "bad_encoding" and item.location.endswith("x.txt")
+    assert (
+        isinstance(item, Failure)
+        and item.reason == "bad_encoding"
+        and item.location.endswith("x.txt")
+    )
 
 
 def test_symlink_out_of_the_folder_is_refused(tmp_path: Path):

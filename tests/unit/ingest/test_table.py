@@ -14,7 +14,9 @@ from plait.ingest.table import TableReader
 
 def test_adjacent_rows_of_one_image_become_one_pair(tmp_path: Path):
     t = tmp_path / "caps.tsv"
-    t.write_text("image\tcaption_index\tcaption\na.jpg\t0\tfirst\na.jpg\t1\tsecond\nb.jpg\t0\tthird\n")
+    t.write_text(
+        "image\tcaption_index\tcaption\na.jpg\t0\tfirst\na.jpg\t1\tsecond\nb.jpg\t0\tthird\n"
+    )
     items = list(TableReader(t, dataset="x"))
     assert [i.key for i in items] == ["a.jpg", "b.jpg"]
     assert items[0].slots[1:] == ["first", "second"] and items[0].kind == "pair"
@@ -30,7 +32,9 @@ def test_non_adjacent_repeat_gets_its_own_key(tmp_path: Path):
 
 def test_url_column_and_licence_column(tmp_path: Path):
     t = tmp_path / "crawl.jsonl"
-    rows = [{"url": "http://127.0.0.1:9/x.jpg", "caption": "hi", "license": "CC-BY-4.0", "width": 10}]
+    rows = [
+        {"url": "http://127.0.0.1:9/x.jpg", "caption": "hi", "license": "CC-BY-4.0", "width": 10}
+    ]
     t.write_text("\n".join(json.dumps(r) for r in rows) + "\n{bad json\n")
     items = list(TableReader(t))
     (ok,) = [i for i in items if isinstance(i, RawSample)]
@@ -38,7 +42,9 @@ def test_url_column_and_licence_column(tmp_path: Path):
     assert isinstance(ok, RawSample) and ok.slots[0].url == "http://127.0.0.1:9/x.jpg"
     assert ok.source.licence == "CC-BY-4.0" and ok.source.url == rows[0]["url"]
     assert ok.meta == {"license": "CC-BY-4.0", "width": 10}
-    assert isinstance(bad, Failure) and bad.reason == "malformed_row" and bad.location.endswith(":2")
+    assert (
+        isinstance(bad, Failure) and bad.reason == "malformed_row" and bad.location.endswith(":2")
+    )
 
 
 def test_parquet_streams_rows(tmp_path: Path):
@@ -51,10 +57,14 @@ def test_parquet_streams_rows(tmp_path: Path):
 
 def test_bad_rows_fail_alone(tmp_path: Path):
     t = tmp_path / "c.tsv"
-    t.write_bytes(b"image\tcaption\na.jpg\tfine\nb.jpg\tcaf\xe9\nc.jpg\ttoo\tmany\n../../etc/passwd\tx\nd.jpg\tok\n")
+    t.write_bytes(
+        b"image\tcaption\na.jpg\tfine\nb.jpg\tcaf\xe9\nc.jpg\ttoo\tmany\n../../etc/passwd\tx\nd.jpg\tok\n"
+    )
     items = list(TableReader(t))
     assert sorted(i.key for i in items if isinstance(i, RawSample)) == ["a.jpg", "d.jpg"]
-    failures = sorted((i.reason, i.location.rsplit(":", 1)[1]) for i in items if isinstance(i, Failure))
+    failures = sorted(
+        (i.reason, i.location.rsplit(":", 1)[1]) for i in items if isinstance(i, Failure)
+    )
     assert failures == [("bad_encoding", "3"), ("malformed_row", "4"), ("path_traversal", "5")]
 
 

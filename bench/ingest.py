@@ -1,0 +1,142 @@
+"""Ingest throughput and memory against a bare decode-and-hash loop, in one run.
+
+    python bench/ingest.py --n 1000 --scales 1,10
+
+For each scale it builds an input of ``n * scale`` distinct images from the
+Flickr8k photos (each copy gets unique trailing bytes after the JPEG end
+marker, so it hashes differently but decodes the same), as an image folder and
+as WebDataset shards. It times, in fresh processes:
+
+- the reference: a bare Python loop that reads, sha256-hashes and fully
+  decodes every file (PIL), one thread;
+- ``plait ingest`` of the folder and of the shards (default 2 threads, and 1).
+
+It prints images/s, the ratio to the reference (goal >= 0.8) and each
+process's peak RSS (goal: flat from 1x to 10x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = Path(os.environ.get("PLAIT_SHARED_DATA", HERE.parents[1] / "shared" / "data"))
+
+BARE = r"""
+import hashlib, io, sys, time
+from pathlib import Path
+from PIL import Image
+files = sorted(p for p in Path(sys.argv[1]).iterdir() if p.suffix == ".jpg")
+t0 = time.perf_counter()
+for f in files:
+    data = f.read_bytes()
+    hashlib.sha256(data).hexdigest()
+    im = Image.open(io.BytesIO(data)); im.load()
+print(len(files) / (time.perf_counter() - t0))
+"""
+
+PLAIT = r"""
+import sys, time
+from plait import Corpus
+from plait.ingest import ingest, IngestOptions
+t0 = time.perf_counter()
+r = ingest(Corpus.init(sys.argv[2]), sys.argv[1], fmt=sys.argv[3], dataset="bench",
+           options=IngestOptions(workers=int(sys.argv[4])))
+assert r.added > 0 and not r.quarantined, r.to_dict()
+print(r.added / (time.perf_counter() - t0))
+"""
+
+
+def build_inputs(n: int, root: Path) -> tuple[Path, Path]:
+    """A folder of n images with captions, and the same as 1000-sample tar shards."""
+    src = sorted((DATA / "flickr8k" / "images").glob("*.jpg"))
+    folder, shards = root / "folder", root / "shards"
+    folder.mkdir(parents=True)
+    shards.mkdir()
+    tar = None
+    for i in range(n):
+        data = src[i % len(src)].read_bytes() + f"plait-bench-{i}".encode()
+        key = f"{i:08d}"
+        (folder / f"{key}.jpg").write_bytes(data)
+        (folder / f"{key}.txt").write_text(f"photo number {i}")
+        if i % 1000 == 0:
+            if tar:
+                tar.close()
+            tar = tarfile.open(shards / f"{i // 1000:05d}.tar", "w")
+        for name, payload in (
+            (f"{key}.jpg", data),
+            (f"{key}.txt", f"photo number {i}".encode()),
+            (f"{key}.json", json.dumps({"key": key, "caption": f"photo number {i}"}).encode()),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+    if tar:
+        tar.close()
+    return folder, shards
+
+
+def measure(code: str, *args: str) -> tuple[float, float]:
+    wrapper = (
+        "import resource, subprocess, sys;"
+        "o = subprocess.run(sys.argv[1:], capture_output=True, text=True);"
+        "sys.stderr.write(o.stderr);"
+        "print(o.stdout.strip().splitlines()[-1] if o.returncode == 0 else 'nan');"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", wrapper, sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+    )
+    lines = out.stdout.strip().splitlines()
+    if len(lines) < 2 or lines[-2] == "nan":
+        raise SystemExit(out.stderr)
+    return float(lines[-2]), float(lines[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--n", type=int, default=1000, help="images at scale 1")
+    ap.add_argument("--scales", default="1,10")
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+    if not (DATA / "flickr8k" / "images").is_dir():
+        raise SystemExit(f"needs {DATA / 'flickr8k'} (set PLAIT_SHARED_DATA)")
+    print(f"{'scale':>5} {'images':>7} {'what':<22} {'img/s':>8} {'ratio':>6} {'peak MiB':>9}")
+    for scale in (int(s) for s in args.scales.split(",")):
+        n = args.n * scale
+        root = Path(tempfile.mkdtemp(prefix=f"plait-bench-{scale}x-"))
+        try:
+            folder, shards = build_inputs(n, root)
+            ref, ref_mem = measure(BARE, str(folder))
+            rows = [("bare decode+hash loop", ref, ref_mem)]
+            for fmt, src in (("folder", folder), ("webdataset", shards)):
+                for workers in (2, 1):
+                    corpus = root / f"corpus-{fmt}-{workers}"
+                    rate, mem = measure(PLAIT, str(src), str(corpus), fmt, str(workers))
+                    rows.append((f"plait {fmt} w={workers}", rate, mem))
+            for what, rate, mem in rows:
+                print(f"{scale:>4}x {n:>7} {what:<22} {rate:>8.1f} {rate / ref:>6.2f} {mem:>9.0f}")
+            sys.stdout.flush()
+        finally:
+            if not args.keep:
+                shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    t = time.perf_counter()
+    main()
+    print(f"total {time.perf_counter() - t:.0f}s")

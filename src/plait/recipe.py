@@ -1,0 +1,257 @@
+"""YAML recipes: an ordered list of ``{op: NAME, ...params}``.
+
+Every step is built (and so every parameter checked against the operator's
+constructor signature) when the recipe is loaded, before any sample is read:
+a typo in step 7 must not cost the six steps before it. Errors name the step's
+position, the operator and the field.
+
+``op`` is a registered name (``plait.ops.OPS``) or ``"package.module:Class"``
+for an operator that lives outside plait; both are checked the same way.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import hashlib
+import importlib
+import inspect
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from plait.errors import ConfigError, PlaitError
+from plait.ops.base import Deduplicator, Filter, Mapper, Op
+
+
+class RecipeError(ConfigError):
+    """A recipe step is invalid; carries the step's position, operator and field."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        position: int | None = None,
+        op: str | None = None,
+        field: str | None = None,
+        source: str = "recipe",
+    ) -> None:
+        self.position, self.op, self.field = position, op, field
+        where = source
+        if position is not None:
+            where += f" step {position}"
+        if op:
+            where += f" (op {op!r})"
+        if field:
+            where += f", field {field!r}"
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One recipe step: what the user wrote, and every parameter resolved with defaults."""
+
+    position: int  # 1-based, as a user counts
+    op: str
+    params: dict[str, Any]
+    resolved: dict[str, Any] = field(default_factory=dict)
+    kind: str = "filter"  # filter, mapper or dedup
+
+    @property
+    def key(self) -> str:
+        """Unique within a recipe even when one operator appears twice."""
+        return f"{self.position}:{self.op}"
+
+    def build(self) -> Op:
+        """A fresh operator instance (workers call this; the driver already validated)."""
+        return build_op(self.op, self.params)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    steps: tuple[Step, ...]
+    source: str = "recipe"
+
+    @property
+    def hash(self) -> str:
+        """Identifies the work a recipe asks for; an unfinished run resumes only on a match."""
+        canon = json.dumps([[s.op, s.resolved] for s in self.steps], sort_keys=True, default=str)
+        return hashlib.sha256(canon.encode()).hexdigest()[:16]
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [{"op": s.op, **s.resolved} for s in self.steps]
+
+
+def load_recipe(recipe: str | Path | list[dict[str, Any]]) -> Recipe:
+    """Parse and validate a recipe from a YAML file, YAML text, or a list of dicts."""
+    source = "recipe"
+    if isinstance(recipe, Path) or (
+        isinstance(recipe, str) and "\n" not in recipe and Path(recipe).suffix in (".yaml", ".yml")
+    ):
+        path = Path(recipe)
+        if not path.is_file():
+            raise ConfigError(f"recipe file {path} not found")
+        source, text = str(path), path.read_text()
+        recipe = _parse_yaml(text, source)
+    elif isinstance(recipe, str):
+        recipe = _parse_yaml(recipe, source)
+    if isinstance(recipe, dict) and "steps" in recipe:
+        recipe = recipe["steps"]
+    if not isinstance(recipe, list) or not recipe:
+        raise RecipeError("must be a non-empty list of {op: NAME, ...params}", source=source)
+    steps = []
+    for i, raw in enumerate(recipe, start=1):
+        if not isinstance(raw, dict) or not isinstance(raw.get("op"), str):
+            raise RecipeError(
+                "each step must be a mapping with an 'op' name", position=i, source=source
+            )
+        params = {k: v for k, v in raw.items() if k != "op"}
+        steps.append(_check_step(i, raw["op"], params, source))
+    return Recipe(tuple(steps), source)
+
+
+def _parse_yaml(text: str, source: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"not valid YAML: {exc}", source=source) from exc
+
+
+def _check_step(position: int, name: str, params: dict[str, Any], source: str) -> Step:
+    try:
+        cls = op_class(name)
+        resolved = _bind(cls, params)
+        op = build_op(name, params)
+    except RecipeError as exc:
+        raise RecipeError(
+            str(exc).split(": ", 1)[-1], position=position, op=name, field=exc.field, source=source
+        ) from exc
+    except PlaitError as exc:
+        raise RecipeError(
+            str(exc), position=position, op=name, field=getattr(exc, "field", None), source=source
+        ) from exc
+    except (TypeError, ValueError) as exc:  # a constructor refused a value
+        raise RecipeError(str(exc), position=position, op=name, source=source) from exc
+    return Step(position, name, dict(params), resolved, op_kind(op))
+
+
+def op_kind(op: Op) -> str:
+    if isinstance(op, Deduplicator):
+        return "dedup"
+    if isinstance(op, Filter):
+        return "filter"
+    if isinstance(op, Mapper):
+        return "mapper"
+    raise ConfigError(f"{type(op).__name__} is not a Filter, Mapper or Deduplicator")
+
+
+def op_class(name: str) -> type[Op]:
+    """The operator class for a registered name or a ``module:Class`` path."""
+    if ":" in name:
+        module, _, attr = name.partition(":")
+        try:
+            cls = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"cannot import operator {name!r}: {exc}") from exc
+    else:
+        cls = _registry().get(name)
+    if not (isinstance(cls, type) and issubclass(cls, Op)):
+        raise ConfigError(f"{name!r} is not an operator class")
+    return cls
+
+
+def build_op(name: str, params: dict[str, Any]) -> Op:
+    """Build through ``plait.ops.build`` for registered names, directly for paths."""
+    if ":" not in name:
+        from plait.ops import build  # type: ignore[attr-defined]
+
+        return build(name, **params)
+    cls = op_class(name)
+    _bind(cls, params)
+    op = cls(**params)
+    op._params = dict(params)  # type: ignore[attr-defined]
+    if not type(op).name:
+        op.name = name  # type: ignore[misc]
+    return op
+
+
+def _bind(cls: type[Op], params: dict[str, Any]) -> dict[str, Any]:
+    """Check ``params`` against the constructor; return them with defaults filled in."""
+    sig = inspect.signature(cls.__init__)
+    accepted = [
+        p
+        for p in list(sig.parameters.values())[1:]
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    names = {p.name for p in accepted}
+    var_kw = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+    for key in params:
+        if key not in names and not var_kw:
+            raise RecipeError(
+                f"unknown parameter; valid: {', '.join(sorted(names)) or '(none)'}", field=key
+            )
+    for p in accepted:
+        if p.default is p.empty and p.name not in params:
+            raise RecipeError("required parameter is missing", field=p.name)
+    hints = _hints(cls)
+    for key, value in params.items():
+        expected = hints.get(key)
+        if expected is not None and not _type_ok(value, expected):
+            raise RecipeError(f"expected {_type_name(expected)}, got {value!r}", field=key)
+    resolved = {p.name: params.get(p.name, p.default) for p in accepted}
+    resolved.update({k: v for k, v in params.items() if k not in resolved})
+    return resolved
+
+
+def _hints(cls: type[Op]) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(cls.__init__)
+    except Exception:  # unresolvable forward references: leave the check to the constructor
+        return {}
+
+
+_SIMPLE = (bool, int, float, str)
+
+
+def _type_ok(value: Any, expected: Any) -> bool:
+    """Check scalars, optionals and lists of scalars; anything richer is the op's job."""
+    origin = typing.get_origin(expected)
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, a) for a in typing.get_args(expected))
+    if expected is type(None):
+        return value is None
+    if origin in (list, tuple, collections.abc.Sequence):
+        args = typing.get_args(expected)
+        return isinstance(value, (list, tuple)) and (
+            not args
+            or args[-1] is Ellipsis
+            and len(args) == 2
+            and all(_type_ok(v, args[0]) for v in value)
+            or len(args) == 1
+            and all(_type_ok(v, args[0]) for v in value)
+            or len(args) > 1
+            and args[-1] is not Ellipsis
+        )
+    if expected is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expected in _SIMPLE:
+        return isinstance(value, expected)
+    return True
+
+
+def _type_name(expected: Any) -> str:
+    return getattr(expected, "__name__", None) or str(expected).replace("typing.", "")
+
+
+def _registry() -> Any:
+    try:
+        from plait.ops import OPS  # type: ignore[attr-defined]
+    except ImportError as exc:
+        raise ConfigError("no operator registry is installed (plait.ops.OPS)") from exc
+    return OPS
