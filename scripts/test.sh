@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Sets up plait (scripts/setup.sh) and runs the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+.venv/bin/python -m ruff check src tests bench
+exec .venv/bin/python -m pytest -q "$@"
