@@ -315,8 +315,12 @@ def run_ingest(
         finally:
             loop.pool.shutdown(wait=False, cancel_futures=True)
             run.counts.update(report.to_dict())
-        for name in ("samples", "media", "quarantine"):
-            corpus.compact(name, drop_old_versions=name != "samples")
+        # Sample and quarantine rows are small, so their per-batch fragments are worth
+        # merging; a media fragment is a batch of whole images (megabytes), already a fine
+        # size, and rewriting it would cost a full read of the media bytes.
+        corpus.compact("samples")
+        corpus.compact("quarantine", drop_old_versions=True)
+        corpus.compact("media", drop_old_versions=True, min_fragments=1024)
         report.seconds = run.elapsed
         run.counts.update(report.to_dict())
         if report.added + report.skipped == 0:
