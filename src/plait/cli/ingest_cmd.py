@@ -7,8 +7,31 @@ from pathlib import Path
 import typer
 
 from plait.cli._util import console, counts_table, human_bytes, print_json
+from plait.errors import ConfigError
 from plait.ingest import IngestOptions, ingest
 from plait.io.corpus import Corpus
+
+
+def parse_options(pairs: list[str]) -> dict[str, object]:
+    """``KEY=VALUE`` strings to keyword arguments (ints, floats and booleans parsed)."""
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"reader option {pair!r} is not KEY=VALUE")
+        low = value.lower()
+        parsed: object = value
+        if low in ("true", "false"):
+            parsed = low == "true"
+        else:
+            for cast in (int, float):
+                try:
+                    parsed = cast(value)
+                    break
+                except ValueError:
+                    continue
+        out[key.replace("-", "_")] = parsed
+    return out
 
 
 def register(app: typer.Typer) -> None:
@@ -38,6 +61,12 @@ def ingest_cmd(
     reference: bool = typer.Option(
         False, "--reference", help="Store local images by path instead of copying their bytes."
     ),
+    option: list[str] = typer.Option(
+        None,
+        "--option",
+        "-o",
+        help="Reader option KEY=VALUE, e.g. -o password=secret -o max_side=1600 (PDF).",
+    ),
     progress: bool = typer.Option(True, help="Show a progress bar."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
@@ -48,7 +77,8 @@ def ingest_cmd(
     opts = IngestOptions(
         batch_size=batch_size, workers=workers, max_pixels=max_pixels, copy_media=not reference
     )
-    extra = {"image_root": image_root} if image_root else {}
+    extra: dict[str, object] = {"image_root": image_root} if image_root else {}
+    extra.update(parse_options(option or []))
     report = ingest(
         Corpus.init(corpus),
         source,

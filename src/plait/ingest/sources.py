@@ -17,12 +17,14 @@ READERS.add("webdataset", "plait.ingest.webdataset:WebDatasetReader")
 READERS.add("documents", "plait.ingest.documents:DocumentsReader")
 READERS.add("pdf", "plait.ingest.pdf:PdfReader")
 
-_BRACE = re.compile(r"\{\d+\.\.\d+\}")
+_PATTERN = re.compile(r"\{[^{}]*(?:\.\.|,)[^{}]*\}|[*?\[]")
 
 
 def detect_format(source: str) -> str:
     """Pick a reader for a path, a brace pattern of shards, or a table."""
-    if _BRACE.search(source) or source.endswith((".tar", ".tar.gz", ".tgz")) or "*" in source:
+    if _PATTERN.search(source) and not Path(source).exists():
+        return "webdataset"  # brace ranges or lists, or a glob, of shards
+    if source.endswith((".tar", ".tar.gz", ".tgz")):
         return "webdataset"
     p = Path(source)
     if not p.exists():
@@ -44,8 +46,11 @@ def detect_format(source: str) -> str:
         has_images |= ext in IMAGE_EXTS
         has_pdfs |= ext == ".pdf"
         has_tars |= ext == ".tar"
-        if has_images:
-            break
+        if has_images and has_pdfs:
+            raise ConfigError(
+                f"{source!r} holds both images and PDFs; ingest them with --format folder "
+                "and --format pdf (each reads only its own files)"
+            )
     if has_images:
         return "folder"
     if has_pdfs:
