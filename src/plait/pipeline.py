@@ -9,6 +9,7 @@ there and resumed under its own run id, redoing only unfinished shards.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -19,7 +20,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plait import schema
 from plait.errors import ConfigError, NotFoundError
 from plait.executors import get_executor
 from plait.executors.base import Outcome, Plan
@@ -41,6 +41,8 @@ class CurateReport:
     recipe: list[dict[str, Any]]
     shards: int
     samples: int  # in the input snapshot
+    stages: int = 0  # fused Filter/Mapper groups and dedup barriers
+    reused: int = 0  # shard-stage results kept from the interrupted attempt (on resume)
     kept: int = 0
     rejected: int = 0
     steps: list[dict[str, Any]] = field(default_factory=list)
@@ -93,7 +95,14 @@ def curate(
     else:
         plan.workers = workers
     report = CurateReport(
-        plan.run_id, ex.name, dry_run, resumed, rec.to_list(), len(plan.shards), plan.total
+        plan.run_id,
+        ex.name,
+        dry_run,
+        resumed,
+        rec.to_list(),
+        len(plan.shards),
+        plan.total,
+        len(plan.stages),
     )
     if dry_run:
         return report
@@ -126,6 +135,8 @@ def curate(
             "samples_version": [result.version_before, result.version_after],
         }
     shutil.rmtree(wd, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        wd.parent.rmdir()  # .work itself, once no other run is unfinished
     corpus.compact("samples")
     corpus.compact("rejected")
     report.seconds = time.perf_counter() - t0
@@ -133,6 +144,7 @@ def curate(
 
 
 def _fill(report: CurateReport, plan: Plan, outcome: Outcome) -> None:
+    report.reused = outcome.reused
     report.kept = outcome.kept.num_rows
     report.rejected = outcome.dropped.num_rows
     for step in plan.recipe.steps:
@@ -217,6 +229,3 @@ def unfinished_runs(corpus: Corpus) -> list[dict[str, Any]]:
         if not _committed(corpus, data["run_id"]):
             out.append(data)
     return out
-
-
-__all__ = ["CurateReport", "curate", "unfinished_runs", "schema"]

@@ -16,7 +16,7 @@ import typer
 from plait.errors import PlaitError
 
 # Command modules, in --help order. Listed explicitly: no import side effects.
-_MODULES = ("corpus_cmd", "ingest_cmd")
+_MODULES = ("corpus_cmd", "ingest_cmd", "serve_cmd", "search_cmd", "curate_cmd", "ops_cmd", "embed_cmd")
 
 app = typer.Typer(
     name="plait",
