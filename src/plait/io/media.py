@@ -45,7 +45,7 @@ def probe(data: bytes, *, max_pixels: int = MAX_PIXELS, max_bytes: int = MAX_BYT
         raise InputError("too_large", f"{len(data)} bytes exceeds the cap of {max_bytes}")
     digest = sha256(data)
     if is_svg(data):
-        w, h = _svg_size(data)
+        w, h = svg_size(data)
         return MediaInfo(digest, "image/svg+xml", w, h, len(data))
 
     from PIL import Image, UnidentifiedImageError
@@ -77,7 +77,7 @@ def probe(data: bytes, *, max_pixels: int = MAX_PIXELS, max_bytes: int = MAX_BYT
     return MediaInfo(digest, mime, w, h, len(data))
 
 
-def _svg_size(data: bytes) -> tuple[int | None, int | None]:
+def svg_size(data: bytes) -> tuple[int | None, int | None]:
     """Width and height from the root element; expat refuses entity expansion bombs."""
     import xml.etree.ElementTree as ET
 

@@ -46,19 +46,41 @@ class Result:
     rejected: list[Rejection]
 
 
-class Op(ABC):
+class Op(ABC):  # noqa: B024 - hooks with defaults, no abstract method
     """Common base. ``name`` is the registry name; ``uses_model`` marks ops that Ray
     runs as an actor pool (the model loads once per worker in :meth:`setup`)."""
 
     name: ClassVar[str] = ""
     uses_model: ClassVar[bool] = False
+    # Parameters for a minimal working instance: ``plait ops show`` prints them as a
+    # recipe line and the contract tests build every registered op from them.
+    example: ClassVar[dict[str, Any]] = {}
 
-    def setup(self) -> None:
+    def setup(self) -> None:  # noqa: B027 - optional hook
         """Load models or other heavy state; called once per worker before any batch."""
 
+    def check(self, corpus_path: str | None) -> None:  # noqa: B027 - optional hook
+        """Fail early (ConfigError) if this op cannot run on the corpus, e.g. a saved
+        filter that does not exist. Called by the recipe checker before any work."""
+
     def params(self) -> dict[str, Any]:
-        """The constructor arguments this op was built with (for runs and lineage)."""
-        return dict(getattr(self, "_params", {}))
+        """The constructor arguments this op was built with (for runs and lineage).
+
+        Operators keep each constructor argument as an attribute of the same name,
+        so this also works for ops built directly rather than through ``build``.
+        """
+        if hasattr(self, "_params"):
+            return dict(self._params)
+        import inspect
+
+        sig = inspect.signature(type(self).__init__)
+        return {
+            p: getattr(self, p)
+            for p in list(sig.parameters)[1:]
+            if sig.parameters[p].kind
+            not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+            and hasattr(self, p)
+        }
 
 
 class Filter(Op):

@@ -1,0 +1,147 @@
+"""Operators by name: the registry recipes and ``plait ops`` use, and ``build``.
+
+Every entry is an explicit ``"module:attr"`` string, imported on first use, so
+``import plait.ops`` loads no operator module (and no model library).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from plait.errors import ConfigError
+from plait.ops.base import ANNOTATE, DROP, Deduplicator, Filter, Mapper, Op, OpContext, Result
+from plait.registry import Registry
+
+OPS: Registry[type[Op]] = Registry("operator")
+
+_ENTRIES = {
+    # image basics
+    "image_size": "plait.ops.filters.image_geometry:ImageSize",
+    "aspect_ratio": "plait.ops.filters.image_geometry:AspectRatio",
+    "image_format": "plait.ops.filters.image_format:ImageFormat",
+    # text quality (Gopher / C4)
+    "caption_length": "plait.ops.filters.text_quality:CaptionLength",
+    "word_count": "plait.ops.filters.text_quality:WordCount",
+    "special_chars": "plait.ops.filters.text_quality:SpecialChars",
+    "repetition": "plait.ops.filters.text_quality:Repetition",
+    "c4_quality": "plait.ops.filters.text_quality:C4Quality",
+    "language_id": "plait.ops.filters.language:LanguageId",
+    # provenance
+    "licence": "plait.ops.filters.provenance:LicenceFilter",
+    "opt_out": "plait.ops.filters.provenance:OptOutFilter",
+    # models
+    "nsfw": "plait.ops.filters.nsfw:NsfwFilter",
+    "text_in_image": "plait.ops.filters.ocr_text:TextInImage",
+    "image_text_similarity": "plait.ops.filters.similarity:ImageTextSimilarity",
+    "image_text_similarity_top": "plait.ops.dedup.similarity_top:SimilarityTopFraction",
+    "learned_filter": "plait.ops.filters.learned:LearnedFilter",
+    # dedup
+    "dedup_media": "plait.ops.dedup.exact:ExactMediaDedup",
+    "dedup_text": "plait.ops.dedup.exact:ExactTextDedup",
+    "near_dup_image": "plait.ops.dedup.near_image:NearDupImage",
+    "near_dup_text": "plait.ops.dedup.near_text:NearDupText",
+    # mappers
+    "clean_captions": "plait.ops.mappers.clean_captions:CleanCaptions",
+}
+for _name, _target in _ENTRIES.items():
+    OPS.add(_name, _target)
+
+
+def _check_type(op: str, field: str, value: Any, annotation: Any) -> None:
+    """Light type check from the annotation string (recipes come from YAML)."""
+    ann = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    if not ann or value is None:
+        return
+    kinds = {
+        "int": int,
+        "float": (int, float),
+        "str": str,
+        "bool": bool,
+        "list": (list, tuple),
+        "dict": dict,
+    }
+    allowed = [k for k in kinds if k in ann.replace("Sequence", "list").replace("Mapping", "dict")]
+    if not allowed:
+        return
+    ok = any(isinstance(value, kinds[k]) for k in allowed)
+    if isinstance(value, bool) and "bool" not in allowed:
+        ok = False
+    if not ok:
+        raise ConfigError(f"operator {op!r}: field {field!r} expects {ann}, got {value!r}")
+
+
+def build(name: str, /, **params: Any) -> Op:
+    """Build operator ``name`` from recipe parameters, checked against its constructor.
+
+    Unknown or missing fields and wrongly typed values raise :class:`ConfigError`
+    naming the operator and the field, before anything runs.
+    """
+    cls = OPS.get(name)
+    sig = inspect.signature(cls.__init__)
+    fields = {p: v for p, v in list(sig.parameters.items())[1:]}
+    for key in params:
+        if key not in fields:
+            raise ConfigError(
+                f"operator {name!r}: unknown field {key!r}; valid fields: {', '.join(fields) or '(none)'}"
+            )
+    for key, p in fields.items():
+        if p.default is inspect.Parameter.empty and key not in params:
+            raise ConfigError(f"operator {name!r}: missing required field {key!r}")
+        if key in params:
+            _check_type(name, key, params[key], p.annotation)
+    try:
+        op = cls(**params)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"operator {name!r}: {exc}") from exc
+    op._params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}  # type: ignore[attr-defined]
+    return op
+
+
+def describe(name: str) -> dict[str, Any]:
+    """Name, kind, summary, docstring and fields of an operator (for ``plait ops``)."""
+    cls = OPS.get(name)
+    kind = (
+        "deduplicator"
+        if issubclass(cls, Deduplicator)
+        else "mapper"
+        if issubclass(cls, Mapper)
+        else "filter"
+    )
+    doc = inspect.getdoc(cls) or ""
+    sig = inspect.signature(cls.__init__)
+    fields = [
+        {
+            "name": p.name,
+            "type": p.annotation
+            if isinstance(p.annotation, str)
+            else getattr(p.annotation, "__name__", str(p.annotation)),
+            "default": None if p.default is inspect.Parameter.empty else p.default,
+            "required": p.default is inspect.Parameter.empty,
+        }
+        for p in list(sig.parameters.values())[1:]
+    ]
+    return {
+        "name": name,
+        "kind": kind,
+        "summary": " ".join(doc.split("\n\n")[0].split()) if doc else "",
+        "doc": doc,
+        "uses_model": cls.uses_model,
+        "fields": fields,
+        "example": {"op": name, **cls.example},
+    }
+
+
+__all__ = [
+    "ANNOTATE",
+    "DROP",
+    "OPS",
+    "Deduplicator",
+    "Filter",
+    "Mapper",
+    "Op",
+    "OpContext",
+    "Result",
+    "build",
+    "describe",
+]

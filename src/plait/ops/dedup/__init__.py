@@ -1,0 +1,1 @@
+"""Deduplicators: a per-shard fingerprint, then one global resolve."""

@@ -1,0 +1,65 @@
+"""DataComp's "top fraction by CLIP score": a global cut, so a two-phase operator.
+
+``fingerprint`` scores each sample (the same score as ``image_text_similarity``,
+also written to ``stats``); ``resolve`` sees every score of the corpus and drops
+all but the best ``fraction`` (ranked by score, ties by sample id), plus, when
+``min_score`` is set, everything below it ("both" in DataComp's terms).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from plait.ops.base import Deduplicator, OpContext
+from plait.ops.filters.similarity import CAPTION_MODES, load, similarity_scores
+from plait.schema import Sample
+
+
+class SimilarityTopFraction(Deduplicator):
+    """Keep the ``fraction`` of scored samples with the highest image-text similarity.
+
+    Reasons ``similarity_below_top_fraction`` and ``similarity_below_threshold``.
+    Samples without an image or a caption are kept and not counted.
+    """
+
+    name = "image_text_similarity_top"
+    uses_model = True
+    example = {"encoder": "lit:default", "fraction": 0.3}
+
+    def __init__(
+        self,
+        encoder: str,
+        fraction: float = 0.3,
+        min_score: float | None = None,
+        caption: str = "best",
+    ) -> None:
+        if not 0 < fraction <= 1:
+            raise ValueError("fraction must be in (0, 1]")
+        if caption not in CAPTION_MODES:
+            raise ValueError(f"caption must be one of {CAPTION_MODES}, not {caption!r}")
+        self.encoder, self.fraction, self.min_score, self.caption = (
+            encoder,
+            fraction,
+            min_score,
+            caption,
+        )
+        self._enc: Any = None
+
+    def fingerprint(self, batch: list[Sample], ctx: OpContext) -> list[Any]:
+        if self._enc is None:
+            self._enc = load(self.encoder, ctx.corpus_path)
+        scores = similarity_scores(self._enc, batch, ctx, self.caption)
+        for s, v in zip(batch, scores):
+            s.stats.update({"sim_score": v, "sim_encoder": self.encoder})
+        return scores
+
+    def resolve(self, items: list[tuple[str, Any]]) -> dict[str, str]:
+        scored = sorted(((-float(v), sid) for sid, v in items if v is not None))
+        keep_n = math.ceil(self.fraction * len(scored))
+        out = {sid: "similarity_below_top_fraction" for _, sid in scored[keep_n:]}
+        if self.min_score is not None:
+            for neg, sid in scored:
+                if -neg < self.min_score:
+                    out[sid] = "similarity_below_threshold"
+        return out

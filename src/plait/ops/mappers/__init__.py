@@ -1,0 +1,1 @@
+"""Mappers: add or rewrite sample fields (never ``meta``)."""
