@@ -1,0 +1,122 @@
+"""``plait index`` and ``plait search``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from plait.cli._util import console, print_json
+from plait.errors import ConfigError
+from plait.io.corpus import Corpus
+
+
+def register(app: typer.Typer) -> None:
+    app.command("index")(index_cmd)
+    app.command("search")(search_cmd)
+
+
+def index_cmd(
+    corpus: Path = typer.Argument(..., help="Corpus directory."),
+    encoder: list[str] = typer.Option(
+        None, "--encoder", help="Index only this encoder's table (repeatable)."
+    ),
+    threshold: int = typer.Option(None, help="Below this many vectors: exact search, no index."),
+    index_type: str = typer.Option(None, help="IVF_HNSW_SQ (default), IVF_PQ or IVF_FLAT."),
+    fulltext: bool = typer.Option(True, help="Build the BM25 full-text index over sample texts."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Build or update the vector index of every embeddings table and the BM25 index.
+
+    Example: plait index ./corpus
+    """
+    from dataclasses import replace
+
+    from plait.index import VectorIndexConfig, build
+
+    cfg = VectorIndexConfig()
+    if threshold is not None:
+        cfg = replace(cfg, threshold=threshold)
+    if index_type is not None:
+        cfg = replace(cfg, index_type=index_type.upper())
+    report = build(Corpus.open(corpus), encoders=encoder or None, config=cfg, fulltext=fulltext)
+    if as_json:
+        print_json(report.to_dict())
+        return
+    for name, v in report.vectors.items():
+        console.print(f"{name}: {v['action']} ({v['rows']:,} vectors, {v['index']})")
+    if report.fulltext:
+        console.print(
+            f"full text: {report.fulltext['action']} ({report.fulltext['rows']:,} samples, BM25)"
+        )
+    console.print(f"done in {report.seconds:.1f} s")
+
+
+def search_cmd(
+    corpus: Path = typer.Argument(..., help="Corpus directory."),
+    text: str = typer.Argument(
+        None, help="Query text (with --image: how the result should differ)."
+    ),
+    image: Path = typer.Option(None, "--image", help="Query image file."),
+    like: str = typer.Option(None, "--like", help="More like this sample id."),
+    where: str = typer.Option(
+        None, "--where", help="SQL over sample columns, e.g. \"source.licence = 'MIT'\"."
+    ),
+    modality: str = typer.Option(None, "--modality", help="Match only image or text slots."),
+    kind: str = typer.Option(
+        None, "--kind", help="Only samples of this kind (pair, document, page, ...)."
+    ),
+    k: int = typer.Option(10, "-k", help="How many hits (the maximum, with --adaptive)."),
+    encoder: str = typer.Option(
+        None, "--encoder", help="Encoder spec (default: the corpus's best)."
+    ),
+    hybrid: bool = typer.Option(False, "--hybrid", help="Fuse BM25 and vector ranks (RRF, k=60)."),
+    fulltext: bool = typer.Option(False, "--fulltext", help="BM25 only."),
+    adaptive: bool = typer.Option(
+        False, "--adaptive", help="Cut the list where relevance falls off."
+    ),
+    rollup: bool = typer.Option(True, help="One hit per sample; pages roll up to their document."),
+    text_weight: float = typer.Option(
+        0.5, help="Composed queries: weight of the text against the image."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print hits as JSON."),
+) -> None:
+    """Search a corpus by text, image, image plus text, or sample; vector, BM25 or hybrid.
+
+    Example: plait search ./corpus "a dog running on the beach" -k 5 --hybrid
+    """
+    from plait.retrieval import Query, search
+
+    if image is not None and not image.is_file():
+        raise ConfigError(f"query image {image} is not a file")
+    q = Query(
+        text=text,
+        image=image.read_bytes() if image is not None else None,
+        like=like,
+        where=where,
+        modality=modality,
+        kind=kind,
+        k=k,
+        encoder=encoder,
+        hybrid=hybrid,
+        adaptive=adaptive,
+        rollup=rollup,
+        fulltext=fulltext,
+        text_weight=text_weight,
+    )
+    hits = search(Corpus.open(corpus), q)
+    if as_json:
+        print_json([h.to_dict() for h in hits])
+        return
+    from rich.table import Table
+
+    t = Table(title=f"{len(hits)} hits", title_justify="left")
+    for col in ("#", "sample", "kind", "score", "parts", "text"):
+        t.add_column(col, justify="right" if col in ("#", "score") else "left")
+    for i, h in enumerate(hits, 1):
+        parts = ", ".join(f"{name}={v:.4g}" for name, v in h.parts.items())
+        if h.pages:
+            parts += f"; pages: {', '.join(h.pages[:3])}"
+        snippet = (h.sample.text if h.sample else "")[:80].replace("\n", " ")
+        t.add_row(str(i), h.sample_id, h.kind, f"{h.score:.4f}", parts, snippet)
+    console.print(t)

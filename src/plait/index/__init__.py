@@ -1,0 +1,27 @@
+"""Indexes over a corpus: exact reference search, approximate vector index, BM25 full text.
+
+``build(corpus)`` is what ``plait index`` runs. Search goes through
+:mod:`plait.retrieval`; the functions here are its building blocks and the
+reference (:func:`exact_topk`) that tests and benches check them against.
+"""
+
+from __future__ import annotations
+
+from plait.index.build import IndexReport, build
+from plait.index.exact import exact_topk, recall_at_k
+from plait.index.fulltext import ensure_fulltext_index, fulltext_search, has_fulltext_index
+from plait.index.vector import VectorIndexConfig, ensure_vector_index, index_state, vector_search
+
+__all__ = [
+    "IndexReport",
+    "VectorIndexConfig",
+    "build",
+    "ensure_fulltext_index",
+    "ensure_vector_index",
+    "exact_topk",
+    "fulltext_search",
+    "has_fulltext_index",
+    "index_state",
+    "recall_at_k",
+    "vector_search",
+]

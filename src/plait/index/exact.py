@@ -1,0 +1,64 @@
+"""Exact nearest neighbours in numpy: the reference every approximate path is checked against.
+
+Vectors in plait are L2-normalised, so cosine similarity is a dot product. The
+reference is a plain matrix product plus a partial sort; it is what tests and
+``bench/index.py`` measure recall against, and it is small enough to trust.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def normalise(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm (zero rows stay zero)."""
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.where(norms == 0, 1.0, norms)
+
+
+def exact_topk(vectors: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and cosine similarities of the ``k`` nearest rows of ``vectors`` per query.
+
+    Both inputs are normalised here, so callers may pass raw vectors. Returns two
+    ``(n_queries, min(k, n))`` arrays, best first.
+    """
+    vecs = normalise(vectors)
+    qs = normalise(np.atleast_2d(queries))
+    k = min(k, len(vecs))
+    if k == 0:
+        empty = np.zeros((len(qs), 0))
+        return empty.astype(np.int64), empty.astype(np.float32)
+    idx = np.empty((len(qs), k), dtype=np.int64)
+    sims = np.empty((len(qs), k), dtype=np.float32)
+    step = max(1, 2**26 // max(1, len(vecs)))  # bound the score matrix to ~256 MB
+    for lo in range(0, len(qs), step):
+        s = qs[lo : lo + step] @ vecs.T
+        part = np.argpartition(-s, k - 1, axis=1)[:, :k]
+        top = np.take_along_axis(s, part, axis=1)
+        order = np.argsort(-top, axis=1, kind="stable")
+        idx[lo : lo + step] = np.take_along_axis(part, order, axis=1)
+        sims[lo : lo + step] = np.take_along_axis(top, order, axis=1)
+    return idx, sims
+
+
+def recall_at_k(
+    found: np.ndarray | list[list[Any]], truth: np.ndarray | list[list[Any]], k: int
+) -> float:
+    """Mean fraction of the true top-``k`` ids present in the found top-``k`` ids."""
+    total = 0.0
+    for f, t in zip(found, truth, strict=True):
+        t_k = set(list(t)[:k])
+        total += len(t_k & set(list(f)[:k])) / max(1, len(t_k))
+    return total / max(1, len(truth))
+
+
+def table_vectors(ds: Any, filter: str | None = None) -> tuple[np.ndarray, list[str], list[int]]:
+    """All vectors of a Lance embeddings table as a matrix, with their sample ids and slots."""
+    tbl = ds.to_table(columns=["sample_id", "slot", "vector"], filter=filter)
+    dim = tbl.schema.field("vector").type.list_size
+    flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    vecs = np.asarray(flat, dtype=np.float32).reshape(-1, dim)
+    return vecs, tbl.column("sample_id").to_pylist(), tbl.column("slot").to_pylist()

@@ -1,0 +1,178 @@
+"""Which embeddings table answers a query, and the query's vector in that table's space.
+
+Embeddings tables are named by ``slug(spec)``. The encoder spec is read from the
+table's schema metadata (key ``encoder``) when the writer stored it, else
+recovered from the slug (``lit_NAME`` -> ``lit:NAME``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from plait.errors import ConfigError, NotFoundError, PlaitError, UnknownNameError
+from plait.index.exact import normalise
+from plait.io.corpus import Corpus, slug, sql_str
+from plait.retrieval.types import Query
+
+# Families in order of preference for a default; both modalities first (cross-modal).
+_PREFERENCE = ("lit:", "hf:", "open_clip:", "minilm", "effnet-lite0")
+_KNOWN_MODALITIES = {"minilm": {"text"}, "effnet-lite0": {"image"}}
+
+
+class QueryEncoder(Protocol):
+    """The part of ``plait.encoders.Encoder`` (contract 1) that search uses."""
+
+    name: str
+    dim: int
+    modalities: frozenset[str]
+
+    def encode_text(self, texts: Any) -> np.ndarray: ...
+
+    def encode_images(self, images: Any) -> np.ndarray: ...
+
+
+def table_spec(corpus: Corpus, name: str) -> str:
+    """The encoder spec behind the embeddings table ``name``."""
+    import lance
+
+    meta = lance.dataset(str(table_path(corpus, name))).schema.metadata or {}
+    if b"encoder" in meta:
+        return meta[b"encoder"].decode()
+    for prefix in ("lit", "hf", "open_clip"):
+        if name.startswith(prefix + "_"):
+            return f"{prefix}:{name[len(prefix) + 1 :]}"
+    return name
+
+
+def table_path(corpus: Corpus, name: str) -> Path:
+    return corpus.path / "embeddings" / f"{name}.lance"
+
+
+def _modalities(spec: str) -> set[str]:
+    return _KNOWN_MODALITIES.get(spec, {"text", "image"})
+
+
+def _rank(spec: str) -> int:
+    for i, prefix in enumerate(_PREFERENCE):
+        if spec.startswith(prefix):
+            return i
+    return len(_PREFERENCE)
+
+
+def choose_table(corpus: Corpus, query: Query) -> tuple[str, str]:
+    """``(table name, encoder spec)`` for the query's vectors.
+
+    An explicit ``query.encoder`` must have a table (else UnknownNameError listing
+    those that exist). The default is the most preferred encoder that embeds
+    every modality the query brings (text and/or image).
+    """
+    tables = corpus.embedding_tables()
+    if query.encoder:
+        name = slug(query.encoder)
+        if name not in tables:
+            raise UnknownNameError(
+                "encoder (embeddings table)", query.encoder, [table_spec(corpus, t) for t in tables]
+            )
+        return name, query.encoder
+    if not tables:
+        raise PlaitError(
+            f"{corpus.path} has no embeddings: run `plait embed {corpus.path} --encoder minilm` "
+            f"(and `plait index {corpus.path}`), or search with --fulltext for BM25 only"
+        )
+    needs = set()
+    if query.text:
+        needs.add("text")
+    if query.image is not None:
+        needs.add("image")
+    specs = sorted(
+        ((table_spec(corpus, t), t) for t in tables), key=lambda st: (_rank(st[0]), st[0])
+    )
+    for spec, name in specs:
+        if needs <= _modalities(spec):
+            return name, spec
+    raise PlaitError(
+        f"no embeddings table in {corpus.path} embeds {' and '.join(sorted(needs))} queries "
+        f"(tables: {', '.join(s for s, _ in specs)}); run `plait embed {corpus.path} --encoder SPEC` "
+        "with an encoder that does, e.g. lit:NAME after `plait align`"
+    )
+
+
+def load_query_encoder(spec: str, corpus: Corpus) -> QueryEncoder:
+    """The seam to contract 1: ``plait.encoders.load_encoder``."""
+    try:
+        from plait.encoders import load_encoder
+    except ImportError as exc:  # the encoders package is built by another team
+        raise PlaitError(
+            f"encoder {spec!r} cannot be loaded: plait.encoders is not available ({exc})"
+        ) from exc
+    return load_encoder(spec, corpus=corpus)
+
+
+def sample_vector(ds: Any, sample_id: str, modality: str | None) -> np.ndarray:
+    """A sample's own vector: the normalised mean of its embedded slots."""
+    flt = f"sample_id = {sql_str(sample_id)}"
+    if modality:
+        flt += f" AND modality = {sql_str(modality)}"
+    tbl = ds.to_table(columns=["vector"], filter=flt)
+    if tbl.num_rows == 0:
+        raise NotFoundError(
+            f"sample {sample_id!r} has no {modality or ''} vectors in this embeddings table".replace(
+                "  ", " "
+            )
+        )
+    dim = tbl.schema.field("vector").type.list_size
+    vecs = np.asarray(
+        tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False), np.float32
+    )
+    return normalise(vecs.reshape(-1, dim).mean(axis=0))
+
+
+def to_image(image: Any) -> Any:
+    """Bytes (or a PIL image) as an RGB PIL image."""
+    if isinstance(image, (bytes, bytearray)):
+        from plait.io.media import open_image
+
+        return open_image(bytes(image))
+    return image.convert("RGB") if getattr(image, "mode", "RGB") != "RGB" else image
+
+
+def query_vector(
+    query: Query,
+    encoder: QueryEncoder | None,
+    ds: Any,
+    text_vec: np.ndarray | None = None,
+) -> np.ndarray:
+    """The query's vector: text, image, like, or a composed reference plus text.
+
+    ``text_vec`` lets a batch pass a text vector encoded with others.
+    """
+    ref: np.ndarray | None = None
+    if query.like is not None:
+        ref = sample_vector(ds, query.like, query.modality)
+    elif query.image is not None:
+        _need(encoder, "image")
+        ref = encoder.encode_images([to_image(query.image)])[0]  # type: ignore[union-attr]
+    txt: np.ndarray | None = None
+    if query.text:
+        if text_vec is None:
+            _need(encoder, "text")
+            text_vec = encoder.encode_text([query.text])[0]  # type: ignore[union-attr]
+        txt = text_vec
+    if ref is not None and txt is not None:
+        w = query.text_weight
+        return normalise((1.0 - w) * normalise(ref) + w * normalise(txt))
+    vec = ref if ref is not None else txt
+    assert vec is not None  # Query.validate guarantees one of them
+    return normalise(vec)
+
+
+def _need(encoder: QueryEncoder | None, modality: str) -> None:
+    if encoder is None:
+        raise ConfigError(f"a {modality} query needs an encoder")
+    if modality not in encoder.modalities:
+        raise ConfigError(
+            f"encoder {encoder.name!r} does not embed {modality}s (it embeds {', '.join(sorted(encoder.modalities))})"
+        )

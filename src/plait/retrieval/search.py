@@ -1,0 +1,295 @@
+"""``search`` and ``search_batch``: vector, full-text and hybrid retrieval over a corpus.
+
+Steps for one query: resolve the ``where``/``kind`` filter over samples to a set
+of ids; run the vector search (approximate index plus its unindexed tail, or
+exact below the index threshold) and/or BM25; group rows into hits (a sample's
+best slot; pages into their document); fuse by reciprocal rank for hybrid;
+rerank; cut adaptively; keep ``k``. Rows are fetched in growing rounds until
+enough distinct hits survive grouping and filtering, so ``k`` is honoured when
+many rows collapse into one document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from plait.errors import ConfigError, PlaitError
+from plait.index.fulltext import fulltext_search, has_fulltext_index
+from plait.index.vector import VectorIndexConfig, vector_search
+from plait.io.corpus import Corpus, sql_in, sql_str
+from plait.retrieval.adaptive import adaptive_cut
+from plait.retrieval.encoding import (
+    QueryEncoder,
+    choose_table,
+    load_query_encoder,
+    query_vector,
+    table_path,
+)
+from plait.retrieval.fusion import rrf
+from plait.retrieval.types import Hit, Query
+
+PREFILTER_MAX = 20_000  # larger id sets are applied after the search (over-fetching) instead
+
+
+class Reranker(Protocol):
+    """Hook that reorders the top candidates (e.g. a cross-encoder); may rescore them."""
+
+    def rerank(self, query: Query, hits: list[Hit]) -> list[Hit]: ...
+
+
+@dataclass
+class _Ranked:
+    """One grouped candidate from one retriever, best row first."""
+
+    key: Hashable
+    sample_id: str  # the row's own sample (a page, for a rolled-up document)
+    score: float
+    slot: int | None
+    members: list[str]
+
+
+class Searcher:
+    """Runs queries against one corpus, loading each encoder and table once."""
+
+    def __init__(
+        self,
+        corpus: Corpus,
+        *,
+        encoder: QueryEncoder | None = None,
+        reranker: Reranker | None = None,
+        config: VectorIndexConfig = VectorIndexConfig(),
+        rerank_depth: int = 30,
+    ) -> None:
+        self.corpus = corpus
+        self.reranker = reranker
+        self.config = config
+        self.rerank_depth = rerank_depth
+        self._given = encoder
+        self._encoders: dict[str, QueryEncoder] = {}
+        self._tables: dict[str, Any] = {}
+        self._info: dict[str, tuple[str, str | None]] = {}
+
+    # -- resources ---------------------------------------------------------------------------
+    def encoder(self, spec: str) -> QueryEncoder:
+        if self._given is not None:
+            return self._given
+        if spec not in self._encoders:
+            self._encoders[spec] = load_query_encoder(spec, self.corpus)
+        return self._encoders[spec]
+
+    def table(self, name: str) -> Any:
+        if name not in self._tables:
+            import lance
+
+            self._tables[name] = lance.dataset(str(table_path(self.corpus, name)))
+        return self._tables[name]
+
+    def resolve(self, query: Query) -> tuple[str, str]:
+        if self._given is not None and not query.encoder:
+            query = replace(query, encoder=self._given.name)
+        return choose_table(self.corpus, query)
+
+    # -- one query ---------------------------------------------------------------------------
+    def search(self, query: Query, text_vec: Any = None) -> list[Hit]:
+        query.validate()
+        allowed = self._allowed(query)
+        if allowed is not None and not allowed:
+            return []
+        depth = max(query.k, self.rerank_depth if self.reranker else 0)
+        vec: list[_Ranked] = []
+        bm: list[_Ranked] = []
+        if not query.fulltext:
+            name, spec = self.resolve(query)
+            ds = self.table(name)
+            needs_encoder = query.image is not None or (query.text and text_vec is None)
+            enc = self.encoder(spec) if needs_encoder else None
+            qv = query_vector(query, enc, ds, text_vec)
+            vec = self._vector(ds, qv, query, depth, allowed)
+        if query.fulltext or query.hybrid:
+            bm = self._bm25(query, depth)
+        hits = self._combine(query, vec, bm)
+        if self.reranker is not None:
+            hits = self.reranker.rerank(query, hits[:depth])
+        if query.adaptive:
+            hits = hits[: query.k]
+            hits = hits[: adaptive_cut([h.score for h in hits])]
+        hits = hits[: query.k]
+        self._attach(hits)
+        return hits
+
+    def _allowed(self, query: Query) -> set[str] | None:
+        flt = query.sample_filter()
+        if flt is None:
+            return None
+        try:
+            return self.corpus.ids("samples", where=flt)
+        except (ValueError, OSError) as exc:  # Lance reports bad SQL as either
+            raise ConfigError(f"invalid where filter {flt!r}: {exc}") from exc
+
+    def _vector(
+        self, ds: Any, qv: Any, query: Query, depth: int, allowed: set[str] | None
+    ) -> list[_Ranked]:
+        parts = []
+        if query.modality:
+            parts.append(f"modality = {sql_str(query.modality)}")
+        if query.like:
+            parts.append(f"sample_id != {sql_str(query.like)}")
+        post = allowed is not None and len(allowed) > PREFILTER_MAX
+        if allowed is not None and not post:
+            parts.append(sql_in("sample_id", sorted(allowed)))
+        flt = " AND ".join(parts) or None
+        total = ds.count_rows()
+        fetch = min(total, max(4 * depth, 40))
+        while True:
+            rows = vector_search(ds, qv, fetch, filter=flt, config=self.config) if fetch else []
+            n_raw = len(rows)
+            if post:
+                rows = [r for r in rows if r["sample_id"] in allowed]  # type: ignore[operator]
+            ranked = self._group(
+                query, [(r["sample_id"], r["slot"], r["similarity"]) for r in rows]
+            )
+            if len(ranked) >= depth or n_raw < fetch or fetch >= total:
+                return ranked
+            fetch = min(total, fetch * 4)
+
+    def _bm25(self, query: Query, depth: int) -> list[_Ranked]:
+        ds = self.corpus.dataset("samples")
+        if ds is None or not has_fulltext_index(ds):
+            raise PlaitError(
+                f"{self.corpus.path} has no full-text index: run `plait index {self.corpus.path}`"
+            )
+        flt = query.sample_filter()
+        fetch = max(4 * depth, 40)
+        while True:
+            try:
+                rows = fulltext_search(ds, query.text or "", fetch, filter=flt)
+            except (ValueError, OSError) as exc:
+                raise ConfigError(f"full-text search failed for filter {flt!r}: {exc}") from exc
+            ranked = self._group(query, [(sid, None, score) for sid, score in rows], by_sample=True)
+            if len(ranked) >= depth or len(rows) < fetch:
+                return ranked
+            fetch *= 4
+
+    def _group(
+        self, query: Query, rows: Sequence[tuple[str, int | None, float]], by_sample: bool = False
+    ) -> list[_Ranked]:
+        """Rows (best first) into candidates: per slot, per sample, or per document."""
+        self._load_info({sid for sid, _, _ in rows})
+        fused = query.hybrid or query.fulltext
+        out: dict[Hashable, _Ranked] = {}
+        for sid, slot, score in sorted(rows, key=lambda r: -r[2]):
+            kind, parent = self._info.get(sid, ("", None))
+            if not query.rollup and not fused and not by_sample:
+                key: Hashable = (sid, slot)
+            elif query.rollup and kind == "page" and parent and query.kind != "page":
+                key = parent
+            else:
+                key = sid
+            if key in out:
+                if sid not in out[key].members:
+                    out[key].members.append(sid)
+                continue
+            out[key] = _Ranked(key, sid, float(score), slot, [sid])
+        return list(out.values())
+
+    def _combine(self, query: Query, vec: list[_Ranked], bm: list[_Ranked]) -> list[Hit]:
+        if query.hybrid:
+            by_vec = {r.key: r for r in vec}
+            by_bm = {r.key: r for r in bm}
+            fused = rrf({"vector": list(by_vec), "bm25": list(by_bm)})
+            hits = []
+            for key, parts in fused.items():
+                v, b = by_vec.get(key), by_bm.get(key)
+                best = v or b
+                assert best is not None
+                if v is not None:
+                    parts["vector"] = v.score
+                if b is not None:
+                    parts["bm25"] = b.score
+                members = list(dict.fromkeys((v.members if v else []) + (b.members if b else [])))
+                hits.append(
+                    self._hit(key, best, parts["rrf"], parts, members, v.slot if v else None)
+                )
+            return hits
+        name = "bm25" if query.fulltext else "vector"
+        return [
+            self._hit(r.key, r, r.score, {name: r.score}, r.members, r.slot)
+            for r in (bm if query.fulltext else vec)
+        ]
+
+    def _hit(
+        self,
+        key: Hashable,
+        r: _Ranked,
+        score: float,
+        parts: dict[str, float],
+        members: list[str],
+        slot: int | None,
+    ) -> Hit:
+        sid = key[0] if isinstance(key, tuple) else str(key)
+        if sid != r.sample_id:  # a document rolled up from its pages
+            return Hit(sid, score, parts, None, "document", None, members)
+        return Hit(sid, score, parts, slot, self._info.get(sid, ("", None))[0])
+
+    def _load_info(self, ids: set[str]) -> None:
+        missing = sorted(ids - self._info.keys())
+        for i in range(0, len(missing), 1000):
+            chunk = missing[i : i + 1000]
+            tbl = self.corpus.read(
+                "samples", columns=["id", "kind", "parent"], where=sql_in("id", chunk)
+            )
+            for row in tbl.to_pylist():
+                self._info[row["id"]] = (row["kind"], row["parent"])
+
+    def _attach(self, hits: list[Hit]) -> None:
+        ids = [h.sample_id for h in hits]
+        if not ids:
+            return
+        found = {s.id: s for s in self.corpus.samples(where=sql_in("id", ids))}
+        for h in hits:
+            h.sample = found.get(h.sample_id)
+            if h.sample is not None:
+                h.kind = h.sample.kind
+
+
+def search(
+    corpus: Corpus,
+    query: Query,
+    *,
+    encoder: QueryEncoder | None = None,
+    reranker: Reranker | None = None,
+    config: VectorIndexConfig = VectorIndexConfig(),
+) -> list[Hit]:
+    """Run one query. ``encoder`` passes an already-loaded encoder (a server keeps one)."""
+    return Searcher(corpus, encoder=encoder, reranker=reranker, config=config).search(query)
+
+
+def search_batch(
+    corpus: Corpus,
+    queries: Sequence[Query],
+    *,
+    encoder: QueryEncoder | None = None,
+    reranker: Reranker | None = None,
+    config: VectorIndexConfig = VectorIndexConfig(),
+    batch_size: int = 256,
+) -> list[list[Hit]]:
+    """Run many queries, loading each encoder once and embedding query texts in batches."""
+    s = Searcher(corpus, encoder=encoder, reranker=reranker, config=config)
+    text_vecs: dict[int, Any] = {}
+    by_spec: dict[str, list[int]] = {}
+    for i, q in enumerate(queries):
+        if q.text and not q.fulltext:
+            q.validate()
+            by_spec.setdefault(s.resolve(q)[1], []).append(i)
+    for spec, idx in by_spec.items():
+        enc = s.encoder(spec)
+        for lo in range(0, len(idx), batch_size):
+            chunk = idx[lo : lo + batch_size]
+            vecs = enc.encode_text([queries[i].text for i in chunk])
+            text_vecs.update(zip(chunk, vecs, strict=True))
+    return [s.search(q, text_vecs.get(i)) for i, q in enumerate(queries)]
+
+
+__all__ = ["Reranker", "Searcher", "search", "search_batch"]
