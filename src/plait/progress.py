@@ -27,11 +27,10 @@ def progress_bar(
         BarColumn(),
         MofNCompleteColumn() if total else TextColumn("{task.completed:,} " + unit),
         TaskProgressColumn(),
-        TextColumn("{task.speed:>7.1f} " + unit + "/s" if True else ""),
+        TextColumn("[cyan]{task.fields[rate]}"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     ]
-    columns[4] = TextColumn("[cyan]{task.fields[rate]}")
     with Progress(*columns, console=Console(stderr=True), transient=False) as prog:
         task = prog.add_task(description, total=total, rate="")
 
