@@ -1,0 +1,337 @@
+"""Load test of ``plait serve``: N concurrent clients for T seconds over a synthetic
+corpus of at least 10k samples; errors and p50/p95 latency per query kind.
+
+The server runs in its own process (``python -m plait serve``) on 127.0.0.1; the
+clients are asyncio tasks in this process. As a reference measured in the same
+run, each query kind is also timed in-process with no HTTP and no concurrency,
+and the report prints the server's p50 as a ratio to it.
+
+    python bench/serve.py --samples 10000 --clients 50 --seconds 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+WORDS = ["red", "green", "blue", "yellow", "purple", "orange", "black", "white"]
+SHAPES = ["circle", "square", "triangle", "stripe"]
+
+
+def build(path: Path, n: int, real: bool) -> None:
+    from plait.index import build as build_index
+    from plait.server.testing import embed_slots, synth_corpus
+
+    t0 = time.perf_counter()
+    corpus = synth_corpus(path, n * 10 // 9 + 1, image_size=48)  # a tenth goes to rejected
+    print(
+        f"corpus: {corpus.count('samples'):,} samples, {corpus.count('media'):,} media "
+        f"in {time.perf_counter() - t0:.1f}s",
+        flush=True,
+    )
+    t0 = time.perf_counter()
+    for spec, dim in (("minilm", 384), ("effnet-lite0", 1280)):
+        embed_slots(corpus, spec, random_dim=None if real else dim)
+    print(
+        f"embeddings ({'real' if real else 'random unit vectors'}) in {time.perf_counter() - t0:.1f}s",
+        flush=True,
+    )
+    t0 = time.perf_counter()
+    rep = build_index(corpus)
+    print(
+        f"index: {json.dumps(rep.to_dict()['vectors'])} in {time.perf_counter() - t0:.1f}s",
+        flush=True,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def plan(corpus_path: Path) -> tuple[list[str], list[str], bytes]:
+    from plait import Corpus
+
+    c = Corpus(corpus_path)
+    samples = c.samples(where="kind = 'pair'", limit=500)
+    ids = [s.id for s in samples]
+    media = [s.images[0] for s in samples if s.images and s.images[0]]
+    return ids, media, c.media_bytes(media[0])
+
+
+def requests_for(
+    kind: str, rng: random.Random, ids: list[str], media: list[str], image: bytes, name: str
+) -> tuple[str, str, dict]:
+    base = f"/api/corpora/{name}"
+    text = f"a {rng.choice(WORDS)} {rng.choice(SHAPES)} on a {rng.choice(WORDS)} background"
+    if kind == "text":
+        return "POST", base + "/search", {"json": {"text": text, "k": 20}}
+    if kind == "hybrid":
+        return "POST", base + "/search", {"json": {"text": text, "k": 20, "hybrid": True}}
+    if kind == "bm25":
+        return "POST", base + "/search", {"json": {"text": text, "k": 20, "fulltext": True}}
+    if kind == "text+filter":
+        return (
+            "POST",
+            base + "/search",
+            {"json": {"text": text, "k": 20, "filters": {"licences": ["CC0-1.0"]}}},
+        )
+    if kind == "like":
+        return "POST", base + "/search", {"json": {"like": rng.choice(ids), "k": 20}}
+    if kind == "image":
+        return (
+            "POST",
+            base + "/search/image",
+            {"files": {"image": ("q.jpg", image)}, "data": {"query": '{"k": 20}'}},
+        )
+    if kind == "browse":
+        return (
+            "GET",
+            base + "/samples",
+            {
+                "params": {
+                    "lang": rng.choice(["en", "fr", "de"]),
+                    "limit": 24,
+                    "offset": rng.randrange(0, 2000),
+                }
+            },
+        )
+    if kind == "sample":
+        return "GET", base + f"/samples/{rng.choice(ids)}", {}
+    if kind == "thumb":
+        return "GET", base + f"/media/{rng.choice(media)}", {"params": {"size": 256}}
+    if kind == "stats":
+        return "GET", base + "/stats", {}
+    raise ValueError(kind)
+
+
+KINDS = [
+    "text",
+    "hybrid",
+    "bm25",
+    "text+filter",
+    "like",
+    "image",
+    "browse",
+    "sample",
+    "thumb",
+    "stats",
+]
+
+
+async def load(
+    url: str,
+    name: str,
+    clients: int,
+    seconds: float,
+    ids: list[str],
+    media: list[str],
+    image: bytes,
+) -> tuple[dict[str, list[float]], dict[str, list[str]]]:
+    import httpx
+
+    lat: dict[str, list[float]] = defaultdict(list)
+    errs: dict[str, list[str]] = defaultdict(list)
+    deadline = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+
+        async def worker(i: int) -> None:
+            rng = random.Random(i)
+            j = i
+            while time.monotonic() < deadline:
+                kind = KINDS[j % len(KINDS)]
+                j += 1
+                method, path, kw = requests_for(kind, rng, ids, media, image, name)
+                t0 = time.perf_counter()
+                try:
+                    r = await http.request(method, path, **kw)
+                    ok = r.status_code < 400
+                    if not ok:
+                        errs[kind].append(f"{r.status_code} {r.text[:160]}")
+                except httpx.HTTPError as exc:
+                    ok = False
+                    errs[kind].append(f"{type(exc).__name__}: {exc}")
+                if ok:
+                    lat[kind].append((time.perf_counter() - t0) * 1000)
+
+        await asyncio.gather(*(worker(i) for i in range(clients)))
+    return lat, errs
+
+
+def reference(corpus_path: Path, ids: list[str], image: bytes, reps: int = 20) -> dict[str, float]:
+    """Median in-process latency per search kind: the same library calls, no HTTP."""
+    import torch
+
+    torch.set_num_threads(1)
+    from plait import Corpus
+    from plait.retrieval import Query, Searcher
+
+    s = Searcher(Corpus(corpus_path))
+    rng = random.Random(0)
+    qs = {
+        "text": lambda: Query(text=f"a {rng.choice(WORDS)} {rng.choice(SHAPES)}", k=20),
+        "hybrid": lambda: Query(
+            text=f"a {rng.choice(WORDS)} {rng.choice(SHAPES)}", k=20, hybrid=True
+        ),
+        "bm25": lambda: Query(
+            text=f"a {rng.choice(WORDS)} {rng.choice(SHAPES)}", k=20, fulltext=True
+        ),
+        "like": lambda: Query(like=rng.choice(ids), k=20),
+        "image": lambda: Query(image=image, k=20),
+    }
+    out = {}
+    for kind, make in qs.items():
+        s.search(make())  # load the encoder and tables
+        out[kind] = _median_ms(lambda make=make: s.search(make()), reps)
+    from plait.schema import Sample
+    from plait.server.lineage import sample_detail
+    from plait.server.search import summary
+    from plait.server.state import make_thumb
+    from plait.server.stats import corpus_stats
+
+    c = s.corpus
+    media = c.samples(where="kind = 'pair'", limit=50)
+    out["browse"] = _median_ms(
+        lambda: [
+            summary(Sample.from_row(r))
+            for r in c.dataset("samples")
+            .to_table(filter="array_has(langs, 'fr')", offset=rng.randrange(0, 2000), limit=24)
+            .to_pylist()
+        ],
+        reps,
+    )
+    out["sample"] = _median_ms(lambda: sample_detail(c, rng.choice(ids)), reps)
+    out["thumb"] = _median_ms(
+        lambda: make_thumb(c.media_bytes(rng.choice(media).images[0]), 256), reps
+    )
+    out["stats"] = _median_ms(lambda: corpus_stats(c), 5)
+    return out
+
+
+def _median_ms(fn, reps: int) -> float:
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p * len(xs)))] if xs else float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--samples", type=int, default=10_000)
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--corpus", type=Path, default=Path("/tmp/plait-bench-serve"))
+    ap.add_argument(
+        "--real-embeddings", action="store_true", help="Embed with MiniLM/EfficientNet (slow)."
+    )
+    ap.add_argument("--rebuild", action="store_true")
+    args = ap.parse_args()
+    args.clients = max(1, min(args.clients, 500))  # bounded
+    args.seconds = max(1.0, min(args.seconds, 600.0))
+
+    if args.rebuild and args.corpus.exists():
+        import shutil
+
+        shutil.rmtree(args.corpus)
+    if not (args.corpus / "plait.json").exists():
+        build(args.corpus, args.samples, args.real_embeddings)
+    ids, media, image = plan(args.corpus)
+    from plait import Corpus
+
+    n = Corpus(args.corpus).count("samples")
+    ref = reference(args.corpus, ids, image)
+
+    port = free_port()
+    env = {**os.environ, "PLAIT_API_KEY": "bench"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "plait",
+            "serve",
+            str(args.corpus),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--max-page",
+            "100",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        import httpx
+
+        for _ in range(600):
+            try:
+                if httpx.get(url + "/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise SystemExit("server did not start: " + proc.stderr.read().decode()[-2000:])
+        name = httpx.get(url + "/api/corpora").json()["default"]
+        asyncio.run(load(url, name, 2, 3.0, ids, media, image))  # warm: load encoders once
+        t0 = time.perf_counter()
+        lat, errs = asyncio.run(load(url, name, args.clients, args.seconds, ids, media, image))
+        wall = time.perf_counter() - t0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+    total = sum(len(v) for v in lat.values())
+    n_err = sum(len(v) for v in errs.values())
+    print(
+        f"\nplait serve: {n:,} samples, {args.clients} clients, {args.seconds:.0f}s, "
+        f"{total:,} requests ok ({total / wall:.1f}/s), {n_err} errors (goal: 0)"
+    )
+    print(
+        f"{'kind':<12}{'ok':>7}{'err':>5}{'p50 ms':>10}{'p95 ms':>10}{'ref p50':>10}{'p50/ref':>9}"
+    )
+    for kind in KINDS:
+        xs = lat.get(kind, [])
+        r = ref.get(kind)
+        ratio = f"{pct(xs, 0.5) / r:9.1f}" if r else f"{'':>9}"
+        rtxt = f"{r:10.1f}" if r else f"{'':>10}"
+        print(
+            f"{kind:<12}{len(xs):>7}{len(errs.get(kind, [])):>5}{pct(xs, 0.5):>10.1f}{pct(xs, 0.95):>10.1f}"
+            f"{rtxt}{ratio}"
+        )
+    print(
+        "ref = median in-process latency of the same library calls, one at a time, no HTTP "
+        "(same machine, same run); the server caches stats for 5 s, ref does not"
+    )
+    load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"machine: {os.cpu_count()} CPUs, 1-min load average {load1:.1f} at the end")
+    for kind, msgs in errs.items():
+        print(f"errors[{kind}]: {msgs[:3]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""The app factory: ``create_app(corpora or settings) -> FastAPI``.
+
+Everything the app needs lives on ``app.state.plait`` (an :class:`AppState`),
+created here; nothing is module-level, so tests can build many apps in one
+process. The static UI is served from ``/`` and talks only to ``/api``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from plait._deps import require
+
+STATIC = Path(__file__).parent / "static"
+
+# The UI loads nothing from anywhere else: no CDN, no fonts, no analytics.
+UI_CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+
+
+def create_app(
+    corpora: str | Path | Sequence[str | Path] | Mapping[str, str | Path] | Any,
+    **options: Any,
+) -> Any:
+    """A FastAPI app serving ``corpora`` (a path, several, ``{name: path}`` or
+    :class:`ServerSettings`); ``options`` set ServerSettings fields (api_key, ...)."""
+    require("fastapi", "serve", "plait serve")
+    from fastapi import FastAPI, Request
+    from fastapi.responses import FileResponse, JSONResponse
+    from fastapi.staticfiles import StaticFiles
+
+    from plait.server import errors
+    from plait.server.routes import corpora as corpora_routes
+    from plait.server.routes import export, samples, search
+    from plait.server.settings import ServerSettings
+    from plait.server.state import AppState
+
+    settings = (
+        corpora if isinstance(corpora, ServerSettings) else ServerSettings.build(corpora, **options)
+    )
+    state = AppState(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):  # noqa: ANN202
+        yield
+        state.close()
+
+    import plait
+
+    app = FastAPI(
+        title="plait",
+        version=plait.__version__,
+        lifespan=lifespan,
+        description="Search, inspect and export a plait corpus. Writes need the API key.",
+    )
+    app.state.plait = state
+    errors.install(app)
+    for module in (corpora_routes, samples, search, export):
+        app.include_router(module.router)
+
+    upload_cap = settings.max_upload_bytes + 64 * 1024  # multipart overhead
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        length = request.headers.get("content-length")
+        if request.method == "POST" and length and length.isdigit() and int(length) > upload_cap:
+            return errors.error_response(
+                errors.PayloadTooLargeError(
+                    f"request body of {length} bytes is over the limit of {settings.max_upload_bytes}"
+                )
+            )
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", UI_CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    @app.get("/api/health", tags=["meta"])
+    def health() -> dict[str, Any]:
+        return {"ok": True, "version": plait.__version__}
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/api/{rest:path}", include_in_schema=False)
+    def unknown_api(rest: str) -> JSONResponse:
+        return JSONResponse(errors.body(404, "NotFound", f"no API route /api/{rest}"), 404)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

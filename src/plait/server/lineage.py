@@ -1,0 +1,77 @@
+"""A sample as the sample page shows it: slots with media info, and its lineage
+(added by which run, dropped by which operator and why, restored when) from
+:func:`plait.lineage.why`, which reads it back from ``runs`` and ``rejected``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plait import schema
+from plait.io.corpus import Corpus, sql_in, sql_str
+
+_SAMPLE_COLS = schema.SAMPLES.names
+
+
+def run_rows(corpus: Corpus, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+    ids = [r for r in dict.fromkeys(run_ids) if r]
+    if not ids or not corpus.has("runs"):
+        return {}
+    return {r["run_id"]: r for r in corpus.read("runs", where=sql_in("run_id", ids)).to_pylist()}
+
+
+def run_out(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **row,
+        "params": schema.loads(row.get("params")),
+        "counts": schema.loads(row.get("counts")),
+        "versions": schema.loads(row.get("versions")),
+    }
+
+
+def sample_detail(corpus: Corpus, sample_id: str) -> dict[str, Any]:
+    """The sample (present or rejected) with its slots, media info and lineage."""
+    from plait.lineage import why
+
+    lineage = why(corpus, sample_id)  # NotFoundError when neither present nor rejected
+    table = "samples" if lineage.status == "present" else "rejected"
+    rows = corpus.read(table, where=f"id = {sql_str(sample_id)}").to_pylist()
+    sample = schema.Sample.from_row({k: rows[-1].get(k) for k in _SAMPLE_COLS})
+    media = _media_info(corpus, sample.media_ids)
+    langs = sample.langs or [None] * len(sample.texts)
+    slots = []
+    for i, (text, mid) in enumerate(zip(sample.texts, sample.images)):
+        if mid is None:
+            slots.append({"index": i, "type": "text", "text": text, "lang": langs[i]})
+        else:
+            m = media.get(mid, {})
+            slots.append(
+                {
+                    "index": i,
+                    "type": "image",
+                    "media_id": mid,
+                    "mime": m.get("mime"),
+                    "width": m.get("width"),
+                    "height": m.get("height"),
+                }
+            )
+    return {
+        "id": sample.id,
+        "kind": sample.kind,
+        "status": lineage.status,
+        "slots": slots,
+        "source": sample.source.to_dict(),
+        "meta": sample.meta,
+        "stats": sample.stats,
+        "parent": sample.parent,
+        "position": sample.position,
+        "lineage": [e.__dict__ for e in lineage.events],
+    }
+
+
+def _media_info(corpus: Corpus, ids: list[str]) -> dict[str, dict[str, Any]]:
+    if not ids:
+        return {}
+    cols = ["id", "mime", "width", "height"]
+    return {
+        r["id"]: r for r in corpus.read("media", columns=cols, where=sql_in("id", ids)).to_pylist()
+    }

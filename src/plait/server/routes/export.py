@@ -1,0 +1,86 @@
+"""Export a subset under the export root (needs the API key); poll the job."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter
+
+from plait.errors import ConfigError, SecurityError
+from plait.server import models
+from plait.server.errors import error_content
+from plait.server.search import build_where, to_query
+from plait.server.state import CorpusDep, SearchDep, State, WriteKey
+
+router = APIRouter(prefix="/api/corpora/{name}", tags=["export"])
+
+
+def confine(root: Path, dest: str) -> Path:
+    """``dest`` under ``root``; anything reaching outside (``..``, absolute, symlink) is 403."""
+    target = (root / dest).resolve()
+    if target == root or not target.is_relative_to(root):
+        raise SecurityError(f"export destination {dest!r} is outside the export root")
+    return target
+
+
+@router.post("/export", response_model=models.ExportJob, status_code=202, dependencies=[WriteKey])
+def start_export(
+    name: str, corpus: CorpusDep, searcher: SearchDep, state: State, req: models.ExportRequest
+) -> dict:
+    """Start an export job; poll ``GET /exports/{job_id}`` for progress and the count."""
+    s = state.settings
+    dest_name = req.dest or f"{name}-{req.format}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    dest = confine(s.export_root, dest_name)
+    kwargs: dict[str, Any] = {
+        "limit": req.limit,
+        "shard_size": req.shard_size,
+        "overwrite": req.overwrite,
+    }
+    if sum(x is not None for x in (req.where, req.query, req.ids)) > 1:
+        raise ConfigError("choose the subset by one of where, query or ids")
+    if req.query is not None:
+        if req.query.k > s.max_export_query:
+            raise ConfigError(
+                f"query k={req.query.k} is above the export limit of {s.max_export_query}"
+            )
+        q = req.query.model_copy(update={"filters": _merge(req.query.filters, req.filters)})
+        kwargs["ids"] = [h.sample_id for h in searcher(to_query(q, q.k))]
+    elif req.ids is not None:
+        kwargs["ids"] = req.ids
+    else:
+        kwargs["where"] = build_where(req.where, req.filters)
+    if dest.is_dir() and any(dest.iterdir()) and not req.overwrite:
+        raise ConfigError(f"export destination {dest_name!r} is not empty (set overwrite)")
+
+    def work(progress: Any) -> dict[str, Any]:
+        from plait.export import export
+
+        with state.write_lock:  # export writes a runs row
+            report = export(corpus, dest, req.format, on_progress=progress, **kwargs)
+        state.stats.clear()
+        out = report.to_dict()
+        out["dest"] = str(dest.relative_to(s.export_root))
+        return out
+
+    job = state.jobs.submit(
+        req.format, str(dest.relative_to(s.export_root)), work, lambda exc: error_content(exc)[1]
+    )
+    return job.to_dict()
+
+
+def _merge(a: models.Filters, b: models.Filters) -> models.Filters:
+    return models.Filters(
+        langs=a.langs + b.langs,
+        licences=a.licences + b.licences,
+        sources=a.sources + b.sources,
+        kinds=a.kinds + b.kinds,
+        stats={**a.stats, **b.stats},
+    )
+
+
+@router.get("/exports/{job_id}", response_model=models.ExportJob)
+def export_status(corpus: CorpusDep, state: State, job_id: str) -> dict:
+    """Progress (``done`` of ``total`` samples) and, when done, the report with the count."""
+    return state.jobs.get(job_id).to_dict()

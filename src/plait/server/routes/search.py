@@ -1,0 +1,55 @@
+"""Search: a JSON body for text, like, where and filters; multipart for an image
+(alone, or with text: a composed query). Both return the same hits."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile
+from pydantic import ValidationError
+
+from plait.errors import ConfigError
+from plait.server import models
+from plait.server.errors import PayloadTooLargeError
+from plait.server.search import run_search
+from plait.server.state import CorpusDep, SearchDep, State
+
+router = APIRouter(prefix="/api/corpora/{name}", tags=["search"])
+
+
+@router.post("/search", response_model=models.SearchResponse)
+def search(corpus: CorpusDep, searcher: SearchDep, state: State, req: models.SearchRequest) -> dict:
+    """Text, more-like-this (``like``), ``where``, filters, hybrid, BM25, adaptive top-k."""
+    s = state.settings
+    return run_search(corpus, req, None, s.max_page, s.max_offset, searcher)
+
+
+@router.post("/search/image", response_model=models.SearchResponse)
+async def search_image(
+    corpus: CorpusDep,
+    searcher: SearchDep,
+    state: State,
+    image: Annotated[UploadFile, File(description="The query image.")],
+    query: Annotated[
+        str, Form(description="A SearchRequest as JSON (text makes it composed).")
+    ] = "{}",
+) -> dict:
+    """An uploaded image, optionally with text and every other SearchRequest field."""
+    s = state.settings
+    data = await image.read(s.max_upload_bytes + 1)
+    if len(data) > s.max_upload_bytes:
+        raise PayloadTooLargeError(
+            f"the image is over the upload limit of {s.max_upload_bytes} bytes"
+        )
+    if not data:
+        raise ConfigError("the uploaded image is empty")
+    try:
+        req = models.SearchRequest.model_validate(json.loads(query or "{}"))
+    except (ValueError, ValidationError) as exc:
+        raise ConfigError(f"bad query field: {exc}") from exc
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(
+        run_search, corpus, req, data, s.max_page, s.max_offset, searcher
+    )

@@ -1,0 +1,60 @@
+"""What one server serves and what it allows; built once by the app factory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from plait.errors import ConfigError
+
+API_KEY_ENV = "PLAIT_API_KEY"
+
+
+@dataclass
+class ServerSettings:
+    """``corpora`` maps a name to a corpus directory; the first is the default.
+
+    ``api_key`` None reads ``PLAIT_API_KEY``; with neither, writes answer 403.
+    """
+
+    corpora: dict[str, Path]
+    api_key: str | None = None
+    export_root: Path = field(default_factory=lambda: Path("exports"))
+    max_upload_bytes: int = 8 * 1024 * 1024
+    max_page: int = 100
+    max_offset: int = 10_000
+    max_export_query: int = 100_000
+    thumb_cache: int = 4096
+
+    def __post_init__(self) -> None:
+        if not self.corpora:
+            raise ConfigError("serve needs at least one corpus")
+        if self.api_key is None:
+            self.api_key = os.environ.get(API_KEY_ENV) or None
+        self.export_root = Path(self.export_root).resolve()
+        self.corpora = {k: Path(v) for k, v in self.corpora.items()}
+
+    @property
+    def default(self) -> str:
+        return next(iter(self.corpora))
+
+    @classmethod
+    def build(
+        cls, corpora: str | Path | Sequence[str | Path] | Mapping[str, str | Path], **kw: object
+    ) -> ServerSettings:
+        """From one path, several paths (``NAME=PATH`` allowed), or a name -> path map."""
+        if isinstance(corpora, Mapping):
+            return cls(corpora={str(k): Path(v) for k, v in corpora.items()}, **kw)  # type: ignore[arg-type]
+        items = [corpora] if isinstance(corpora, (str, Path)) else list(corpora)
+        named: dict[str, Path] = {}
+        for item in items:
+            text = str(item)
+            name, sep, path = text.partition("=")
+            if not sep or "/" in name or not name:
+                name, path = Path(text).resolve().name, text
+            if name in named:
+                raise ConfigError(f"two corpora are named {name!r}; name them with NAME=PATH")
+            named[name] = Path(path)
+        return cls(corpora=named, **kw)  # type: ignore[arg-type]

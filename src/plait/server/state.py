@@ -1,0 +1,167 @@
+"""Per-app state (no module-level state: two apps in one process never share it) and
+the FastAPI dependencies that reach it: the corpus by name, and the API key check."""
+
+from __future__ import annotations
+
+import io
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+
+from plait.errors import SecurityError, UnknownNameError
+from plait.io.corpus import Corpus
+from plait.server.errors import AuthError
+from plait.server.jobs import ExportJobs
+from plait.server.settings import ServerSettings
+
+
+class ThumbCache:
+    """A bounded LRU of JPEG thumbnails keyed by (media id, size); thread-safe."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, int]) -> bytes | None:
+        with self._lock:
+            data = self._items.get(key)
+            if data is not None:
+                self._items.move_to_end(key)
+            return data
+
+    def put(self, key: tuple[str, int], data: bytes) -> None:
+        with self._lock:
+            self._items[key] = data
+            self._items.move_to_end(key)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+
+def make_thumb(data: bytes, size: int) -> bytes:
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(data))
+    img.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
+    img = img.convert("RGB")
+    img.thumbnail((size, size))
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=85)
+    return buf.getvalue()
+
+
+class CorpusSearch:
+    """One :class:`plait.retrieval.Searcher` per corpus, so each encoder and table loads
+    once per server; the first query of an encoder loads it under a lock (fifty clients
+    arriving together must not load fifty models)."""
+
+    def __init__(self, corpus: Corpus) -> None:
+        self.corpus = corpus
+        self._searcher: Any = None
+        self._loaded: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, query: Any) -> list[Any]:
+        from plait.server.search import _retrieval
+
+        with self._lock:
+            if self._searcher is None:
+                self._searcher = _retrieval().Searcher(self.corpus)
+        s = self._searcher
+        if not query.fulltext and (query.text or query.image is not None):
+            spec = s.resolve(query)[1]
+            if spec not in self._loaded:
+                with self._lock:
+                    s.encoder(spec)
+                    self._loaded.add(spec)
+        return s.search(query)
+
+
+class StatsCache:
+    """Dashboard counts for a few seconds: each computation scans whole columns, and a
+    dashboard under load must not rescan per request. Server writes clear it."""
+
+    def __init__(self, ttl: float = 5.0) -> None:
+        self.ttl = ttl
+        self._items: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str, compute: Any) -> dict[str, Any]:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._items.get(name)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        value = compute()
+        with self._lock:
+            self._items[name] = (now, value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+class AppState:
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        self.corpora = {name: Corpus.open(path) for name, path in settings.corpora.items()}
+        self.searches = {name: CorpusSearch(c) for name, c in self.corpora.items()}
+        self.thumbs = ThumbCache(settings.thumb_cache)
+        self.stats = StatsCache()
+        self.jobs = ExportJobs()
+        self.write_lock = threading.Lock()  # one writer per table at a time
+
+    def corpus(self, name: str) -> Corpus:
+        try:
+            return self.corpora[name]
+        except KeyError:
+            raise UnknownNameError("corpus", name, self.corpora) from None
+
+    def close(self) -> None:
+        self.jobs.shutdown()
+
+
+def get_state(request: Request) -> AppState:
+    return request.app.state.plait
+
+
+State = Annotated[AppState, Depends(get_state)]
+
+
+def get_corpus(name: str, state: State) -> Corpus:
+    return state.corpus(name)
+
+
+CorpusDep = Annotated[Corpus, Depends(get_corpus)]
+
+
+def get_search(name: str, state: State) -> CorpusSearch:
+    state.corpus(name)
+    return state.searches[name]
+
+
+SearchDep = Annotated[CorpusSearch, Depends(get_search)]
+
+
+def require_key(
+    state: State,
+    x_api_key: Annotated[str | None, Header()] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> None:
+    """Writes need the key (``X-API-Key`` or ``Authorization: Bearer``); no key set: 403."""
+    expected = state.settings.api_key
+    if not expected:
+        raise SecurityError("writes are disabled: start the server with --api-key or PLAIT_API_KEY")
+    given = x_api_key
+    if given is None and authorization and authorization.lower().startswith("bearer "):
+        given = authorization[7:].strip()
+    if not given or not secrets.compare_digest(given.encode(), expected.encode()):
+        raise AuthError("this needs the API key (send it as X-API-Key)")
+
+
+WriteKey = Depends(require_key)

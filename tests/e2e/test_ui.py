@@ -1,0 +1,198 @@
+"""The web UI in real Chromium (Playwright) against the real server: search by text,
+upload an image by drag and drop, filter, open a sample and its lineage, more like
+this, export a subset, the dashboard. Screenshots go to /tmp/plait-ui-*.png."""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(
+        "browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium)",
+        allow_module_level=True,
+    )
+pytest.importorskip("playwright.sync_api")
+pytest.importorskip("fastapi")
+
+from plait.server import create_app  # noqa: E402
+from plait.server.testing import ServerThread, embed_slots, synth_corpus  # noqa: E402
+
+pytestmark = pytest.mark.browser
+KEY = "ui-key"
+SHOTS = Path(os.environ.get("PLAIT_SCREENSHOTS", "/tmp"))
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+
+
+def _searchable() -> str | None:
+    try:
+        import plait.retrieval as r
+    except ImportError as exc:
+        return str(exc)
+    return None if hasattr(r, "search") else "plait.retrieval has no search()"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("ui")
+    corpus = synth_corpus(root / "demo", 60)
+    searchable = _searchable() is None
+    if searchable:
+        import torch
+
+        torch.set_num_threads(1)
+        from plait.index import build
+
+        embed_slots(corpus, "minilm")
+        embed_slots(corpus, "effnet-lite0")
+        build(corpus)
+    app = create_app(root / "demo", api_key=KEY, export_root=root / "exports")
+    with ServerThread(app) as srv:
+        yield srv, corpus, root, searchable
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, site):
+    srv = site[0]
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = ctx.new_page()
+    outside: list[str] = []
+    pg.on(
+        "request",
+        lambda r: (
+            outside.append(r.url) if not r.url.startswith((srv.url, "blob:", "data:")) else None
+        ),
+    )
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(srv.url)
+    pg.wait_for_selector(".card")
+    yield pg
+    ctx.close()
+    assert not outside, f"the UI fetched from outside the server: {outside}"
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def need_search(site) -> None:
+    if not site[3]:
+        pytest.skip(f"search is not available: {_searchable()}")
+
+
+def test_search_by_text(page, site):
+    need_search(site)
+    page.fill("#q", "a red circle")
+    page.click("#go")
+    page.wait_for_selector("#summary:has-text('text search')")
+    captions = page.locator(".card .caption").all_inner_texts()
+    assert captions and "red" in captions[0] and "circle" in captions[0]
+    assert "vector" in page.locator(".card .parts").first.inner_text()
+    page.screenshot(path=str(SHOTS / "plait-ui-search.png"), full_page=False)
+
+
+def test_upload_an_image_by_drag_and_drop(page, site):
+    need_search(site)
+    corpus = site[1]
+    target = next(s for s in corpus.samples() if s.kind == "pair")
+    data = base64.b64encode(corpus.media_bytes(target.images[0])).decode()
+    page.evaluate(
+        """(b64) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], "query.png", { type: "image/png" }));
+        const drop = document.querySelector("#drop");
+        drop.dispatchEvent(new DragEvent("dragover", { dataTransfer: dt, bubbles: true, cancelable: true }));
+        drop.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }""",
+        data,
+    )
+    page.wait_for_selector("#summary:has-text('image search')")
+    assert page.locator(".card").first.get_attribute("data-id") == target.id
+    assert page.locator("#query-image img").is_visible()
+    page.screenshot(path=str(SHOTS / "plait-ui-image.png"))
+
+
+def test_apply_a_filter(page, site):
+    page.check("input[name=licences][value='CC0-1.0']")
+    page.wait_for_function(
+        "document.querySelector('#summary').textContent.includes('samples match')"
+    )
+    page.wait_for_timeout(300)
+    expected = site[1].count("samples", "source.licence = 'CC0-1.0'")
+    assert page.locator("#summary").inner_text().startswith(f"{expected} samples match")
+    tags = page.locator(".card .tags").all_inner_texts()
+    assert tags and all("CC0-1.0" in t for t in tags)
+    page.screenshot(path=str(SHOTS / "plait-ui-filter.png"))
+
+
+def test_open_a_sample_and_see_why_it_was_dropped(page, site):
+    page.locator(".card .actions a", has_text="open").first.click()
+    page.wait_for_selector("#lineage")
+    assert "ingested from" in page.locator("#lineage").inner_text()
+    page.goto(site[0].url + "#/sample/synth-b/000009")
+    page.wait_for_selector("#lineage:has-text('Why was this dropped?')")
+    text = page.locator("#lineage").inner_text()
+    assert "dropped by caption_length: too_short" in text
+    page.screenshot(path=str(SHOTS / "plait-ui-sample.png"), full_page=True)
+
+
+def test_more_like_this(page, site):
+    need_search(site)
+    page.goto(site[0].url + "#/sample/synth-a/000000")
+    page.click("#more-like")
+    page.wait_for_selector("#summary:has-text('more like this')")
+    ids = [c.get_attribute("data-id") for c in page.locator(".card").all()]
+    assert ids and "synth-a/000000" not in ids
+
+
+def test_export_a_subset(page, site):
+    root = site[2]
+    page.check("input[name=langs][value='fr']")
+    page.wait_for_function(
+        "document.querySelector('#summary').textContent.includes('samples match')"
+    )
+    page.click("#export-open")
+    page.select_option("#export-format", "parquet")
+    page.fill("#export-dest", "ui-fr")
+    page.fill("#export-key", KEY)
+    page.click("#export-go")
+    page.wait_for_selector("#export-status:has-text('Done')", timeout=60_000)
+    expected = site[1].count("samples", "array_has(langs, 'fr')")
+    assert f"from {expected} samples" in page.locator("#export-status").inner_text()
+    assert (root / "exports" / "ui-fr" / "00000.parquet").is_file()
+    page.screenshot(path=str(SHOTS / "plait-ui-export.png"))
+
+
+def test_export_with_a_wrong_key_says_so(page, site):
+    page.click("#export-open")
+    page.fill("#export-key", "wrong")
+    page.click("#export-go")
+    page.wait_for_selector("#export-status:has-text('Error')")
+    assert "API key" in page.locator("#export-status").inner_text()
+
+
+def test_dashboard_counts_and_drop_chart(page, site):
+    page.goto(site[0].url + "#/dashboard")
+    page.wait_for_selector("#drop-chart svg rect")
+    assert page.locator("#n-samples").inner_text() == str(site[1].count("samples"))
+    assert page.locator("#drop-chart svg rect").count() == 4
+    page.screenshot(path=str(SHOTS / "plait-ui-dashboard.png"), full_page=True)

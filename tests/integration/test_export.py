@@ -1,0 +1,157 @@
+"""Export to WebDataset (img2dataset layout), Parquet and OBELICS JSONL, read back with
+real readers: tarfile, pyarrow, and plait's own ingest (round trip)."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+
+from plait import Corpus
+from plait.errors import ConfigError, UnknownNameError
+from plait.export import export
+from plait.server.testing import synth_corpus
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
+    return synth_corpus(tmp_path_factory.mktemp("exp") / "c", 60)
+
+
+def test_webdataset_shards_as_img2dataset_writes_them(corpus: Corpus, tmp_path: Path):
+    progress: list[tuple[int, int]] = []
+    rep = export(
+        corpus,
+        tmp_path / "wds",
+        "webdataset",
+        shard_size=20,
+        on_progress=lambda d, t: progress.append((d, t)),
+    )
+    samples = corpus.samples()
+    images = sum(len(s.media_ids) for s in samples)
+    assert rep.selected == len(samples) and progress[-1] == (len(samples), len(samples))
+    assert rep.exported == images
+    assert rep.skipped == {"no_image": sum(1 for s in samples if not s.media_ids)}
+    tars = sorted((tmp_path / "wds").glob("*.tar"))
+    assert [t.name for t in tars] == [f"{i:05d}.tar" for i in range(rep.shards)]
+    assert rep.shards == -(-images // 20)
+    by_id = {s.id: s for s in samples}
+    with tarfile.open(tars[0]) as tf:
+        names = tf.getnames()
+        assert names[:3] == [
+            "0000000.jpg",
+            "0000000.txt",
+            "0000000.json",
+        ]  # 5 + ceil(log10(20)) digits
+        assert len(names) == 60
+        for key in ("0000000", "0000001"):
+            meta = json.loads(tf.extractfile(f"{key}.json").read())
+            caption = tf.extractfile(f"{key}.txt").read().decode()
+            img = Image.open(io.BytesIO(tf.extractfile(f"{key}.jpg").read()))
+            assert img.format == "JPEG" and (meta["width"], meta["height"]) == img.size
+            assert meta["key"] == key and meta["status"] == "success" and meta["caption"] == caption
+            assert caption in by_id[meta["plait_id"]].texts
+    shard_meta = pq.read_table(tmp_path / "wds" / "00000.parquet")
+    assert shard_meta.num_rows == 20 and "sha256" in shard_meta.column_names
+    stats = json.loads((tmp_path / "wds" / "00000_stats.json").read_text())
+    assert stats["count"] == stats["successes"] == 20
+
+
+def test_webdataset_round_trips_through_ingest(corpus: Corpus, tmp_path: Path):
+    from plait.ingest import ingest
+
+    rep = export(corpus, tmp_path / "wds", "webdataset", where="kind = 'pair'", shard_size=16)
+    back = Corpus.init(tmp_path / "back")
+    pattern = str(tmp_path / "wds" / f"{{00000..{rep.shards - 1:05d}}}.tar")
+    got = ingest(back, pattern, dataset="back")
+    assert got.added == rep.exported == corpus.count("samples", "kind = 'pair'")
+    assert sorted(t for s in back.samples() for t in s.texts if t) == sorted(
+        t for s in corpus.samples(where="kind = 'pair'") for t in s.texts if t
+    )
+
+
+def test_parquet_rows_carry_media_bytes(corpus: Corpus, tmp_path: Path):
+    rep = export(
+        corpus, tmp_path / "pq", "parquet", where="source.licence = 'CC0-1.0'", shard_size=1000
+    )
+    tbl = pq.read_table(tmp_path / "pq" / "00000.parquet")
+    assert rep.files == ["00000.parquet"] and tbl.num_rows == rep.selected == rep.exported
+    assert set(tbl.column("licence").to_pylist()) == {"CC0-1.0"}
+    for row in tbl.to_pylist()[:5]:
+        for mid, data in zip(row["images"], row["image_bytes"]):
+            assert (mid is None) == (data is None)
+            if data is not None:
+                import hashlib
+
+                assert hashlib.sha256(data).hexdigest() == mid
+
+
+def test_obelics_jsonl_layout_and_round_trip(corpus: Corpus, tmp_path: Path):
+    rep = export(corpus, tmp_path / "ob", "jsonl", where="kind = 'document'", shard_size=3)
+    files = sorted((tmp_path / "ob").glob("*.jsonl"))
+    assert [f.name for f in files] == rep.files and rep.shards == len(files)
+    rows = [json.loads(line) for f in files for line in f.read_text().splitlines()]
+    assert len(rows) == rep.exported == corpus.count("samples", "kind = 'document'")
+    for row in rows:
+        assert set(row) >= {"images", "texts", "metadata", "general_metadata"}
+        assert len(row["images"]) == len(row["texts"])
+        assert all((i is None) != (t is None) for i, t in zip(row["images"], row["texts"]))
+        for rel in filter(None, row["images"]):
+            assert (tmp_path / "ob" / rel).is_file()
+        assert json.loads(row["general_metadata"])["id"] == row["id"]
+    from plait.ingest import ingest
+
+    back = Corpus.init(tmp_path / "back")
+    for f in files:
+        ingest(back, f, dataset="back")
+    orig = {(tuple(s.texts), tuple(s.images)) for s in corpus.samples(where="kind = 'document'")}
+    assert {(tuple(s.texts), tuple(s.images)) for s in back.samples()} == orig  # same media ids
+
+
+def test_limit_refusals_and_runs_row(corpus: Corpus, tmp_path: Path):
+    rep = export(corpus, tmp_path / "few", "parquet", limit=7)
+    assert rep.selected == rep.exported == 7
+    with pytest.raises(ConfigError, match="not empty"):
+        export(corpus, tmp_path / "few", "parquet", limit=7)
+    assert export(corpus, tmp_path / "few", "parquet", limit=3, overwrite=True).exported == 3
+    with pytest.raises(UnknownNameError, match="webdataset"):
+        export(corpus, tmp_path / "x", "tfrecord")
+    with pytest.raises(ConfigError, match="invalid where"):
+        export(corpus, tmp_path / "y", "parquet", where="no_such_column = 1")
+    runs = corpus.read("runs", where="command = 'export'").to_pylist()
+    ok = [r for r in runs if r["status"] == "ok" and json.loads(r["counts"]).get("exported") == 7]
+    assert ok
+
+
+def test_ids_keep_their_order(corpus: Corpus, tmp_path: Path):
+    ids = [s.id for s in corpus.samples(limit=6)][::-1]
+    export(corpus, tmp_path / "ids", "parquet", ids=ids + ["not/there"])
+    assert pq.read_table(tmp_path / "ids" / "00000.parquet").column("id").to_pylist() == ids
+
+
+def test_cli_export(corpus: Corpus, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    from plait.cli import main
+
+    main(
+        [
+            "export",
+            str(corpus.path),
+            str(tmp_path / "cli"),
+            "--format",
+            "webdataset",
+            "--where",
+            "kind = 'pair'",
+            "--shard-size",
+            "25",
+            "--no-progress",
+            "--json",
+        ]
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert report["exported"] == corpus.count("samples", "kind = 'pair'")
+    assert (tmp_path / "cli" / "00000.tar").is_file()
