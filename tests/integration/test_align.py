@@ -1,0 +1,122 @@
+"""``plait align`` on real Flickr8k pairs with the real frozen towers (small and quick)."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_embed import add_pairs  # noqa: E402
+
+from plait import Corpus  # noqa: E402
+
+pytestmark = [pytest.mark.models, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def flickr_pairs(shared_data: Path, n: int) -> tuple[list[Path], list[list[str]]]:
+    caps: dict[str, list[str]] = {}
+    with open(shared_data / "flickr8k" / "train.tsv", newline="") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            caps.setdefault(row["image"], []).append(row["caption"])
+    names = sorted(caps)[:n]
+    return [shared_data / "flickr8k" / "images" / x for x in names], [caps[x] for x in names]
+
+
+def add_caption_pairs(corpus: Corpus, images: list[Path], captions: list[list[str]]) -> None:
+    """One pair sample per image: the image slot, then its captions."""
+    from plait.schema import Sample, Source, samples_table
+
+    add_pairs(corpus, images, [c[0] for c in captions], "tmp")  # writes the media rows
+    corpus.delete("samples", "id LIKE 'tmp/%'")
+    rows = corpus.read("media", columns=["id"]).column("id").to_pylist()
+    from plait.io.media import sha256
+
+    ids = [sha256(p.read_bytes()) for p in images]
+    assert set(ids) <= set(rows)
+    samples = [
+        Sample(
+            id=f"flickr/{p.name}",
+            kind="pair",
+            texts=[None, *caps],
+            images=[mid] + [None] * len(caps),
+            source=Source(uri=str(p), dataset="flickr"),
+        )
+        for p, mid, caps in zip(images, ids, captions, strict=True)
+    ]
+    corpus.append("samples", samples_table(samples))
+
+
+def test_align_trains_reports_saves_and_reuses_cached_features(
+    corpus: Corpus, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from plait.align import TrainConfig, align
+    from plait.encoders import load_encoder
+
+    images, captions = flickr_pairs(shared_data, 16)
+    add_caption_pairs(corpus, images, captions)
+    cfg = TrainConfig(steps=30, seeds=2, batch_size=64)
+    rep = align(corpus, name="tiny", holdout=0.25, config=cfg)
+    assert rep.images == 16 and rep.heldout_images == 4 and rep.captions == 80
+    assert set(rep.metrics) == {f"{d}_R@{k}" for d in ("t2i", "i2t") for k in (1, 5, 10)}
+    assert all(0.0 <= v <= 100.0 for v in rep.metrics.values())
+    assert (corpus.path / "adapters" / "tiny" / "config.json").is_file()
+    assert any(
+        r["command"] == "align" and r["status"] == "ok" for r in corpus.read("runs").to_pylist()
+    )
+
+    # lit:NAME puts both modalities in one 512-d space (2 seeds x 256).
+    lit = load_encoder("lit:tiny", corpus=corpus)
+    from plait.io.media import open_image
+
+    v = lit.encode_images([open_image(images[0].read_bytes())])
+    t = lit.encode_text([captions[0][0], "a completely unrelated sentence about tax law"])
+    assert v.shape == (1, 512) and t.shape == (2, 512)
+    np.testing.assert_allclose(np.linalg.norm(np.vstack([v, t]), axis=1), 1.0, rtol=1e-5)
+
+    # A rerun reads every frozen feature from the corpus cache: no tower is even built.
+    def no_towers(spec: str, **_: object) -> None:
+        raise AssertionError(f"tower {spec} loaded on a cached rerun")
+
+    monkeypatch.setattr("plait.align.features.load_encoder", no_towers)
+    again = align(corpus, name="tiny2", holdout=0.25, config=cfg)
+    assert again.images == 16
+    assert again.metrics == rep.metrics  # same seed, same features, same split
+
+    from typer.testing import CliRunner
+
+    from plait.cli import app
+
+    args = [
+        "align",
+        str(corpus.path),
+        "--name",
+        "cli",
+        "--holdout",
+        "0.25",
+        "--steps",
+        "5",
+        "--seeds",
+        "1",
+    ]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "lit:cli" in res.output and "t2i_R@1" in res.output
+
+
+def test_align_without_pairs_is_a_config_error(corpus: Corpus) -> None:
+    from plait.align import align
+    from plait.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="needs image-text pairs"):
+        align(corpus, name="x")

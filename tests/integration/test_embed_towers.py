@@ -1,0 +1,63 @@
+"""The two offline towers, loaded from their pip packages, behave like the real models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from plait.encoders import load_encoder
+from plait.errors import ConfigError
+
+pytestmark = pytest.mark.models
+
+# ImageNet-1k class indices 151..268 are dog breeds.
+DOG_CLASSES = range(151, 269)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def test_minilm_is_384d_normalised_and_ranks_paraphrases_first() -> None:
+    enc = load_encoder("minilm")
+    v = enc.encode_text(
+        [
+            "A black dog runs across the grass.",
+            "A dark dog is running on a lawn.",
+            "Quarterly tax filings are due in April.",
+        ]
+    )
+    assert v.shape == (3, 384) and v.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-5)
+    assert v[0] @ v[1] > 0.6 > 0.2 > v[0] @ v[2]
+    with pytest.raises(ConfigError, match="not image"):
+        enc.encode_images([])
+
+
+def test_effnet_sees_a_dog_and_gives_the_align_features(shared_data: Path) -> None:
+    from plait.io.media import open_image
+
+    enc = load_encoder("effnet-lite0")
+    # Flickr8k 1001773457: "A black dog and a spotted dog are fighting".
+    img = open_image(
+        (shared_data / "flickr8k" / "images" / "1001773457_577c3a7d70.jpg").read_bytes()
+    )
+    v = enc.encode_images([img])
+    assert v.shape == (1, 1280)
+    np.testing.assert_allclose(np.linalg.norm(v), 1.0, rtol=1e-5)
+    px = enc.prepare_image(img)[None]
+    assert px.min() >= -1.0 and px.max() <= 1.0  # [-1, 1] pixels, not ImageNet mean/std
+    feats = enc.features(px, parts=("pooled", "stages", "logits"))
+    assert feats.shape == (1, 1280 + 784 + 1000)
+    np.testing.assert_allclose(feats[0, :1280] / np.linalg.norm(feats[0, :1280]), v[0], atol=1e-5)
+    top5 = np.argsort(-feats[0, -1000:])[:5]
+    assert any(c in DOG_CLASSES for c in top5), top5  # correct activations and pixel scaling
+    flipped = enc.features(px, flip=True)
+    assert flipped.shape == (1, 2064) and not np.allclose(flipped, feats[:, :2064])
+    with pytest.raises(ConfigError, match="not text"):
+        enc.encode_text(["x"])
