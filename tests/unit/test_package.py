@@ -48,3 +48,21 @@ def test_every_command_has_help_with_an_example():
         res = runner.invoke(app, [*path, "--help"])
         assert res.exit_code == 0, path
         assert "Example:" in (cmd.help or ""), f"`plait {' '.join(path)}` help lacks an example"
+
+
+def test_usage_errors_exit_2_with_a_message_not_a_traceback():
+    out = subprocess.run(
+        [sys.executable, "-m", "plait", "no-such-command"], capture_output=True, text=True
+    )
+    assert out.returncode == 2
+    assert "No such command" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_plait_errors_exit_with_their_code(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "plait", "info", str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 1
+    assert "is not a plait corpus" in out.stderr and "Traceback" not in out.stderr

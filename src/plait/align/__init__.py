@@ -10,7 +10,7 @@ The adapter is then usable as the encoder ``lit:NAME`` (both modalities).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -104,6 +104,7 @@ def align(
     text: str = "minilm",
     name: str = "default",
     where: str | None = None,
+    langs: Sequence[str | None] | None = None,
     holdout: float = 0.1,
     refit: bool = True,
     config: TrainConfig | None = None,
@@ -126,13 +127,14 @@ def align(
         "text": text,
         "name": name,
         "where": where,
+        "langs": list(langs) if langs is not None else None,
         "holdout": holdout,
         "refit": refit,
         **asdict(cfg),
     }
     with Run(corpus, "align", params) as run:
         t0 = time.perf_counter()
-        pairs = read_pairs(corpus, where)
+        pairs = read_pairs(corpus, where, langs)
         if len(pairs) < 2:
             raise ConfigError(
                 f"align needs image-text pairs; {corpus.path} has {len(pairs)}"

@@ -8,6 +8,7 @@ Flickr-style pair sample (image + 5 captions) gives one image with 5 captions.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from plait.io.corpus import Corpus
@@ -35,16 +36,29 @@ class Pairs:
         )
 
 
-def read_pairs(corpus: Corpus, where: str | None = None) -> Pairs:
-    """Pairs of the samples matching ``where`` (SQL over sample columns), in id order."""
+def read_pairs(
+    corpus: Corpus, where: str | None = None, langs: Sequence[str | None] | None = None
+) -> Pairs:
+    """Pairs of the samples matching ``where`` (SQL over sample columns), in id order.
+
+    ``langs`` keeps only captions tagged with one of these languages (``None`` = untagged),
+    so a tower that reads one language is not trained on the other 76.
+    """
     sids: list[str] = []
     mids: list[str] = []
     caps: list[list[str]] = []
-    rows = corpus.read("samples", columns=["id", "texts", "images"], where=where).to_pylist()
+    cols = ["id", "texts", "images", "langs"]
+    rows = corpus.read("samples", columns=cols, where=where).to_pylist()
     rows.sort(key=lambda r: r["id"])
+    allowed = None if langs is None else set(langs)
     for r in rows:
         images = [m for m in (r["images"] or []) if m]
-        texts = [t for t in (r["texts"] or []) if t and t.strip()]
+        tags = r["langs"] or [None] * len(r["texts"] or [])
+        texts = [
+            t
+            for t, tag in zip(r["texts"] or [], tags, strict=False)
+            if t and t.strip() and (allowed is None or tag in allowed)
+        ]
         if images and texts:
             sids.append(r["id"])
             mids.append(images[0])

@@ -16,7 +16,17 @@ import typer
 from plait.errors import PlaitError
 
 # Command modules, in --help order. Listed explicitly: no import side effects.
-_MODULES = ("corpus_cmd", "ingest_cmd", "serve_cmd", "search_cmd", "curate_cmd", "ops_cmd", "embed_cmd")
+_MODULES = (
+    "corpus_cmd",
+    "ingest_cmd",
+    "serve_cmd",
+    "search_cmd",
+    "curate_cmd",
+    "ops_cmd",
+    "embed_cmd",
+    "eval_cmd",
+    "demo_cmd",
+)
 
 app = typer.Typer(
     name="plait",
@@ -36,17 +46,18 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv, standalone_mode=False)
     except PlaitError as exc:
         from rich.console import Console
+        from rich.text import Text
 
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        Console(stderr=True, soft_wrap=True).print(
+            Text("error: ", style="bold red") + Text(str(exc))
+        )
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:  # usage errors from click (typer may vendor its own copy)
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             sys.exit(exc.exit_code)
         raise

@@ -61,6 +61,11 @@ def embed(
     ),
     modality: str | None = typer.Option(None, help="Only 'image' or 'text' slots."),
     where: str | None = typer.Option(None, help="SQL filter over sample columns."),
+    lang: list[str] = typer.Option(
+        None,
+        "--lang",
+        help="Only text slots tagged with this language (repeat; 'none' = untagged).",
+    ),
     batch_size: int = typer.Option(32, help="Items per model forward."),
     executor: str = typer.Option("local", help="local or ray."),
     workers: int = typer.Option(2, help="Decode threads (local) or actors (ray)."),
@@ -88,6 +93,7 @@ def embed(
             executor=executor,
             workers=workers,
             progress=tick,
+            langs=[None if x.lower() == "none" else x for x in lang] if lang else None,
         )
     if as_json:
         print_json(counts)
