@@ -1,8 +1,10 @@
 """Indexes over a corpus: exact reference search, approximate vector index, BM25 full text.
 
 ``build(corpus)`` is what ``plait index`` runs. Search goes through
-:mod:`plait.retrieval`; the functions here are its building blocks and the
-reference (:func:`exact_topk`) that tests and benches check them against.
+:mod:`plait.retrieval`, whose vector step is :func:`nearest` (faiss HNSW in
+memory, see :mod:`plait.index.ann`, or Lance); the functions here are its
+building blocks and the reference (:func:`exact_topk`) that tests and benches
+check them against.
 """
 
 from __future__ import annotations
@@ -10,18 +12,27 @@ from __future__ import annotations
 from plait.index.build import IndexReport, build
 from plait.index.exact import exact_topk, recall_at_k
 from plait.index.fulltext import ensure_fulltext_index, fulltext_search, has_fulltext_index
-from plait.index.vector import VectorIndexConfig, ensure_vector_index, index_state, vector_search
+from plait.index.vector import (
+    VectorIndexConfig,
+    describe,
+    ensure_vector_index,
+    index_state,
+    nearest,
+    vector_search,
+)
 
 __all__ = [
     "IndexReport",
     "VectorIndexConfig",
     "build",
+    "describe",
     "ensure_fulltext_index",
     "ensure_vector_index",
     "exact_topk",
     "fulltext_search",
     "has_fulltext_index",
     "index_state",
+    "nearest",
     "recall_at_k",
     "vector_search",
 ]

@@ -1,9 +1,10 @@
 """``plait index``: bring every vector index and the BM25 index up to date.
 
 Idempotent: the first run builds; later runs fold rows added since into the
-indexes (or retrain a vector index whose unindexed tail has outgrown it), and a
-run with nothing new does nothing. Search is correct at every point in between,
-because Lance scans what the indexes do not cover yet.
+indexes (new rows join the HNSW graph; a table changed by deletes or
+compaction is re-indexed), and a run with nothing new does nothing. Search is
+correct at every point in between: rows an index does not cover yet are
+searched exactly and merged.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from plait.errors import CorpusError, UnknownNameError
 from plait.index.fulltext import ensure_fulltext_index
-from plait.index.vector import VectorIndexConfig, ensure_vector_index, index_state
+from plait.index.vector import VectorIndexConfig, describe, ensure_vector_index
 from plait.io.corpus import Corpus, slug
 from plait.io.runs import Run
 
@@ -70,13 +71,7 @@ def build(
         for name in tables:
             ds = lance.dataset(str(corpus.path / "embeddings" / f"{name}.lance"))
             ds, action = ensure_vector_index(ds, config)
-            state = index_state(ds)
-            report.vectors[name] = {
-                "action": action,
-                "rows": ds.count_rows(),
-                "index": state["type"] if state else "exact",
-                "partitions": state["partitions"] if state else 0,
-            }
+            report.vectors[name] = {"action": action, "rows": ds.count_rows(), **describe(ds)}
         if fulltext:
             samples = corpus.dataset("samples")
             report.fulltext = {

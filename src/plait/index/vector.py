@@ -1,17 +1,25 @@
-"""Approximate vector index over one embeddings table, with an exact path below a threshold.
+"""Vector search over one embeddings table: HNSW in memory, or Lance, exact below a threshold.
 
-Lance keeps the index next to the data. Rows appended after a build are not in
-the index, but a Lance vector query scans that unindexed tail exactly and merges
-it with the index results, so new samples are found before any re-index. Each
-``plait index`` run folds the tail in (``optimize_indices``) or, once the tail
-outgrows the trained part, retrains the index so its partitions stay balanced.
+Two back ends, chosen by :class:`VectorIndexConfig` ``backend``:
 
-Vectors are L2-normalised, so the index uses the cosine metric and a hit's
-similarity is ``1 - _distance``.
+- ``hnsw`` (default): a faiss HNSW file next to the table, searched in memory
+  (:mod:`plait.index.ann`); rows appended since the build are searched
+  exactly and merged. Lance's own vector query carries ~3 ms of fixed cost per
+  call, several times a whole HNSW search, so the fast path avoids Lance.
+- ``lance``: Lance's IVF_HNSW_SQ index inside the table. Rows appended after a
+  build are scanned by Lance and merged; ``plait index`` folds them in
+  (``optimize_indices``) or retrains once the tail outgrows the indexed part.
+
+:func:`nearest` is what search calls: it takes the HNSW path when the table
+has a usable index and otherwise asks Lance (the Lance index, or an exact scan
+when there is none, or when the HNSW file is stale after a delete or a
+compaction). Vectors are L2-normalised, so similarity is cosine: the inner
+product for faiss, ``1 - _distance`` for Lance.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -21,31 +29,45 @@ import numpy as np
 VECTOR_COLUMN = "vector"
 INDEX_NAME = "vector_idx"
 INDEX_TYPES = ("IVF_HNSW_SQ", "IVF_PQ", "IVF_FLAT")
+BACKENDS = ("hnsw", "lance")
 
 
 @dataclass(frozen=True)
 class VectorIndexConfig:
     """How the vector index is built and searched.
 
-    IVF partitions, each an HNSW graph over 8-bit scalar-quantised vectors,
-    re-ranked with the stored float vectors (``refine_factor``) so quantisation
-    costs little recall. In ``bench/index.py`` on 100k x 512 clustered vectors,
-    ef 64-128 with refine 2 gave recall@10 1.00 (0.97 without refine). The
-    partition size and the 1M-row behaviour are not tuned yet.
+    HNSW back end: ``m`` edges per node, ``ef_construction`` (faiss's default
+    40: a build as fast as plain FAISS HNSW32), ``storage`` ``flat`` (float
+    vectors, the structure of FAISS HNSW32) or ``sq8`` (8-bit codes walked, float
+    vectors re-rank ``k * k_expansion`` candidates; on the 2-core bench machine
+    decoding cost more than the memory it saved, so it is not the default).
+    ``ef`` None uses the efSearch calibrated at build for ``target_recall``
+    (recall@10 on held-out stored vectors); set it to trade recall for speed.
+    Filters keeping at most ``exact_max`` rows are answered exactly.
+
+    Lance back end (``backend="lance"``): IVF partitions of ``rows_per_partition``
+    rows, each an HNSW graph, re-ranked with ``refine_factor``.
     """
 
     threshold: int = 20_000  # below this many rows: exact search, no index
-    index_type: str = "IVF_HNSW_SQ"
+    backend: str = "hnsw"  # "hnsw" (faiss file, in memory) or "lance" (Lance's index)
     metric: str = "cosine"
+    m: int = 32  # HNSW edges per node
+    ef_construction: int = 40
+    # hnsw back end
+    storage: str = "flat"
+    k_expansion: int = 2
+    target_recall: float = 0.95
+    exact_max: int = 20_000
+    # lance back end
+    index_type: str = "IVF_HNSW_SQ"
     rows_per_partition: int = 250_000  # IVF partitions = ceil(rows / this)
-    m: int = 20  # HNSW edges per node
-    ef_construction: int = 150
     num_sub_vectors: int | None = None  # IVF_PQ only; default dim / 16
     rebuild_ratio: float = 0.5  # retrain when unindexed rows exceed this share of indexed ones
-    # query side
     nprobes: int | None = None  # default: every partition for IVF_HNSW_*, a tenth for IVF_PQ/FLAT
-    ef: int = 100
     refine_factor: int | None = 2
+    # query side, both back ends
+    ef: int | None = None  # None: calibrated (hnsw) or 100 (lance)
 
     def partitions(self, rows: int) -> int:
         return max(1, math.ceil(rows / self.rows_per_partition))
@@ -53,6 +75,8 @@ class VectorIndexConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+
+PREFILTER_MAX = 20_000  # Lance path: larger id sets are applied after the search instead
 
 _STATE_CACHE: dict[tuple[str, int], dict[str, Any] | None] = {}
 
@@ -91,11 +115,21 @@ def ensure_vector_index(
     """Create, update or leave alone the index of one embeddings table.
 
     Returns the (possibly new) dataset and what was done: ``exact`` (below the
-    threshold, nothing to index), ``built``, ``optimised`` (tail folded in),
-    ``rebuilt`` (tail too large, retrained) or ``up-to-date``.
+    threshold, nothing to index), ``built``, ``up-to-date``; for HNSW also
+    ``extended`` (new rows added to the graph) and ``rebuilt`` (the table was
+    changed other than by appends); for Lance ``optimised`` (tail folded in)
+    and ``rebuilt`` (tail too large, retrained).
     """
     import lance
 
+    from plait.errors import ConfigError
+
+    if config.backend not in BACKENDS:
+        raise ConfigError(f"vector backend {config.backend!r} is not one of {', '.join(BACKENDS)}")
+    if config.backend == "hnsw":
+        from plait.index import ann
+
+        return ds, ann.ensure(ds, config)
     rows = ds.count_rows()
     state = index_state(ds)
     if state is None:
@@ -111,6 +145,31 @@ def ensure_vector_index(
         return lance.dataset(ds.uri), "rebuilt"
     ds.optimize.optimize_indices(index_names=[INDEX_NAME])
     return lance.dataset(ds.uri), "optimised"
+
+
+def describe(ds: Any) -> dict[str, Any]:
+    """What serves the table's vector queries: type, rows covered and not yet covered."""
+    from plait.index import hnsw
+
+    rows = ds.count_rows()
+    if hnsw.files(ds.uri)["meta"].exists():
+        meta = json.loads(hnsw.files(ds.uri)["meta"].read_text())
+        kind = f"HNSW{meta['m']}_{meta['storage'].upper()}"
+        return {
+            "index": kind,
+            "indexed_rows": meta["rows"],
+            "unindexed_rows": rows - meta["rows"],
+            "ef_search": meta.get("ef_search"),
+            "exact_scan": bool(meta.get("exact")),
+            "partitions": 0,
+        }
+    state = index_state(ds)
+    if state is None:
+        return {"index": "exact", "indexed_rows": 0, "unindexed_rows": rows, "partitions": 0}
+    return {
+        "index": state["type"],
+        **{k: state[k] for k in ("indexed_rows", "unindexed_rows", "partitions")},
+    }
 
 
 def create_vector_index(ds: Any, config: VectorIndexConfig, rows: int | None = None) -> None:
@@ -158,7 +217,7 @@ def nearest_params(
     else:
         nprobes = max(1, math.ceil(parts / 10))
     refine = config.refine_factor or 1
-    params.update(nprobes=min(nprobes, parts), ef=max(config.ef, k * refine))
+    params.update(nprobes=min(nprobes, parts), ef=max(config.ef or 100, k * refine))
     if config.refine_factor:
         params["refine_factor"] = config.refine_factor
     return params
@@ -190,3 +249,45 @@ def vector_search(
     for row in out:
         row["similarity"] = 1.0 - float(row.pop("_distance"))
     return out
+
+
+def nearest(
+    ds: Any,
+    query: np.ndarray,
+    k: int,
+    *,
+    modality: str | None = None,
+    exclude: str | None = None,
+    allowed: set[str] | None = None,
+    config: VectorIndexConfig = VectorIndexConfig(),
+) -> tuple[list[dict[str, Any]], bool]:
+    """The ``k`` nearest rows passing the filters, and whether the search ran out of rows.
+
+    The second value tells a caller that wants more rows (after grouping them
+    by sample) whether asking again with a larger ``k`` can find any. See
+    :func:`plait.index.ann.ann_search` for the filters.
+    """
+    from plait.io.corpus import sql_in, sql_str
+
+    k = max(1, int(k))
+    if config.backend == "hnsw":
+        from plait.index import ann
+
+        found = ann.ann_search(
+            ds, query, k, modality=modality, exclude=exclude, allowed=allowed, config=config
+        )
+        if found is not None:
+            return found[0], len(found[0]) < k
+    parts = []
+    if modality:
+        parts.append(f"modality = {sql_str(modality)}")
+    if exclude:
+        parts.append(f"sample_id != {sql_str(exclude)}")
+    post = allowed is not None and len(allowed) > PREFILTER_MAX
+    if allowed is not None and not post:
+        parts.append(sql_in("sample_id", sorted(allowed)))
+    rows = vector_search(ds, query, k, filter=" AND ".join(parts) or None, config=config)
+    exhausted = len(rows) < k
+    if post:
+        rows = [r for r in rows if r["sample_id"] in allowed]  # type: ignore[operator]
+    return rows, exhausted

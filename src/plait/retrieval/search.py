@@ -17,8 +17,8 @@ from typing import Any, Protocol
 
 from plait.errors import ConfigError, PlaitError
 from plait.index.fulltext import fulltext_search, has_fulltext_index
-from plait.index.vector import VectorIndexConfig, vector_search
-from plait.io.corpus import Corpus, sql_in, sql_str
+from plait.index.vector import VectorIndexConfig, nearest
+from plait.io.corpus import Corpus, sql_in
 from plait.retrieval.adaptive import adaptive_cut
 from plait.retrieval.encoding import (
     QueryEncoder,
@@ -29,8 +29,6 @@ from plait.retrieval.encoding import (
 )
 from plait.retrieval.fusion import rrf
 from plait.retrieval.types import Hit, Query
-
-PREFILTER_MAX = 20_000  # larger id sets are applied after the search (over-fetching) instead
 
 
 class Reranker(Protocol):
@@ -131,26 +129,26 @@ class Searcher:
     def _vector(
         self, ds: Any, qv: Any, query: Query, depth: int, allowed: set[str] | None
     ) -> list[_Ranked]:
-        parts = []
-        if query.modality:
-            parts.append(f"modality = {sql_str(query.modality)}")
-        if query.like:
-            parts.append(f"sample_id != {sql_str(query.like)}")
-        post = allowed is not None and len(allowed) > PREFILTER_MAX
-        if allowed is not None and not post:
-            parts.append(sql_in("sample_id", sorted(allowed)))
-        flt = " AND ".join(parts) or None
         total = ds.count_rows()
         fetch = min(total, max(4 * depth, 40))
         while True:
-            rows = vector_search(ds, qv, fetch, filter=flt, config=self.config) if fetch else []
-            n_raw = len(rows)
-            if post:
-                rows = [r for r in rows if r["sample_id"] in allowed]  # type: ignore[operator]
+            rows, exhausted = (
+                nearest(
+                    ds,
+                    qv,
+                    fetch,
+                    modality=query.modality,
+                    exclude=query.like,
+                    allowed=allowed,
+                    config=self.config,
+                )
+                if fetch
+                else ([], True)
+            )
             ranked = self._group(
                 query, [(r["sample_id"], r["slot"], r["similarity"]) for r in rows]
             )
-            if len(ranked) >= depth or n_raw < fetch or fetch >= total:
+            if len(ranked) >= depth or exhausted or fetch >= total:
                 return ranked
             fetch = min(total, fetch * 4)
 

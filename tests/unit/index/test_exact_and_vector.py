@@ -14,7 +14,7 @@ from plait.schema import embeddings_schema
 
 lance = pytest.importorskip("lance")
 DIM = 32
-CFG = VectorIndexConfig(threshold=1000, rows_per_partition=1000)
+CFG = VectorIndexConfig(threshold=1000, rows_per_partition=1000, backend="lance")
 
 
 def clustered(n: int, seed: int) -> np.ndarray:

@@ -1,0 +1,301 @@
+"""Approximate vector search over one embeddings table: the HNSW file plus an exact tail.
+
+``plait index`` builds (or extends) ``NAME.hnsw`` (:mod:`plait.index.hnsw`).
+A query loads it once per process, searches it, and maps faiss labels back to
+``(sample_id, slot)``. Rows appended to the Lance table since the build (new
+fragments: the *unindexed tail*) are read once per Lance version and searched
+exactly with numpy, then merged, so new samples are found before any
+re-index. A table changed in other ways (delete, compaction, rewrite) makes
+the index *stale*: :func:`ann_search` returns None and the caller falls back
+to Lance's exact path until ``plait index`` rebuilds.
+
+When calibration at build found a numpy scan of the index's float vectors
+faster than the graph at the ef that meets the recall target (or the graph
+never meets it), queries scan instead; an explicit ``ef`` forces the graph.
+
+Filters run inside the search: ``modality`` and ``allowed`` (a set of sample
+ids) become a label mask. A mask that keeps few rows is answered exactly over
+those rows' float vectors (HNSW walks past most of a sparse graph's nodes for
+nothing); a broad one is passed to faiss as an ID selector with ``ef`` raised
+by the share it removes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from plait.index import hnsw
+from plait.index.exact import normalise
+
+if TYPE_CHECKING:
+    from plait.index.vector import VectorIndexConfig
+
+Row = dict[str, Any]  # sample_id, slot, modality, similarity
+log = logging.getLogger(__name__)
+
+
+# -- build -------------------------------------------------------------------------------------
+def build(ds: Any, config: VectorIndexConfig) -> hnsw.HnswIndex:
+    """Train, fill, calibrate and save the index of the whole table."""
+    dim = ds.schema.field("vector").type.list_size
+    index = hnsw.new_index(dim, config.m, config.ef_construction, config.storage)
+    if not index.is_trained:  # SQ8: per-dimension ranges from a random sample
+        n = ds.count_rows()
+        pick = np.sort(np.random.default_rng(0).choice(n, min(n, 65_536), replace=False))
+        tbl = ds.take(pick.tolist(), columns=["vector"])
+        flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        index.train(normalise(np.asarray(flat, np.float32).reshape(-1, dim)))
+    parts: dict[str, list[Any]] = {"ids": [], "slots": [], "mods": []}
+    fp = hnsw.fingerprint(ds)
+    hnsw.add_rows(index, hnsw.read_rows(ds), parts, train=False)
+    idx = _assemble(index, parts, None)
+    idx.meta = {
+        "format": hnsw.FORMAT,
+        "version": int(ds.version),
+        "rows": idx.ntotal,
+        "dim": dim,
+        "metric": "inner_product",
+        "m": config.m,
+        "ef_construction": config.ef_construction,
+        "storage": config.storage,
+        "fragments": fp,
+    }
+    idx.meta.update(hnsw.calibrate(idx, config.target_recall, 10, config.k_expansion))
+    hnsw.save(ds.uri, idx)
+    return idx
+
+
+def extend(ds: Any, idx: hnsw.HnswIndex, tail_fragments: list[Any]) -> hnsw.HnswIndex:
+    """Add the rows of new fragments to the graph (HNSW needs no retraining) and save."""
+    fp = hnsw.fingerprint(ds)
+    parts: dict[str, list[Any]] = {"ids": [idx.sample_ids], "slots": [idx.slots], "mods": []}
+    parts["mods"].append(idx.modalities)
+    index = hnsw.faiss_module().read_index(str(hnsw.files(ds.uri)["index"]))  # a private copy
+    hnsw.add_rows(index, hnsw.read_rows(ds, tail_fragments), parts, train=False)
+    new = _assemble(index, parts, {**idx.meta, "version": int(ds.version), "fragments": fp})
+    new.meta["rows"] = new.ntotal
+    hnsw.save(ds.uri, new)
+    return new
+
+
+def _assemble(index: Any, parts: dict[str, list[Any]], meta: dict[str, Any] | None) -> Any:
+    import pyarrow as pa
+
+    ids = pa.concat_arrays(parts["ids"]) if parts["ids"] else pa.array([], pa.large_string())
+    slots = np.concatenate(parts["slots"]) if parts["slots"] else np.zeros(0, np.int32)
+    mods = np.concatenate(parts["mods"]) if parts["mods"] else np.zeros(0, np.int8)
+    return hnsw.HnswIndex(index, hnsw.float_vectors(index), ids, slots, mods, meta or {})
+
+
+def _concat(batches: list[hnsw.RowBatch], dim: int) -> hnsw.RowBatch | None:
+    import pyarrow as pa
+
+    if not batches:
+        return None
+    return hnsw.RowBatch(
+        np.concatenate([b.vectors for b in batches]).reshape(-1, dim),
+        pa.concat_arrays([b.sample_ids for b in batches]),
+        np.concatenate([b.slots for b in batches]),
+        np.concatenate([b.modalities for b in batches]),
+    )
+
+
+def ensure(ds: Any, config: VectorIndexConfig) -> str:
+    """Build, extend, rebuild or leave alone the table's HNSW file; returns what was done."""
+    idx = hnsw.load(ds.uri)
+    if idx is None:
+        rows = ds.count_rows()
+        if rows == 0 or rows < config.threshold:
+            return "exact"
+        build(ds, config)
+        return "built"
+    tail = tail_fragments(ds, idx)
+    if tail is None:
+        build(ds, config)
+        return "rebuilt"
+    if not tail:
+        return "up-to-date"
+    extend(ds, idx, tail)
+    return "extended"
+
+
+# -- what the index covers ---------------------------------------------------------------------
+def tail_fragments(ds: Any, idx: hnsw.HnswIndex) -> list[Any] | None:
+    """Fragments added since the build, or None when the indexed ones changed (stale)."""
+    built = {f[0]: f for f in idx.meta["fragments"]}
+    seen, tail = set(), []
+    for frag, fp in zip(ds.get_fragments(), hnsw.fingerprint(ds), strict=True):
+        if fp[0] in built:
+            if fp != built[fp[0]]:
+                return None
+            seen.add(fp[0])
+        else:
+            tail.append(frag)
+    return tail if seen == built.keys() else None
+
+
+_STALE = "stale"
+_TAILS: dict[tuple[str, int, int, int], hnsw.RowBatch | str | None] = {}
+
+
+def tail_rows(ds: Any, idx: hnsw.HnswIndex) -> hnsw.RowBatch | str | None:
+    """The unindexed rows (None if there are none, ``"stale"``), once per Lance version."""
+    key = (str(ds.uri), int(ds.version), int(idx.meta["version"]), idx.ntotal)
+    if key not in _TAILS:
+        if len(_TAILS) > 64:
+            _TAILS.clear()
+        frags = tail_fragments(ds, idx)
+        if frags is None:
+            log.warning(
+                "%s changed since its HNSW index was built (delete or compaction): searching "
+                "it exactly until `plait index` rebuilds the index",
+                ds.uri,
+            )
+            _TAILS[key] = _STALE
+        elif not frags:
+            _TAILS[key] = None
+        else:
+            _TAILS[key] = _concat(list(hnsw.read_rows(ds, frags)), idx.vectors.shape[1])
+    return _TAILS[key]
+
+
+# -- search ------------------------------------------------------------------------------------
+@dataclass
+class _Filter:
+    modality: str | None
+    exclude: str | None
+    allowed: set[str] | None
+
+    def mask(self, ids: Any, mods: np.ndarray, cache: dict[str, np.ndarray] | None) -> Any:
+        """Boolean mask over rows, or None when every row passes (``exclude`` not included)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        mask = None
+        if self.modality is not None:
+            key = f"modality={self.modality}"
+            if cache is not None and key in cache:
+                m = cache[key]
+            else:
+                m = mods == hnsw.MODALITY_CODES[self.modality]
+                if cache is not None:
+                    cache[key] = m = None if m.all() else m
+            mask = m
+        if self.allowed is not None:
+            value_set = pa.array(list(self.allowed), pa.large_string())
+            a = pc.is_in(ids, value_set=value_set).to_numpy(zero_copy_only=False)
+            mask = a if mask is None else mask & a
+        return mask
+
+
+def _topk(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column positions and values of the ``k`` largest per row, best first."""
+    k = min(k, sims.shape[1])
+    if k == 0:
+        return np.zeros((len(sims), 0), np.int64), np.zeros((len(sims), 0), np.float32)
+    part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    top = np.take_along_axis(sims, part, axis=1)
+    order = np.argsort(-top, axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1), np.take_along_axis(top, order, axis=1)
+
+
+def _exact(vectors: np.ndarray, rows: np.ndarray | None, qs: np.ndarray, k: int) -> Any:
+    """Exact top-k over ``vectors`` (or its ``rows``), as labels into ``vectors``."""
+    sub = vectors if rows is None else vectors[rows]
+    pos, sims = _topk(qs @ sub.T, k)
+    return (pos if rows is None else rows[pos]), sims
+
+
+def _search_index(
+    idx: hnsw.HnswIndex, qs: np.ndarray, k: int, flt: _Filter, config: VectorIndexConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    faiss = hnsw.faiss_module()
+    n = idx.ntotal
+    mask = flt.mask(idx.sample_ids, idx.modalities, idx.masks)
+    ef = int(config.ef or idx.meta.get("ef_search") or 64)
+    if config.ef is None and idx.meta.get("exact"):  # calibration found a scan faster
+        return _exact(idx.vectors, None if mask is None else np.flatnonzero(mask), qs, k)
+    if mask is None:
+        sims, labels = hnsw.search_raw(faiss, idx.index, qs, k, ef, config.k_expansion)
+        return labels, sims
+    keep = int(mask.sum())
+    if keep == 0:
+        return np.full((len(qs), 0), -1, np.int64), np.zeros((len(qs), 0), np.float32)
+    if keep <= config.exact_max or keep < 0.1 * n:
+        return _exact(idx.vectors, np.flatnonzero(mask), qs, k)
+    bits = np.packbits(mask, bitorder="little")
+    sel = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bits))
+    ef = int(ef * min(8.0, n / keep))
+    sims, labels = hnsw.search_raw(faiss, idx.index, qs, k, ef, config.k_expansion, sel)
+    return labels, sims
+
+
+def _rows(src: Any, labels: np.ndarray, sims: np.ndarray) -> list[Row]:
+    """Rows for one query's labels (-1: no result) from an index or a tail."""
+    names, slots, mods = src.names, src.slots, src.modalities
+    kinds = ("image", "text")
+    return [
+        {
+            "sample_id": names[i],
+            "slot": int(slots[i]),
+            "modality": kinds[mods[i]],
+            "similarity": s,
+        }
+        for i, s in zip(labels.tolist(), sims.tolist(), strict=True)
+        if i >= 0
+    ]
+
+
+def ann_search(
+    ds: Any,
+    queries: np.ndarray,
+    k: int,
+    *,
+    modality: str | None = None,
+    exclude: str | None = None,
+    allowed: set[str] | None = None,
+    config: VectorIndexConfig,
+) -> list[list[Row]] | None:
+    """The ``k`` best rows per query (index plus tail), or None without a usable index.
+
+    ``allowed`` restricts the sample ids, ``modality`` the slots' modality, and
+    ``exclude`` drops one sample (a more-like-this query's own). Rows carry
+    ``sample_id``, ``slot``, ``modality`` and ``similarity`` (cosine), best first.
+    """
+    idx = hnsw.load(ds.uri)
+    if idx is None:
+        return None
+    tail = tail_rows(ds, idx)
+    if isinstance(tail, str):
+        return None
+    qs = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+    norms = np.sqrt(np.einsum("ij,ij->i", qs, qs))[:, None]
+    qs = np.ascontiguousarray(qs / np.where(norms == 0, 1.0, norms))
+    flt = _Filter(modality, exclude, allowed)
+    extra = 0 if exclude is None else 16
+    while True:
+        labels, sims = _search_index(idx, qs, k + extra, flt, config)
+        out = [_rows(idx, lb, sm) for lb, sm in zip(labels, sims, strict=True)]
+        if tail is not None:
+            tmask = flt.mask(tail.sample_ids, tail.modalities, None)
+            trows = None if tmask is None else np.flatnonzero(tmask)
+            tl, ts = _exact(tail.vectors, trows, qs, k + extra)
+            for i, (lb, sm) in enumerate(zip(tl, ts, strict=True)):
+                out[i] = sorted(
+                    out[i] + _rows(tail, lb, sm),
+                    key=lambda r: -r["similarity"],
+                )
+        if exclude is None:
+            return [r[:k] for r in out]
+        full = [len(r) for r in out]
+        out = [[row for row in r if row["sample_id"] != exclude] for r in out]
+        if (
+            all(len(r) >= k or f < k + extra for r, f in zip(out, full, strict=True))
+            or extra >= idx.ntotal
+        ):
+            return [r[:k] for r in out]
+        extra *= 4

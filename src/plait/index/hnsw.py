@@ -1,0 +1,353 @@
+"""The HNSW index file of one embeddings table: build, extend, load (faiss, in memory).
+
+Lance stays the store of record; the index is a derived file next to the table,
+so deleting it only costs speed. For ``CORPUS/embeddings/NAME.lance``:
+
+- ``NAME.hnsw``: the faiss index (float HNSW, or HNSW over 8-bit
+  scalar-quantised vectors re-ranked with the float vectors it also keeps);
+- ``NAME.hnsw.rows.npz``: faiss label -> ``sample_id``, ``slot``, ``modality``;
+- ``NAME.hnsw.json``: what the index covers (Lance version, row count, the
+  fragments it read) and the ``ef`` calibrated at build. Written last, so its
+  presence marks a complete index; its mtime keys the per-process cache.
+
+Why faiss in memory instead of Lance's own index: a Lance vector query carries
+~3 ms of fixed overhead, several times a whole HNSW search at 100k rows.
+Why float storage by default: SQ8 quarters the memory read per distance, but
+in ``bench/index.py`` on a loaded 2-core machine decoding the codes cost more
+than it saved (SQ8 searches were ~3x slower than float at the same ef on
+100k x 512 uniform). SQ8 stays an option for memory-bound machines.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from plait._deps import require
+from plait.errors import ConfigError
+
+MODALITY_CODES = {"image": 0, "text": 1}
+STORAGES = ("sq8", "flat")
+FORMAT = 1
+
+
+_FAISS: list[Any] = []
+
+
+def faiss_module() -> Any:
+    if not _FAISS:  # checked once: every query asks
+        _FAISS.append(require("faiss", "index", "the HNSW vector index", package="faiss-cpu"))
+    return _FAISS[0]
+
+
+def base_path(uri: str | Path) -> Path:
+    """``.../NAME.lance`` -> ``.../NAME`` (the stem the index files share)."""
+    p = Path(str(uri).removeprefix("file://"))
+    return p.with_suffix("") if p.suffix == ".lance" else p
+
+
+@functools.lru_cache(maxsize=256)
+def files(uri: str | Path) -> dict[str, Path]:
+    """The index's files (cached: every query asks, and Path arithmetic is not free)."""
+    b = base_path(uri)
+    return {
+        "index": b.with_name(b.name + ".hnsw"),
+        "rows": b.with_name(b.name + ".hnsw.rows.npz"),
+        "meta": b.with_name(b.name + ".hnsw.json"),
+    }
+
+
+def fingerprint(ds: Any) -> list[list[Any]]:
+    """``[fragment id, physical rows, deleted rows, first data file]`` per fragment.
+
+    Appends add fragments and leave these alone; a delete, update or
+    compaction changes one, which tells the reader the labels no longer match
+    row positions (the index is stale until ``plait index`` rebuilds it).
+    """
+    out = []
+    for frag in ds.get_fragments():
+        m = frag.metadata
+        first = m.files[0].path if m.files else ""
+        out.append([int(m.id), int(m.physical_rows), int(m.num_deletions), first])
+    return out
+
+
+@dataclass
+class RowBatch:
+    """Vectors and their row identity, read from Lance in scan order."""
+
+    vectors: np.ndarray  # (n, dim) float32, L2-normalised
+    sample_ids: Any  # pyarrow large_string array
+    slots: np.ndarray  # int32
+    modalities: np.ndarray  # int8, MODALITY_CODES
+    _names: list[str] | None = None
+
+    @property
+    def names(self) -> list[str]:
+        if self._names is None:
+            self._names = self.sample_ids.to_pylist()
+        return self._names
+
+    def __len__(self) -> int:
+        return len(self.slots)
+
+
+def read_rows(ds: Any, fragments: list[Any] | None = None, batch_size: int = 65_536) -> Any:
+    """Yield :class:`RowBatch` es of the table (or of ``fragments``), in scan order."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from plait.index.exact import normalise
+
+    dim = ds.schema.field("vector").type.list_size
+    scanner = ds.scanner(
+        columns=["sample_id", "slot", "modality", "vector"],
+        fragments=fragments,
+        scan_in_order=True,
+        batch_size=batch_size,
+    )
+    for b in scanner.to_batches():
+        if b.num_rows == 0:
+            continue
+        flat = b.column("vector").flatten().to_numpy(zero_copy_only=False)
+        mods = pc.equal(b.column("modality"), "text").to_numpy(zero_copy_only=False)
+        yield RowBatch(
+            vectors=np.ascontiguousarray(normalise(np.asarray(flat, np.float32).reshape(-1, dim))),
+            sample_ids=b.column("sample_id").cast(pa.large_string()),
+            slots=b.column("slot").to_numpy(zero_copy_only=False).astype(np.int32),
+            modalities=mods.astype(np.int8),  # 1 text, 0 image
+        )
+
+
+@dataclass
+class HnswIndex:
+    """A loaded index: the faiss object, its float vectors, and label -> row identity."""
+
+    index: Any
+    vectors: np.ndarray  # (n, dim) float32 view into the index's float storage
+    sample_ids: Any  # pyarrow large_string array, one per label
+    slots: np.ndarray
+    modalities: np.ndarray
+    meta: dict[str, Any]
+    masks: dict[str, np.ndarray | None] = field(default_factory=dict)  # per-modality label masks
+    _names: list[str] | None = None
+
+    @property
+    def names(self) -> list[str]:
+        """Sample ids as a Python list (built on first use: label -> id must cost nothing)."""
+        if self._names is None:
+            self._names = self.sample_ids.to_pylist()
+        return self._names
+
+    @property
+    def ntotal(self) -> int:
+        return int(self.index.ntotal)
+
+
+def new_index(dim: int, m: int, ef_construction: int, storage: str) -> Any:
+    faiss = faiss_module()
+    if storage not in STORAGES:
+        raise ConfigError(f"HNSW storage {storage!r} is not one of {', '.join(STORAGES)}")
+    ip = faiss.METRIC_INNER_PRODUCT
+    if storage == "flat":
+        idx = faiss.IndexHNSWFlat(dim, m, ip)
+        idx.hnsw.efConstruction = ef_construction
+        return idx
+    base = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, m, ip)
+    base.hnsw.efConstruction = ef_construction
+    return faiss.IndexRefineFlat(base)
+
+
+def hnsw_of(index: Any) -> Any:
+    """The HNSW part of a plain or re-ranked index (where efSearch lives)."""
+    faiss = faiss_module()
+    if isinstance(index, faiss.IndexRefine):
+        return faiss.downcast_index(index.base_index)
+    return index
+
+
+def float_vectors(index: Any) -> np.ndarray:
+    """The stored float vectors as a zero-copy (n, dim) view."""
+    faiss = faiss_module()
+    flat = (
+        faiss.downcast_index(index.refine_index)
+        if isinstance(index, faiss.IndexRefine)
+        else (faiss.downcast_index(index.storage))
+    )
+    n, d = int(flat.ntotal), int(flat.d)
+    if n == 0:
+        return np.zeros((0, d), np.float32)
+    return faiss.rev_swig_ptr(flat.get_xb(), n * d).reshape(n, d)
+
+
+def add_rows(index: Any, batches: Any, parts: dict[str, list[Any]], train: bool) -> None:
+    """Add batches to ``index`` (training the quantiser on the first) and collect row identity."""
+    for b in batches:
+        if train and not index.is_trained:
+            index.train(b.vectors)
+        index.add(b.vectors)
+        parts["ids"].append(b.sample_ids)
+        parts["slots"].append(b.slots)
+        parts["mods"].append(b.modalities)
+
+
+def save(uri: str, idx: HnswIndex) -> None:
+    """Write the three files; the JSON goes last, via rename, so readers never see half."""
+    import pyarrow as pa
+
+    faiss = faiss_module()
+    f = files(uri)
+    ids = idx.sample_ids
+    if not isinstance(ids, pa.Array):
+        ids = ids.combine_chunks()
+    bufs = ids.buffers()
+    off = np.frombuffer(bufs[1], np.int64, count=len(ids) + 1, offset=ids.offset * 8)
+    data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    data = data[off[0] : off[-1]]
+    tmp = {k: p.with_name(p.name + ".tmp") for k, p in f.items()}
+    faiss.write_index(idx.index, str(tmp["index"]))
+    with open(tmp["rows"], "wb") as fh:
+        np.savez(fh, offsets=off - off[0], data=data, slots=idx.slots, modalities=idx.modalities)
+    tmp["meta"].write_text(json.dumps(idx.meta, indent=2))
+    for k in ("index", "rows", "meta"):
+        os.replace(tmp[k], f[k])
+
+
+_CACHE: dict[str, tuple[int, HnswIndex]] = {}
+
+
+def load(uri: str) -> HnswIndex | None:
+    """The table's index, or None without one. Cached per process, keyed by the JSON's mtime."""
+    import pyarrow as pa
+
+    f = files(uri)
+    key = str(f["meta"])
+    try:
+        stamp = os.stat(key).st_mtime_ns
+    except FileNotFoundError:
+        _CACHE.pop(key, None)
+        return None
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    faiss = faiss_module()
+    meta = json.loads(f["meta"].read_text())
+    index = faiss.read_index(str(f["index"]))
+    with np.load(f["rows"]) as z:
+        off, data = z["offsets"], z["data"]
+        slots, mods = z["slots"], z["modalities"]
+    n = len(slots)
+    ids = pa.LargeStringArray.from_buffers(n, pa.py_buffer(off), pa.py_buffer(data))
+    if int(index.ntotal) != n or meta.get("rows") != n:
+        raise ConfigError(f"{f['index']} does not match its row map: run `plait index` again")
+    idx = HnswIndex(index, float_vectors(index), ids, slots, mods, meta)
+    _CACHE[key] = (stamp, idx)
+    return idx
+
+
+def remove(uri: str) -> None:
+    for p in files(uri).values():
+        p.unlink(missing_ok=True)
+    _CACHE.pop(str(files(uri)["meta"]), None)
+
+
+def calibrate(
+    idx: HnswIndex, target: float, k: int, k_expansion: int, n_queries: int = 200, seed: int = 0
+) -> dict[str, Any]:
+    """The efSearch that reaches ``target`` recall@k, and whether exact search is faster.
+
+    ``ef_search`` is the smallest on a 1.5x grid from 16. Queries must look
+    unseen: a stored vector finds itself and its graph neighbours at once and
+    would calibrate far too low. So each query is a stored vector pushed away
+    along a random direction until its cosine to that vector is the median
+    nearest-neighbour cosine of the stored vectors, i.e. it sits as far from its
+    closest row as a fresh sample would. ``exact`` is True when a numpy scan of
+    the float vectors answers one query faster than the graph at that ef, or the
+    graph never reaches the target (uniform high-dimensional data: every point
+    is about as far as every other, and HNSW degrades to a slow scan).
+    ``bench/index.py`` measures recall on real held-out queries.
+    """
+    import time
+
+    from plait.index.exact import exact_topk, normalise
+
+    faiss = faiss_module()
+    n, dim = idx.vectors.shape
+    if n <= k + 1:
+        return {"ef_search": 16, "exact": True}
+    rng = np.random.default_rng(seed)
+    base = np.ascontiguousarray(idx.vectors[rng.choice(n, min(n_queries, n), replace=False)])
+    nn_sim = float(np.median(exact_topk(idx.vectors, base, 2)[1][:, 1]))
+    t = float(np.sqrt(1.0 / max(nn_sim, 0.05) ** 2 - 1.0))
+    noise = rng.standard_normal(base.shape).astype(np.float32)
+    noise -= (noise * base).sum(axis=1, keepdims=True) * base  # orthogonal to the row
+    qs = normalise(base + t * normalise(noise))
+    truth = exact_topk(idx.vectors, qs, k)[0]
+    ef, reached = 16.0, False
+    while ef < 4096:
+        found = search_raw(faiss, idx.index, qs, k, int(ef), k_expansion)[1]
+        if recall(found, truth) >= target:
+            reached = True
+            break
+        ef *= 1.5
+    if not reached:
+        return {"ef_search": int(ef), "exact": True}
+    few = qs[:20]
+    t0 = time.perf_counter()
+    for q in few:
+        search_raw(faiss, idx.index, q[None, :], k, int(ef), k_expansion)
+    t_graph = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for q in few:
+        s = idx.vectors @ q
+        np.argpartition(-s, k)[:k]
+    t_exact = time.perf_counter() - t0
+    return {"ef_search": int(ef), "exact": t_exact < t_graph}
+
+
+def recall(found: np.ndarray, truth: np.ndarray) -> float:
+    """Mean share of each row of ``truth`` found in the same row of ``found``."""
+    hits = [len(set(f.tolist()) & set(t.tolist())) for f, t in zip(found, truth, strict=True)]
+    return float(np.mean(hits)) / max(1, truth.shape[1])
+
+
+_PARAMS: dict[tuple[bool, int, int], tuple[Any, Any]] = {}
+
+
+def search_params(faiss: Any, index: Any, ef: int, k_expansion: int, sel: Any = None) -> Any:
+    """faiss search parameters; without a selector they are cached (building them per
+    query costs as much as a small search). Returns the object to pass and the HNSW
+    part, which the caller must keep alive while searching."""
+    refine = isinstance(index, faiss.IndexRefine)
+    key = (refine, int(ef), int(k_expansion))
+    if sel is None and key in _PARAMS:
+        return _PARAMS[key]
+    hp = faiss.SearchParametersHNSW()
+    hp.efSearch = int(ef)
+    if sel is not None:
+        hp.sel = sel
+    out: tuple[Any, Any] = (hp, hp)
+    if refine:
+        p = faiss.IndexRefineSearchParameters()
+        p.k_factor = float(max(1, k_expansion))
+        p.base_index_params = hp
+        out = (p, hp)
+    if sel is None:
+        if len(_PARAMS) > 1024:
+            _PARAMS.clear()
+        _PARAMS[key] = out
+    return out
+
+
+def search_raw(
+    faiss: Any, index: Any, qs: np.ndarray, k: int, ef: int, k_expansion: int, sel: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(similarities, labels)`` of the ``k`` best per query; ef is at least ``k * k_expansion``."""
+    params, _keep = search_params(faiss, index, max(ef, k * max(1, k_expansion)), k_expansion, sel)
+    return index.search(qs, k, params=params)

@@ -1,0 +1,192 @@
+"""The HNSW back end against the numpy reference: recall, the unindexed tail, filters, staleness."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from plait.index import ann, hnsw
+from plait.index.exact import exact_topk, recall_at_k
+from plait.index.vector import VectorIndexConfig, describe, ensure_vector_index, nearest
+
+from .test_exact_and_vector import clustered, ids_of, write
+
+lance = pytest.importorskip("lance")
+pytest.importorskip("faiss")
+CFG = VectorIndexConfig(threshold=1000, ef=64)  # an explicit ef: always walk the graph
+CALIBRATED = VectorIndexConfig(threshold=1000)
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> None:
+    import faiss
+
+    faiss.omp_set_num_threads(1)
+
+
+def table(path: Path, n: int, seed: int) -> tuple[object, np.ndarray]:
+    vecs = clustered(n, seed)
+    write(path, vecs)
+    return lance.dataset(str(path)), vecs
+
+
+def held_out(n: int, seed: int) -> np.ndarray:
+    """Queries from the same mixture as ``clustered(N, seed)`` but not stored."""
+    return clustered(10_000 + n, seed)[-n:]
+
+
+def search_ids(ds, q, k: int, cfg: VectorIndexConfig = CFG, **kw) -> list[int]:
+    return ids_of(nearest(ds, q, k, config=cfg, **kw)[0])
+
+
+def test_build_writes_files_next_to_the_table_and_finds_true_neighbours(tmp_path: Path) -> None:
+    ds, vecs = table(tmp_path / "e.lance", 3000, 0)
+    ds, action = ensure_vector_index(ds, CFG)
+    assert action == "built"
+    for p in hnsw.files(ds.uri).values():
+        assert p.is_file() and p.parent == tmp_path
+    info = describe(ds)
+    assert info["index"] == "HNSW32_FLAT" and info["indexed_rows"] == 3000
+    assert info["unindexed_rows"] == 0 and info["ef_search"] >= 16
+    queries = held_out(50, 0)
+    truth, sims = exact_topk(vecs, queries, 10)
+    found = [nearest(ds, q, 10, config=CFG)[0] for q in queries]
+    assert recall_at_k([ids_of(f) for f in found], truth, 10) >= 0.95
+    # Scores are the cosine similarities of the returned rows.
+    for f, q in zip(found, queries, strict=True):
+        got = np.array([r["similarity"] for r in f])
+        assert np.allclose(got, vecs[ids_of(f)] @ q, atol=1e-4)
+        assert list(got) == sorted(got, reverse=True)
+    assert ensure_vector_index(ds, CFG)[1] == "up-to-date"
+    # Without an explicit ef, the calibrated ef (or a scan, when calibration found one
+    # faster) serves queries, and meets the recall target on same-mixture queries.
+    assert isinstance(info["exact_scan"], bool)
+    found = [ids_of(nearest(ds, q, 10, config=CALIBRATED)[0]) for q in queries]
+    assert recall_at_k(found, truth, 10) >= 0.95
+
+
+def test_sq8_storage_with_float_reranking_and_ef_knob(tmp_path: Path) -> None:
+    ds, vecs = table(tmp_path / "e.lance", 2000, 2)
+    cfg = VectorIndexConfig(threshold=1000, storage="sq8", m=16)
+    ensure_vector_index(ds, cfg)
+    assert describe(ds)["index"] == "HNSW16_SQ8"
+    queries = clustered(30, 3)  # another mixture: off-distribution, so a wide ef
+    truth, _ = exact_topk(vecs, queries, 5)
+    found = nearest(ds, queries[0], 5, config=cfg)[0]
+    got = np.array([r["similarity"] for r in found])
+    assert np.allclose(got, vecs[ids_of(found)] @ queries[0], atol=1e-4)  # float re-ranked
+    wide = VectorIndexConfig(threshold=1000, storage="sq8", ef=512)
+    assert recall_at_k([search_ids(ds, q, 5, wide) for q in queries], truth, 5) == 1.0
+
+
+def test_rows_appended_after_the_build_are_found_then_folded_in(tmp_path: Path) -> None:
+    path = tmp_path / "e.lance"
+    ds, vecs = table(path, 2000, 4)
+    ensure_vector_index(ds, CFG)
+    new = clustered(7, 5)
+    write(path, new, start=2000, mode="append")
+    ds = lance.dataset(str(path))
+    assert describe(ds)["unindexed_rows"] == 7
+    for i, v in enumerate(new):
+        assert search_ids(ds, v, 3)[0] == 2000 + i  # the exact tail, merged
+    # The merged list is the true top-k over old and new rows together.
+    everything = np.concatenate([vecs, new])
+    q = (vecs[0] + new[0]) / 2
+    truth, _ = exact_topk(everything, q, 10)
+    assert len(set(search_ids(ds, q, 10)) & set(truth[0])) >= 9
+
+    ds, action = ensure_vector_index(ds, CFG)
+    assert action == "extended" and describe(ds)["unindexed_rows"] == 0
+    assert hnsw.load(ds.uri).ntotal == 2007
+    assert search_ids(ds, new[3], 1) == [2003]
+    assert ensure_vector_index(ds, CFG)[1] == "up-to-date"
+
+
+def test_a_delete_makes_the_index_stale_and_search_falls_back_to_exact(tmp_path: Path) -> None:
+    path = tmp_path / "e.lance"
+    ds, vecs = table(path, 2000, 6)
+    ensure_vector_index(ds, CFG)
+    ds.delete("sample_id = 's5'")
+    ds = lance.dataset(str(path))
+    assert ann.ann_search(ds, vecs[5], 3, config=CFG) is None
+    assert 5 not in search_ids(ds, vecs[5], 3)  # Lance's exact scan, without the deleted row
+    assert ensure_vector_index(ds, CFG)[1] == "rebuilt"
+    assert hnsw.load(ds.uri).ntotal == 1999
+    assert 5 not in search_ids(ds, vecs[5], 3)
+
+
+def test_filters_modality_allowed_and_exclude(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from plait.schema import embeddings_schema
+
+    path = tmp_path / "e.lance"
+    vecs = clustered(3000, 8)
+    sids = [f"s{i // 2}" for i in range(3000)]  # two slots per sample
+    mods = ["image" if i % 2 == 0 else "text" for i in range(3000)]
+    tbl = pa.table(
+        {
+            "sample_id": sids,
+            "slot": pa.array([i % 2 for i in range(3000)], pa.int32()),
+            "modality": mods,
+            "content": sids,
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vecs.ravel()), vecs.shape[1]),
+        },
+        schema=embeddings_schema(vecs.shape[1]),
+    )
+    lance.write_dataset(tbl, str(path))
+    ds, _ = ensure_vector_index(lance.dataset(str(path)), CFG)
+    q = vecs[10]
+
+    rows = nearest(ds, q, 10, modality="text", config=CFG)[0]
+    assert {r["modality"] for r in rows} == {"text"} and {r["slot"] for r in rows} == {1}
+    text_rows = np.arange(1, 3000, 2)
+    truth, _ = exact_topk(vecs[text_rows], q, 10)
+    assert len({r["sample_id"] for r in rows} & {sids[text_rows[t]] for t in truth[0]}) >= 9
+
+    # A small allowed set is answered exactly over its rows.
+    allowed = {"s3", "s700", "s1499"}
+    rows = nearest(ds, q, 10, allowed=allowed, config=CFG)[0]
+    keep = [i for i in range(3000) if sids[i] in allowed]
+    t, s = exact_topk(vecs[keep], q, 10)
+    assert [(r["sample_id"], r["slot"]) for r in rows] == [
+        (sids[keep[i]], keep[i] % 2) for i in t[0]
+    ]
+    assert np.allclose([r["similarity"] for r in rows], s[0], atol=1e-5)
+
+    # A broad allowed set goes through the graph with an ID selector.
+    broad = {f"s{i}" for i in range(0, 1500, 3) if i != 5} | {f"s{i}" for i in range(1, 1500, 3)}
+    cfg = VectorIndexConfig(threshold=1000, exact_max=100, ef=64)
+    queries = held_out(20, 8)
+    keep = [i for i in range(3000) if sids[i] in broad]
+    truth, _ = exact_topk(vecs[keep], queries, 10)
+    found = [
+        [
+            keep.index(2 * int(r["sample_id"][1:]) + r["slot"])
+            for r in nearest(ds, qq, 10, allowed=broad, config=cfg)[0]
+        ]
+        for qq in queries
+    ]
+    assert recall_at_k(found, truth, 10) >= 0.9
+    for f in found:
+        assert all(sids[keep[i]] in broad for i in f)
+
+    # More-like-this leaves the sample itself out.
+    rows = nearest(ds, vecs[20], 5, exclude="s10", config=CFG)[0]
+    assert len(rows) == 5 and "s10" not in {r["sample_id"] for r in rows}
+
+
+def test_index_file_is_reloaded_when_it_changes(tmp_path: Path) -> None:
+    path = tmp_path / "e.lance"
+    ds, _ = table(path, 1500, 10)
+    ensure_vector_index(ds, CFG)
+    first = hnsw.load(ds.uri)
+    assert hnsw.load(ds.uri) is first  # cached
+    write(path, clustered(20, 11), start=1500, mode="append")
+    ds, _ = ensure_vector_index(lance.dataset(str(path)), CFG)
+    second = hnsw.load(ds.uri)
+    assert second is not first and second.ntotal == 1520 and first.ntotal == 1500
+    hnsw.remove(ds.uri)
+    assert hnsw.load(ds.uri) is None and describe(ds)["index"] == "exact"
