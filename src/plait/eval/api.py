@@ -1,0 +1,118 @@
+"""The two things ``plait eval`` does, as library calls.
+
+- :func:`eval_files`: score a TREC run file against TREC qrels (the trec_eval
+  use case: any system's results, same metrics).
+- :func:`eval_benchmark`: load a benchmark, bind it to a corpus, search every
+  query with an encoder, score, write JSON, a plot and TREC run/qrels files,
+  and record the run in the corpus's ``runs`` table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from plait.errors import ConfigError
+from plait.eval import report, trec
+from plait.eval.benchmark import Benchmark
+from plait.eval.harness import EvalResult, run_benchmark
+from plait.eval.metrics import DEFAULT_METRICS, Evaluation, evaluate
+from plait.io.corpus import Corpus, slug
+from plait.io.runs import Run
+
+
+def eval_files(
+    run_path: str | Path,
+    qrels_path: str | Path,
+    metrics: list[str] | None = None,
+    *,
+    relevance_level: int = 1,
+    complete: bool = False,
+) -> tuple[Evaluation, str]:
+    """``(evaluation, run tag)`` of a TREC run file against a TREC qrels file."""
+    run, tag = trec.read_run(run_path)
+    qrels = trec.read_qrels(qrels_path)
+    if not set(run) & set(qrels):
+        raise ConfigError(f"{run_path} and {qrels_path} share no query id")
+    ev = evaluate(
+        run, qrels, metrics or DEFAULT_METRICS, relevance_level=relevance_level, complete=complete
+    )
+    return ev, tag
+
+
+@dataclass
+class Outputs:
+    json: Path | None = None
+    plot: Path | None = None
+    runs: dict[str, Path] | None = None
+
+
+def load(corpus: Corpus, benchmark: str, dataset: str | None = None, **opts: Any) -> Benchmark:
+    """A benchmark bound to ``corpus``: ``pairs`` (the corpus's own pairs) or a name/path."""
+    from plait.eval.benchmarks import load_benchmark
+    from plait.eval.bind import bind, corpus_pairs
+
+    if benchmark == "pairs":
+        return corpus_pairs(corpus, dataset=dataset)
+    return bind(load_benchmark(benchmark, **opts), corpus, dataset=dataset)
+
+
+def eval_benchmark(
+    corpus: Corpus,
+    benchmark: str,
+    encoder: str,
+    *,
+    out: str | Path | None = None,
+    dataset: str | None = None,
+    depth: int = 100,
+    tasks: list[str] | None = None,
+    limit: int | None = None,
+    instructions: bool = True,
+    loader_opts: dict[str, Any] | None = None,
+) -> tuple[EvalResult, Outputs]:
+    """Run ``benchmark`` on ``corpus`` with ``encoder``; ``out`` is a folder for the files.
+
+    Without ``out`` the files go to ``CORPUS/eval/<benchmark>-<encoder>-<run id>/``.
+    """
+    params = {
+        "benchmark": benchmark,
+        "encoder": encoder,
+        "dataset": dataset,
+        "depth": depth,
+        "tasks": tasks,
+        "limit": limit,
+        "instructions": instructions,
+        **(loader_opts or {}),
+    }
+    with Run(corpus, "eval", {k: v for k, v in params.items() if v is not None}) as rec:
+        bench = load(corpus, benchmark, dataset, **(loader_opts or {}))
+        result = run_benchmark(
+            corpus, bench, encoder, depth=depth, tasks=tasks, limit=limit, instructions=instructions
+        )
+        result.run_id = rec.run_id
+        result.seconds = rec.elapsed
+        folder = (
+            Path(out)
+            if out
+            else corpus.path / "eval" / f"{slug(bench.name)}-{slug(encoder)}-{rec.run_id}"
+        )
+        outs = Outputs(runs={})
+        for t in result.tasks:
+            tag = slug(encoder)
+            outs.runs[t.task] = trec.write_run(folder / f"{slug(t.task)}.run", t.run, tag=tag)
+            trec.write_qrels(folder / f"{slug(t.task)}.qrels", t.qrels)
+        outs.json = report.write_json(folder / "results.json", result.to_dict())
+        outs.plot = report.plot_curves(
+            folder / "recall_at_k.png",
+            {t.task: t.curve for t in result.tasks},
+            f"{bench.name} / {encoder}",
+        )
+        rec.counts.update(
+            {
+                t.task: {**t.evaluation.mean, "queries": t.evaluation.num_queries}
+                for t in result.tasks
+            }
+        )
+        rec.counts["out"] = str(folder)
+    return result, outs
