@@ -73,6 +73,7 @@ def curate(
     """
     corpus = corpus if isinstance(corpus, Corpus) else Corpus.open(corpus)
     rec = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
+    rec.check(corpus.path)
     ex = get_executor(executor)
     if shard_size < 1:
         raise ConfigError("shard_size must be at least 1")

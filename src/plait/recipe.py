@@ -7,6 +7,10 @@ position, the operator and the field.
 
 ``op`` is a registered name (``plait.ops.OPS``) or ``"package.module:Class"``
 for an operator that lives outside plait; both are checked the same way.
+
+Given the corpus (``load_recipe(..., corpus_path=...)`` or :meth:`Recipe.check`),
+each step's operator also checks that it can run there (``Op.check``: a saved
+learned filter or an aligned encoder that must exist), still before any work.
 """
 
 from __future__ import annotations
@@ -83,9 +87,29 @@ class Recipe:
     def to_list(self) -> list[dict[str, Any]]:
         return [{"op": s.op, **s.resolved} for s in self.steps]
 
+    def check(self, corpus_path: str | Path) -> None:
+        """Ask every step's operator whether it can run on this corpus (``Op.check``);
+        the first refusal raises :class:`RecipeError` naming the step and operator."""
+        for step in self.steps:
+            try:
+                step.build().check(str(corpus_path))
+            except PlaitError as exc:
+                raise RecipeError(
+                    str(exc),
+                    position=step.position,
+                    op=step.op,
+                    field=getattr(exc, "field", None),
+                    source=self.source,
+                ) from exc
 
-def load_recipe(recipe: str | Path | list[dict[str, Any]]) -> Recipe:
-    """Parse and validate a recipe from a YAML file, YAML text, or a list of dicts."""
+
+def load_recipe(
+    recipe: str | Path | list[dict[str, Any]], *, corpus_path: str | Path | None = None
+) -> Recipe:
+    """Parse and validate a recipe from a YAML file, YAML text, or a list of dicts.
+
+    With ``corpus_path``, every operator's ``check`` hook runs too (see :meth:`Recipe.check`).
+    """
     source = "recipe"
     if isinstance(recipe, Path) or (
         isinstance(recipe, str) and "\n" not in recipe and Path(recipe).suffix in (".yaml", ".yml")
@@ -109,7 +133,10 @@ def load_recipe(recipe: str | Path | list[dict[str, Any]]) -> Recipe:
             )
         params = {k: v for k, v in raw.items() if k != "op"}
         steps.append(_check_step(i, raw["op"], params, source))
-    return Recipe(tuple(steps), source)
+    rec = Recipe(tuple(steps), source)
+    if corpus_path is not None:
+        rec.check(corpus_path)
+    return rec
 
 
 def _parse_yaml(text: str, source: str) -> Any:

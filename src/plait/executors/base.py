@@ -245,7 +245,7 @@ def split_dropped(
 ) -> tuple[pa.Table, pa.Table, StepCounts]:
     """Apply a resolved dedup to one shard's rows."""
     ids = table.column("id").to_pylist()
-    mask = pa.array([i not in drops for i in ids])
+    mask = pa.array([i not in drops for i in ids], type=pa.bool_())
     kept = table.filter(mask)
     gone = table.filter(pc.invert(mask))
     samples, rows = to_samples(gone)

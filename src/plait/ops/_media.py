@@ -25,7 +25,7 @@ def headers(batch: list[Sample], ctx: OpContext) -> dict[str, Header]:
     """Format and size of every image in the batch, reading headers only."""
     from PIL import Image
 
-    from plait.io.media import svg_size, is_svg
+    from plait.io.media import is_svg, svg_size
 
     out: dict[str, Header] = {}
     for mid, data in ctx.media(media_ids(batch)).items():

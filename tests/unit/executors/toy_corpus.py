@@ -8,7 +8,22 @@ from pathlib import Path
 from plait import Corpus
 from plait.schema import TEXT, Sample, Source, samples_table
 
-WORDS = ["red", "green", "blue", "cat", "dog", "bird", "runs", "jumps", "sleeps", "on", "the", "a", "big", "small"]
+WORDS = [
+    "red",
+    "green",
+    "blue",
+    "cat",
+    "dog",
+    "bird",
+    "runs",
+    "jumps",
+    "sleeps",
+    "on",
+    "the",
+    "a",
+    "big",
+    "small",
+]
 
 
 def texts(n: int, seed: int = 0) -> list[str]:

@@ -38,7 +38,10 @@ def test_unknown_format_suggests_a_name(tmp_path: Path):
 
 def test_parse_options():
     assert parse_options(["password=s3", "max-side=1600", "ratio=0.5", "extract_images=false"]) == {
-        "password": "s3", "max_side": 1600, "ratio": 0.5, "extract_images": False,
+        "password": "s3",
+        "max_side": 1600,
+        "ratio": 0.5,
+        "extract_images": False,
     }
     with pytest.raises(ConfigError):
         parse_options(["novalue"])

@@ -1,0 +1,136 @@
+"""DataComp basic filtering plus a similarity filter (recipes/datacomp_basic.yaml) on a
+small real corpus: 60 Flickr8k images (5 English captions each) and 60 Tux Paint stamps
+(~70 translated captions each, or none), with a LiT adapter trained on the Flickr pairs.
+
+Checks what a user of the recipe would: every step ran in order, each dropped sample
+is in ``rejected`` with its step's operator and a reason that operator gives, and the
+drops fall where the data says they must."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import math
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.models]
+
+ROOT = Path(__file__).resolve().parents[2]
+RECIPE = ROOT / "recipes" / "datacomp_basic.yaml"
+
+REASONS = {
+    "caption_length": {"caption_too_short", "caption_too_long"},
+    "word_count": {"too_few_words", "too_many_words"},
+    "language_id": {"language_not_allowed", "low_language_confidence"},
+    "image_size": {"image_too_small", "image_too_large"},
+    "aspect_ratio": {"aspect_ratio_too_extreme"},
+    "dedup_media": {"duplicate_of"},
+    "dedup_text": {"duplicate_of"},
+    "near_dup_image": {"near_duplicate_of"},
+    "near_dup_text": {"near_duplicate_of"},
+    "image_text_similarity_top": {"similarity_below_top_fraction", "similarity_below_threshold"},
+}
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location(
+        "datacomp_bench", ROOT / "bench/datacomp_flickr_tux.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)  # the corpus builder the benchmark uses
+    return mod
+
+
+def _small_sources(shared: Path, tmp: Path) -> tuple[Path, Path]:
+    """The first 60 Flickr train images with their captions, and 60 stamps spread over
+    the categories (with their sidecars), copied under tmp."""
+    rows = list(csv.reader(open(shared / "flickr8k/train.tsv"), delimiter="\t"))
+    images = list(dict.fromkeys(r[0] for r in rows[1:]))[:60]
+    tsv = tmp / "flickr60.tsv"
+    with open(tsv, "w", newline="") as f:
+        csv.writer(f, delimiter="\t").writerows([rows[0], *(r for r in rows[1:] if r[0] in images)])
+    root = shared / "tuxpaint/stamps"
+    files = sorted(p for p in root.rglob("*") if p.suffix in (".png", ".svg"))
+    stamps = tmp / "stamps"
+    for p in files[:: len(files) // 60][:60]:
+        dest = stamps / p.relative_to(root)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(p, dest)
+        if p.with_suffix(".txt").exists():
+            shutil.copy(p.with_suffix(".txt"), dest.with_suffix(".txt"))
+    return tsv, stamps
+
+
+@pytest.fixture(scope="module")
+def curated(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
+    import torch
+
+    from plait.align import TrainConfig
+    from plait.pipeline import curate
+
+    torch.set_num_threads(1)
+    bench = _bench()
+    tmp = tmp_path_factory.mktemp("datacomp")
+    tsv, stamps = _small_sources(shared_data, tmp)
+    tiny = TrainConfig(dim=32, steps=40, batch_size=32, seeds=1)
+    corpus = bench.build_corpus(
+        tmp / "corpus", tsv, shared_data / "flickr8k/images", stamps, tiny, holdout=0.0
+    )
+    before = {s.id: s for s in corpus.samples()}
+    report = curate(corpus, RECIPE, workers=0, shard_size=1000)
+    rejected = corpus.read("rejected", where=f"rejected_by = '{report.run_id}'").to_pylist()
+    return corpus, before, report, rejected
+
+
+def test_every_step_ran_in_order(curated) -> None:
+    corpus, before, report, _ = curated
+    assert [s["op"] for s in report.steps] == list(REASONS)
+    assert report.samples == len(before) == 120
+    assert report.steps[0]["in"] == 120
+    for prev, step in zip(report.steps, report.steps[1:]):
+        assert step["in"] == prev["kept"] > 0  # each step saw what the one before kept
+    assert report.kept == report.steps[-1]["kept"] == corpus.count("samples")
+    assert report.kept + report.rejected == 120
+    for step in report.steps[:5]:  # the filters measured every sample they saw
+        assert step["stats_keys"], step["op"]
+
+
+def test_every_drop_is_recorded_with_its_operator_and_a_sensible_reason(curated) -> None:
+    corpus, before, report, rejected = curated
+    assert len(rejected) == report.rejected
+    kept_ids = corpus.ids("samples")
+    for r in rejected:
+        code, _, other = r["reason"].partition(":")
+        assert code in REASONS[r["op"]], (r["id"], r["op"], r["reason"])
+        if code.endswith("duplicate_of"):  # names a sample that the step kept
+            assert other in before and other != r["id"]
+    by_op = Counter(r["op"] for r in rejected)
+    assert {s["op"]: sum(s["dropped"].values()) for s in report.steps if s["dropped"]} == dict(
+        by_op
+    )
+    assert not kept_ids & {r["id"] for r in rejected}
+
+
+def test_drops_fall_where_the_data_says(curated) -> None:
+    _, before, report, rejected = curated
+    why = {r["id"]: (r["op"], r["reason"]) for r in rejected}
+    flickr = [i for i in before if i.startswith("flickr8k-train/")]
+    tux = [i for i in before if i.startswith("tuxpaint/")]
+    assert len(flickr) == len(tux) == 60
+    # Flickr: five English captions on a 224 px photo pass every DataComp text and size rule
+    assert not [i for i in flickr if why.get(i, ("",))[0] in list(REASONS)[:5]]
+    # Tux Paint: no caption -> too short; a stamp's ~70 joined translations are not English
+    for i in tux:
+        s = before[i]
+        if not s.text:
+            assert why[i] == ("caption_length", "caption_too_short")
+        elif len([t for t in s.texts if t]) > 10:
+            assert i in why and why[i][0] in ("caption_length", "word_count", "language_id")
+    assert Counter(why[i][0] for i in tux)["language_id"] > 10
+    # the similarity step keeps at most the top 30% of what reached it (every one is a pair)
+    top = report.steps[-1]
+    assert 0 < top["kept"] <= math.ceil(0.3 * top["in"])
