@@ -104,6 +104,7 @@ def build(
 ) -> DemoReport:
     """Build the demo corpus end to end; every step is resumable and skips done work."""
     from plait.align import align
+    from plait.align.train import TrainConfig
     from plait.embed import embed
     from plait.index import build as build_index
     from plait.ingest import ingest
@@ -146,6 +147,10 @@ def build(
             name="demo",
             where="source.dataset = 'tuxpaint'",
             langs=("en", None),
+            # Lighter than bench/align_flickr.py (2 seeds, no flipped copies, no refit):
+            # the demo's build stays within minutes on two cores.
+            refit=False,
+            config=TrainConfig(seeds=2, steps=300, flip_prob=0.0),
         )
         report.steps["align"] = getattr(a, "metrics", str(a))
         log(f"    held-out retrieval: {getattr(a, 'metrics', a)}")
