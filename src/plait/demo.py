@@ -159,7 +159,10 @@ def build(
     for spec in ("lit:demo", "minilm"):
         e = embed(corpus, spec, langs=("en", None))
         report.steps[f"embed {spec}"] = e
-        log(f"    {spec}: {e.get('embedded', e)}")
+        log(
+            f"    {spec}: {e.get('images_embedded', 0)} images, {e.get('texts_embedded', 0)} texts"
+            f" embedded, {e.get('cached', 0)} already done"
+        )
 
     log("5/6 index")
     ix = build_index(corpus)
