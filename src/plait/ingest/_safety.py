@@ -14,6 +14,7 @@ import re
 from pathlib import Path, PurePosixPath
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTROL = re.compile(r"[\x00-\x1f]")
 URL_SCHEMES = ("http://", "https://")
 
 
@@ -26,13 +27,13 @@ def member_name_problem(name: str) -> str | None:
     """
     if not name:
         return "empty member name"
-    if any(ord(c) < 32 for c in name):
+    if _CONTROL.search(name):
         return "member name contains control characters"
     if "\\" in name:
         return "member name contains a backslash"
     if name.startswith("/") or _DRIVE.match(name):
         return "member name is an absolute path"
-    if ".." in PurePosixPath(name).parts:
+    if ".." in name and ".." in PurePosixPath(name).parts:
         return "member name contains a '..' component"
     return None
 

@@ -34,6 +34,7 @@ import tarfile
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -168,17 +169,20 @@ class WebDatasetReader:
             yield Failure(loc, "unreadable_file", f"{type(exc).__name__}: {exc}")
             return
         with f:
+            members = _Members(f)
             try:
-                tar = tarfile.open(fileobj=f, mode="r|*")
+                members.open()
             except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
                 empty = path.stat().st_size == 0
                 reason = "empty_file" if empty else _archive_reason(exc, "not_an_archive")
                 yield Failure(loc, reason, f"{type(exc).__name__}: {exc}")
                 return
-            with tar:
-                yield from self._members(tar, loc, name)
+            try:
+                yield from self._members(members, loc, name)
+            finally:
+                members.close()
 
-    def _members(self, tar: tarfile.TarFile, loc: str, name: str) -> Iterator[Item]:
+    def _members(self, tar: _Members, loc: str, name: str) -> Iterator[Item]:
         group: dict[str, bytes] = {}
         group_key: str | None = None
         broken = False  # a member of the key in hand was refused: do not emit a partial key
@@ -187,7 +191,7 @@ class WebDatasetReader:
         members = iter(tar)
         while True:
             try:
-                member = next(members)
+                member, read = next(members)
             except StopIteration:
                 break
             except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
@@ -198,7 +202,6 @@ class WebDatasetReader:
                 msg = f"archive breaks after member {last!r}: {type(exc).__name__}: {exc}"
                 yield Failure(where, _archive_reason(exc, "corrupt_archive"), msg)
                 return
-            tar.members = []  # tarfile keeps every header it saw; stay flat on big shards
             where = f"{loc}#{member.name}"
             last = member.name
             if member.isdir():
@@ -227,8 +230,7 @@ class WebDatasetReader:
                 broken = True
                 continue
             try:
-                fobj = tar.extractfile(member)
-                data = fobj.read() if fobj is not None else b""
+                data = read()
             except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
                 # the cut fell inside this member: its key is incomplete
                 msg = f"member data cut short: {type(exc).__name__}: {exc}"
@@ -237,7 +239,7 @@ class WebDatasetReader:
             group[ext] = data
         if group_key is not None and not broken:
             yield self._emit(loc, name, group_key, group, seen)
-        end = _end_problem(tar, loc, last)
+        end = _end_problem(tar.tar, loc, last) if tar.tar is not None else None
         if end is not None:
             yield end
 
@@ -292,6 +294,107 @@ class WebDatasetReader:
             source=Source(uri=where, dataset=self.dataset, licence=licence, url=url),
             meta=meta,
         )
+
+
+_USTAR = (b"ustar\x0000", b"ustar  \x00")
+_PLAIN_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.DIRTYPE)
+
+
+def _plain_header(block: bytes) -> tarfile.TarInfo | None:
+    """A ustar header of a plain file or directory, parsed; None for anything else.
+
+    ``tarfile`` parses every field of every header in Python; a shard is
+    almost all plain file headers, so those take this short path and every
+    other header (pax, GNU long names, links, bad checksums) goes to
+    ``tarfile`` itself.
+    """
+    if len(block) < tarfile.BLOCKSIZE or block[257:265] not in _USTAR:
+        return None
+    kind = block[156:157]
+    if kind not in _PLAIN_TYPES:
+        return None
+    try:
+        size = int(block[124:136].strip(b"\0 ") or b"0", 8)
+        chksum = int(block[148:156].strip(b"\0 "), 8)
+    except ValueError:
+        return None
+    if chksum != sum(block[:148]) + 256 + sum(block[156:512]):
+        return None
+    raw = block[:100].split(b"\0", 1)[0]
+    if block[257:263] == b"ustar\x00":
+        prefix = block[345:500].split(b"\0", 1)[0]
+        if prefix:
+            raw = prefix + b"/" + raw
+    try:
+        name = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    info = tarfile.TarInfo(name.rstrip("/") if kind == tarfile.DIRTYPE else name)
+    info.type, info.size = kind, size
+    return info
+
+
+class _Members:
+    """(TarInfo, read) pairs of one shard; each read is called before the next pair.
+
+    An uncompressed shard is scanned directly: plain headers are parsed by
+    :func:`_plain_header` and member data comes in one read each. At the first
+    header that is not plain (the end marker included), ``tarfile`` takes over
+    from that offset, so every oddity is handled and reported by ``tarfile``.
+    Compressed shards go through ``tarfile``'s stream mode from the start.
+    """
+
+    def __init__(self, f: Any) -> None:
+        self.f = f
+        self.tar: tarfile.TarFile | None = None
+        self._scan_first = False
+
+    def open(self) -> None:
+        head = self.f.read(tarfile.BLOCKSIZE)
+        self.f.seek(0)
+        self._scan_first = _plain_header(head) is not None
+        if not self._scan_first:  # compressed, not a tar, or an unusual first header
+            self.tar = tarfile.open(fileobj=self.f, mode="r|*")
+
+    def close(self) -> None:
+        if self.tar is not None:
+            self.tar.close()
+
+    def __iter__(self) -> Iterator[tuple[tarfile.TarInfo, Any]]:
+        if self._scan_first:
+            yield from self._scan()
+        tar = self.tar
+        if tar is None:
+            return
+        for member in tar:
+            tar.members = []  # tarfile keeps every header it saw; stay flat on big shards
+            yield member, partial(_extract, tar, member)
+
+    def _scan(self) -> Iterator[tuple[tarfile.TarInfo, Any]]:
+        f, offset = self.f, 0
+        while True:
+            f.seek(offset)
+            info = _plain_header(f.read(tarfile.BLOCKSIZE))
+            if info is None:  # the end marker, a cut, or a header for tarfile to read
+                f.seek(offset)
+                self.tar = tarfile.open(fileobj=f, mode="r:")
+                return
+            start = offset + tarfile.BLOCKSIZE
+            offset = start + -(-info.size // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
+            yield info, partial(_read_at, f, start, info.size)
+
+
+def _read_at(f: Any, start: int, size: int) -> bytes:
+    f.seek(start)
+    data = f.read(size)
+    if len(data) != size:
+        raise tarfile.ReadError("unexpected end of data")
+    return data
+
+
+def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    fobj = tar.extractfile(member)
+    return fobj.read() if fobj is not None else b""
 
 
 def _end_problem(tar: tarfile.TarFile, loc: str, last: str) -> Failure | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gc
+import gzip
 import io
 import json
 import tarfile
@@ -184,6 +185,53 @@ def test_hostile_members_are_failures_and_good_keys_survive(tmp_path: Path):
         ("duplicate_key", "good"),
     }
     assert all(f.location.startswith(str(shard) + "#") for f in failures)
+
+
+def test_the_direct_scan_reads_what_tarfile_reads(tmp_path: Path):
+    """Plain headers take a short path; pax, GNU and odd headers fall back to tarfile.
+
+    The same members read from an uncompressed shard (direct scan with
+    fallbacks) and from its gzip copy (tarfile's stream mode only) must give
+    identical samples and failures.
+    """
+    long_key = "k" * 120  # longer than ustar's 100-byte name field
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        _add(tar, "a.jpg", _jpeg())
+        _add(tar, "a.txt", b"plain header")
+        _add(tar, f"{long_key}.jpg", _jpeg("red"))  # GNU long name header in the middle
+        _add(tar, f"{long_key}.txt", b"long name")
+        _add(tar, "b.jpg", _jpeg("green"))  # plain again after the fallback
+        link = tarfile.TarInfo("c.jpg")
+        link.type, link.linkname = tarfile.SYMTYPE, "a.jpg"
+        tar.addfile(link)
+    raw.seek(0)
+    with tarfile.open(fileobj=raw, mode="a", format=tarfile.PAX_FORMAT) as tar:
+        _add(tar, "caf\xe9.jpg", _jpeg("white"))  # non-ASCII name
+        _add(tar, "caf\xe9.txt", "caf\xe9 cr\xe8me".encode())
+    plain = tmp_path / "plain" / "s.tar"
+    gz = tmp_path / "gz" / "s.tar.gz"
+    plain.parent.mkdir()
+    gz.parent.mkdir()
+    plain.write_bytes(raw.getvalue())
+    gz.write_bytes(gzip.compress(raw.getvalue()))
+
+    def read(shard: Path):
+        samples, failures = _split(WebDatasetReader(shard))
+
+        def slot(x):
+            if isinstance(x, str):
+                return x
+            return x.location.replace(str(shard), "S"), x.data
+
+        rel = [(f.reason, f.location.replace(str(shard), "S")) for f in failures]
+        return [(s.key, s.kind, [slot(x) for x in s.slots]) for s in samples], rel, samples
+
+    got, got_failures, samples = read(plain)
+    want, want_failures, _ = read(gz)
+    assert got == want and got_failures == want_failures
+    assert [s.key for s in samples] == ["s/a", f"s/{long_key}", "s/b", "s/caf\xe9"]
+    assert got_failures == [("unsupported_member", "S#c.jpg")]
 
 
 def test_an_oversized_member_quarantines_its_key_without_being_read(tmp_path: Path):
