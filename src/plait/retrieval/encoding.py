@@ -7,6 +7,7 @@ recovered from the slug (``lit_NAME`` -> ``lit:NAME``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -62,19 +63,22 @@ def _rank(spec: str) -> int:
     return len(_PREFERENCE)
 
 
-def choose_table(corpus: Corpus, query: Query) -> tuple[str, str]:
+def choose_table(
+    corpus: Corpus, query: Query, spec_of: Callable[[Corpus, str], str] | None = None
+) -> tuple[str, str]:
     """``(table name, encoder spec)`` for the query's vectors.
 
     An explicit ``query.encoder`` must have a table (else UnknownNameError listing
     those that exist). The default is the most preferred encoder that embeds
     every modality the query brings (text and/or image).
     """
+    spec_of = spec_of or table_spec
     tables = corpus.embedding_tables()
     if query.encoder:
         name = slug(query.encoder)
         if name not in tables:
             raise UnknownNameError(
-                "encoder (embeddings table)", query.encoder, [table_spec(corpus, t) for t in tables]
+                "encoder (embeddings table)", query.encoder, [spec_of(corpus, t) for t in tables]
             )
         return name, query.encoder
     if not tables:
@@ -87,9 +91,7 @@ def choose_table(corpus: Corpus, query: Query) -> tuple[str, str]:
         needs.add("text")
     if query.image is not None:
         needs.add("image")
-    specs = sorted(
-        ((table_spec(corpus, t), t) for t in tables), key=lambda st: (_rank(st[0]), st[0])
-    )
+    specs = sorted(((spec_of(corpus, t), t) for t in tables), key=lambda st: (_rank(st[0]), st[0]))
     for spec, name in specs:
         if needs <= _modalities(spec):
             return name, spec

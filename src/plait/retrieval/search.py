@@ -11,6 +11,7 @@ many rows collapse into one document.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 from plait.errors import ConfigError, PlaitError
 from plait.index.fulltext import fulltext_search, has_fulltext_index
 from plait.index.vector import VectorIndexConfig, nearest
-from plait.io.corpus import Corpus, sql_in
+from plait.io.corpus import Corpus
 from plait.retrieval.adaptive import adaptive_cut
 from plait.retrieval.encoding import (
     QueryEncoder,
@@ -26,8 +27,10 @@ from plait.retrieval.encoding import (
     load_query_encoder,
     query_vector,
     table_path,
+    table_spec,
 )
 from plait.retrieval.fusion import rrf
+from plait.retrieval.lookup import SampleLookup, Snapshot
 from plait.retrieval.types import Hit, Query
 
 
@@ -66,8 +69,9 @@ class Searcher:
         self.rerank_depth = rerank_depth
         self._given = encoder
         self._encoders: dict[str, QueryEncoder] = {}
-        self._tables: dict[str, Any] = {}
-        self._info: dict[str, tuple[str, str | None]] = {}
+        self._tables: dict[str, tuple[float, Any]] = {}
+        self._specs: dict[str, str] = {}
+        self._lookup = SampleLookup(corpus)
 
     # -- resources ---------------------------------------------------------------------------
     def encoder(self, spec: str) -> QueryEncoder:
@@ -78,21 +82,33 @@ class Searcher:
         return self._encoders[spec]
 
     def table(self, name: str) -> Any:
-        if name not in self._tables:
+        """The embeddings table ``name``, reopened at most once a second to see new rows."""
+        now = time.monotonic()
+        got = self._tables.get(name)
+        if got is None or now - got[0] >= self._lookup.refresh_s:
             import lance
 
-            self._tables[name] = lance.dataset(str(table_path(self.corpus, name)))
-        return self._tables[name]
+            got = (now, lance.dataset(str(table_path(self.corpus, name))))
+            self._tables[name] = got
+        return got[1]
 
     def resolve(self, query: Query) -> tuple[str, str]:
         if self._given is not None and not query.encoder:
             query = replace(query, encoder=self._given.name)
-        return choose_table(self.corpus, query)
+        return choose_table(self.corpus, query, spec_of=self._spec)
+
+    def _spec(self, corpus: Corpus, name: str) -> str:
+        if name not in self._specs:
+            self._specs[name] = table_spec(corpus, name)
+        return self._specs[name]
 
     # -- one query ---------------------------------------------------------------------------
     def search(self, query: Query, text_vec: Any = None) -> list[Hit]:
         query.validate()
-        allowed = self._allowed(query)
+        snap = self._lookup.current()
+        if snap is None:
+            return []
+        allowed = self._allowed(query, snap)
         if allowed is not None and not allowed:
             return []
         depth = max(query.k, self.rerank_depth if self.reranker else 0)
@@ -104,30 +120,36 @@ class Searcher:
             needs_encoder = query.image is not None or (query.text and text_vec is None)
             enc = self.encoder(spec) if needs_encoder else None
             qv = query_vector(query, enc, ds, text_vec)
-            vec = self._vector(ds, qv, query, depth, allowed)
+            vec = self._vector(ds, qv, query, depth, allowed, snap)
         if query.fulltext or query.hybrid:
-            bm = self._bm25(query, depth)
-        hits = self._combine(query, vec, bm)
+            bm = self._bm25(query, depth, snap)
+        hits = self._combine(query, vec, bm, snap)
         if self.reranker is not None:
             hits = self.reranker.rerank(query, hits[:depth])
         if query.adaptive:
             hits = hits[: query.k]
             hits = hits[: adaptive_cut([h.score for h in hits])]
         hits = hits[: query.k]
-        self._attach(hits)
+        _attach(hits, snap)
         return hits
 
-    def _allowed(self, query: Query) -> set[str] | None:
+    def _allowed(self, query: Query, snap: Snapshot) -> set[str] | None:
         flt = query.sample_filter()
         if flt is None:
             return None
         try:
-            return self.corpus.ids("samples", where=flt)
+            return snap.allowed(flt)
         except (ValueError, OSError) as exc:  # Lance reports bad SQL as either
             raise ConfigError(f"invalid where filter {flt!r}: {exc}") from exc
 
     def _vector(
-        self, ds: Any, qv: Any, query: Query, depth: int, allowed: set[str] | None
+        self,
+        ds: Any,
+        qv: Any,
+        query: Query,
+        depth: int,
+        allowed: set[str] | None,
+        snap: Snapshot,
     ) -> list[_Ranked]:
         total = ds.count_rows()
         fetch = min(total, max(4 * depth, 40))
@@ -145,16 +167,16 @@ class Searcher:
                 if fetch
                 else ([], True)
             )
-            ranked = self._group(
-                query, [(r["sample_id"], r["slot"], r["similarity"]) for r in rows]
+            ranked = _group(
+                query, [(r["sample_id"], r["slot"], r["similarity"]) for r in rows], snap
             )
             if len(ranked) >= depth or exhausted or fetch >= total:
                 return ranked
             fetch = min(total, fetch * 4)
 
-    def _bm25(self, query: Query, depth: int) -> list[_Ranked]:
-        ds = self.corpus.dataset("samples")
-        if ds is None or not has_fulltext_index(ds):
+    def _bm25(self, query: Query, depth: int, snap: Snapshot) -> list[_Ranked]:
+        ds = snap.ds
+        if not has_fulltext_index(ds):
             raise PlaitError(
                 f"{self.corpus.path} has no full-text index: run `plait index {self.corpus.path}`"
             )
@@ -165,34 +187,16 @@ class Searcher:
                 rows = fulltext_search(ds, query.text or "", fetch, filter=flt)
             except (ValueError, OSError) as exc:
                 raise ConfigError(f"full-text search failed for filter {flt!r}: {exc}") from exc
-            ranked = self._group(query, [(sid, None, score) for sid, score in rows], by_sample=True)
+            ranked = _group(
+                query, [(sid, None, score) for sid, score in rows], snap, by_sample=True
+            )
             if len(ranked) >= depth or len(rows) < fetch:
                 return ranked
             fetch *= 4
 
-    def _group(
-        self, query: Query, rows: Sequence[tuple[str, int | None, float]], by_sample: bool = False
-    ) -> list[_Ranked]:
-        """Rows (best first) into candidates: per slot, per sample, or per document."""
-        self._load_info({sid for sid, _, _ in rows})
-        fused = query.hybrid or query.fulltext
-        out: dict[Hashable, _Ranked] = {}
-        for sid, slot, score in sorted(rows, key=lambda r: -r[2]):
-            kind, parent = self._info.get(sid, ("", None))
-            if not query.rollup and not fused and not by_sample:
-                key: Hashable = (sid, slot)
-            elif query.rollup and kind == "page" and parent and query.kind != "page":
-                key = parent
-            else:
-                key = sid
-            if key in out:
-                if sid not in out[key].members:
-                    out[key].members.append(sid)
-                continue
-            out[key] = _Ranked(key, sid, float(score), slot, [sid])
-        return list(out.values())
-
-    def _combine(self, query: Query, vec: list[_Ranked], bm: list[_Ranked]) -> list[Hit]:
+    def _combine(
+        self, query: Query, vec: list[_Ranked], bm: list[_Ranked], snap: Snapshot
+    ) -> list[Hit]:
         if query.hybrid:
             by_vec = {r.key: r for r in vec}
             by_bm = {r.key: r for r in bm}
@@ -208,48 +212,62 @@ class Searcher:
                     parts["bm25"] = b.score
                 members = list(dict.fromkeys((v.members if v else []) + (b.members if b else [])))
                 hits.append(
-                    self._hit(key, best, parts["rrf"], parts, members, v.slot if v else None)
+                    _hit(key, best, parts["rrf"], parts, members, v.slot if v else None, snap)
                 )
             return hits
         name = "bm25" if query.fulltext else "vector"
         return [
-            self._hit(r.key, r, r.score, {name: r.score}, r.members, r.slot)
+            _hit(r.key, r, r.score, {name: r.score}, r.members, r.slot, snap)
             for r in (bm if query.fulltext else vec)
         ]
 
-    def _hit(
-        self,
-        key: Hashable,
-        r: _Ranked,
-        score: float,
-        parts: dict[str, float],
-        members: list[str],
-        slot: int | None,
-    ) -> Hit:
-        sid = key[0] if isinstance(key, tuple) else str(key)
-        if sid != r.sample_id:  # a document rolled up from its pages
-            return Hit(sid, score, parts, None, "document", None, members)
-        return Hit(sid, score, parts, slot, self._info.get(sid, ("", None))[0])
 
-    def _load_info(self, ids: set[str]) -> None:
-        missing = sorted(ids - self._info.keys())
-        for i in range(0, len(missing), 1000):
-            chunk = missing[i : i + 1000]
-            tbl = self.corpus.read(
-                "samples", columns=["id", "kind", "parent"], where=sql_in("id", chunk)
-            )
-            for row in tbl.to_pylist():
-                self._info[row["id"]] = (row["kind"], row["parent"])
+def _group(
+    query: Query,
+    rows: Sequence[tuple[str, int | None, float]],
+    snap: Snapshot,
+    by_sample: bool = False,
+) -> list[_Ranked]:
+    """Rows (best first) into candidates: per slot, per sample, or per document."""
+    fused = query.hybrid or query.fulltext
+    out: dict[Hashable, _Ranked] = {}
+    for sid, slot, score in sorted(rows, key=lambda r: -r[2]):
+        kind, parent = snap.info(sid)
+        if not query.rollup and not fused and not by_sample:
+            key: Hashable = (sid, slot)
+        elif query.rollup and kind == "page" and parent and query.kind != "page":
+            key = parent
+        else:
+            key = sid
+        if key in out:
+            if sid not in out[key].members:
+                out[key].members.append(sid)
+            continue
+        out[key] = _Ranked(key, sid, float(score), slot, [sid])
+    return list(out.values())
 
-    def _attach(self, hits: list[Hit]) -> None:
-        ids = [h.sample_id for h in hits]
-        if not ids:
-            return
-        found = {s.id: s for s in self.corpus.samples(where=sql_in("id", ids))}
-        for h in hits:
-            h.sample = found.get(h.sample_id)
-            if h.sample is not None:
-                h.kind = h.sample.kind
+
+def _hit(
+    key: Hashable,
+    r: _Ranked,
+    score: float,
+    parts: dict[str, float],
+    members: list[str],
+    slot: int | None,
+    snap: Snapshot,
+) -> Hit:
+    sid = key[0] if isinstance(key, tuple) else str(key)
+    if sid != r.sample_id:  # a document rolled up from its pages
+        return Hit(sid, score, parts, None, "document", None, members)
+    return Hit(sid, score, parts, slot, snap.info(sid)[0])
+
+
+def _attach(hits: list[Hit], snap: Snapshot) -> None:
+    found = snap.fetch([h.sample_id for h in hits])
+    for h in hits:
+        h.sample = found.get(h.sample_id)
+        if h.sample is not None:
+            h.kind = h.sample.kind
 
 
 def search(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import secrets
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -78,7 +79,16 @@ class CorpusSearch:
                 with self._lock:
                     s.encoder(spec)
                     self._loaded.add(spec)
+                    _one_torch_thread()
         return s.search(query)
+
+
+def _one_torch_thread() -> None:
+    """Requests already run in parallel threads; torch's intra-op threads on top of them
+    oversubscribe the cores (a one-query encode took 2-4x longer beside Lance's threads)."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
 
 
 class StatsCache:
