@@ -317,15 +317,16 @@ def _image_batches(
         got = corpus.media_many(chunk)
         return [got.get(k) for k in chunk]
 
+    # prepare_pixels/encode_pixels when the encoder has them (uint8 handed over, normalised
+    # on the device); prepare_image/encode_prepared otherwise.
+    to_pixels = getattr(enc, "prepare_pixels", enc.prepare_image)
+    forward = getattr(enc, "encode_pixels", enc.encode_prepared)
+
     def prepare(data: bytes) -> np.ndarray:
-        return enc.prepare_image(open_image(data))
+        return to_pixels(open_image(data))
 
     for b in prefetch_batches(chunks, load, prepare, workers=workers, depth=2):
-        vecs = (
-            enc.encode_prepared(b.pixels)
-            if b.pixels is not None
-            else np.zeros((0, enc.dim), np.float32)
-        )
+        vecs = forward(b.pixels) if b.pixels is not None else np.zeros((0, enc.dim), np.float32)
         yield b.items, vecs, b.failures
 
 

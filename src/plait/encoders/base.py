@@ -84,6 +84,17 @@ class BaseEncoder:
         """Decode-side work for one image (resize, crop, scale), numpy only, thread-safe."""
         raise ConfigError(f"encoder {self.name!r} does not embed images")
 
+    def prepare_pixels(self, image: Image) -> np.ndarray:
+        """What the embed pipeline's decode threads hand over; :meth:`encode_pixels` takes
+        a stack of them. By default the same as :meth:`prepare_image`; an encoder that can
+        normalise on its device returns resized uint8 pixels here instead (a quarter of the
+        bytes to stack and copy, and no float work on the CPU)."""
+        return self.prepare_image(image)
+
+    def encode_pixels(self, batch: np.ndarray) -> np.ndarray:
+        """Embed a stack of :meth:`prepare_pixels` outputs."""
+        return self.encode_prepared(batch)
+
     # -- hooks -----------------------------------------------------------------------------
     def _text_batch(self, texts: list[str]) -> np.ndarray:
         raise ConfigError(f"encoder {self.name!r} does not embed text")

@@ -26,7 +26,7 @@ import numpy as np
 
 from plait._deps import require
 from plait.encoders._torch import as_int, resolve_device, torch_dtype, torch_module
-from plait.encoders.base import IMAGE, TEXT, BaseEncoder
+from plait.encoders.base import IMAGE, TEXT, BaseEncoder, l2_normalise
 from plait.errors import ConfigError, NotFoundError
 
 if TYPE_CHECKING:
@@ -112,12 +112,30 @@ class HFEncoder(BaseEncoder):
     def prepare_image(self, image: Image) -> np.ndarray:
         return preprocess(image, self.image_cfg)
 
-    def _image_batch(self, pixels: np.ndarray) -> np.ndarray:
+    def prepare_pixels(self, image: Image) -> np.ndarray:
+        return resize_crop(image, self.image_cfg)
+
+    def encode_pixels(self, batch: np.ndarray) -> np.ndarray:
+        """uint8 pixels go to the device as they are and are normalised there."""
+        self._check(IMAGE)
+        if len(batch) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
         torch = self._torch
-        x = torch.from_numpy(np.ascontiguousarray(pixels)).to(self.device)
+        cfg = self.image_cfg
+        x = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device, non_blocking=True)
+        mean = torch.tensor(cfg["image_mean"], device=self.device).view(1, -1, 1, 1)
+        std = torch.tensor(cfg["image_std"], device=self.device).view(1, -1, 1, 1)
+        x = (x.float() * float(cfg["rescale_factor"]) - mean) / std
+        return l2_normalise(self._forward_images(x))
+
+    def _image_batch(self, pixels: np.ndarray) -> np.ndarray:
+        x = self._torch.from_numpy(np.ascontiguousarray(pixels)).to(self.device)
+        return self._forward_images(x)
+
+    def _forward_images(self, x: Any) -> np.ndarray:
         if not _is_quantised(self.model):
             x = x.to(self.dtype)
-        with torch.inference_mode():
+        with self._torch.inference_mode():
             out = self.model.get_image_features(pixel_values=x)
         return _pooled(out).float().cpu().numpy()
 
@@ -163,6 +181,14 @@ def _image_config(path: str, config: Any) -> dict[str, Any]:
 
 def preprocess(image: Image, cfg: dict[str, Any]) -> np.ndarray:
     """Resize (shortest edge or fixed size), centre-crop, rescale, normalise; CHW float32."""
+    arr = resize_crop(image, cfg).astype(np.float32) * cfg["rescale_factor"]
+    mean = np.asarray(cfg["image_mean"], np.float32).reshape(-1, 1, 1)
+    std = np.asarray(cfg["image_std"], np.float32).reshape(-1, 1, 1)
+    return np.ascontiguousarray((arr - mean) / std)
+
+
+def resize_crop(image: Image, cfg: dict[str, Any]) -> np.ndarray:
+    """Resize (shortest edge or fixed size) and centre-crop; CHW uint8."""
     from PIL import Image as PILImage
 
     img = image.convert("RGB") if image.mode != "RGB" else image
@@ -183,8 +209,4 @@ def preprocess(image: Image, cfg: dict[str, Any]) -> np.ndarray:
         w, h = img.size
         left, top = (w - cw) // 2, (h - ch) // 2
         img = img.crop((left, top, left + cw, top + ch))
-    arr = np.asarray(img, dtype=np.float32) * cfg["rescale_factor"]
-    arr = (arr - np.asarray(cfg["image_mean"], np.float32)) / np.asarray(
-        cfg["image_std"], np.float32
-    )
-    return np.ascontiguousarray(arr.transpose(2, 0, 1))
+    return np.ascontiguousarray(np.asarray(img, dtype=np.uint8).transpose(2, 0, 1))

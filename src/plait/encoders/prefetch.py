@@ -10,7 +10,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -56,23 +56,27 @@ def prefetch_batches(
         except Exception as exc:  # a decoder can raise anything on bad bytes
             return f"corrupt_image: {type(exc).__name__}"
 
+    def finish(chunk: Sequence[T], futures: list[Future]) -> None:
+        results = [f.result() for f in futures]
+        good = [(it, r) for it, r in zip(chunk, results, strict=True) if isinstance(r, np.ndarray)]
+        bad = [(it, r) for it, r in zip(chunk, results, strict=True) if isinstance(r, str)]
+        pixels = np.stack([r for _, r in good]) if good else None
+        out.put(Prepared([it for it, _ in good], pixels, bad))
+
     def produce() -> None:
         try:
             with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+                pending: tuple[Sequence[T], list[Future]] | None = None
                 for chunk in chunks:
                     if stop.is_set():
                         return
-                    results = list(pool.map(one, load(chunk)))
-                    good = [
-                        (it, r)
-                        for it, r in zip(chunk, results, strict=True)
-                        if isinstance(r, np.ndarray)
-                    ]
-                    bad = [
-                        (it, r) for it, r in zip(chunk, results, strict=True) if isinstance(r, str)
-                    ]
-                    pixels = np.stack([r for _, r in good]) if good else None
-                    out.put(Prepared([it for it, _ in good], pixels, bad))
+                    # chunk k+1 is read while chunk k decodes in the pool
+                    futures = [pool.submit(one, data) for data in load(chunk)]
+                    if pending is not None:
+                        finish(*pending)
+                    pending = (chunk, futures)
+                if pending is not None and not stop.is_set():
+                    finish(*pending)
             out.put(None)
         except BaseException as exc:  # hand the error to the consumer's thread
             out.put(exc)

@@ -84,6 +84,16 @@ def test_preprocessing_matches_the_transformers_image_processor(model_dir: Path)
     assert np.abs(ours - ref).max() < 0.05  # resampling filters differ by a grey level at most
 
 
+def test_uint8_pixels_normalised_on_the_device_embed_as_the_float_path(model_dir: Path) -> None:
+    """The embed pipeline hands over uint8 pixels and normalises in torch: same vectors."""
+    enc = load_encoder(f"hf:{model_dir}")
+    u8 = np.stack([enc.prepare_pixels(im) for im in _images()])
+    assert u8.dtype == np.uint8 and u8.shape[1] == 3
+    want = enc.encode_prepared(np.stack([enc.prepare_image(im) for im in _images()]))
+    np.testing.assert_allclose(enc.encode_pixels(u8), want, atol=1e-5)
+    assert enc.encode_pixels(u8[:0]).shape == (0, enc.dim)
+
+
 def test_bad_options_and_paths(model_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="dtype must be one of"):
         load_encoder(f"hf:{model_dir}?dtype=fp8")
