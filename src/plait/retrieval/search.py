@@ -52,7 +52,8 @@ class _Ranked:
 
 
 class Searcher:
-    """Runs queries against one corpus, loading each encoder and table once."""
+    """Runs queries against one corpus, loading each encoder once; rows written since it
+    started are seen within ``refresh_s`` seconds (a server keeps one Searcher)."""
 
     def __init__(
         self,
@@ -62,6 +63,7 @@ class Searcher:
         reranker: Reranker | None = None,
         config: VectorIndexConfig = VectorIndexConfig(),
         rerank_depth: int = 30,
+        refresh_s: float = 1.0,
     ) -> None:
         self.corpus = corpus
         self.reranker = reranker
@@ -71,7 +73,7 @@ class Searcher:
         self._encoders: dict[str, QueryEncoder] = {}
         self._tables: dict[str, tuple[float, Any]] = {}
         self._specs: dict[str, str] = {}
-        self._lookup = SampleLookup(corpus)
+        self._lookup = SampleLookup(corpus, refresh_s=refresh_s)
 
     # -- resources ---------------------------------------------------------------------------
     def encoder(self, spec: str) -> QueryEncoder:

@@ -154,6 +154,30 @@ def test_samples_added_after_indexing_are_found(small, fake) -> None:
     assert hits[0].sample_id == "text/zebra" and {"vector", "bm25"} <= set(hits[0].parts)
 
 
+def test_a_long_lived_searcher_sees_samples_added_after_it_started(small, fake) -> None:
+    """A server keeps one Searcher: rows written later by another process must show up
+    once the refresh interval has passed, with their kind and full row attached."""
+    from plait.retrieval import Searcher
+
+    s = Searcher(small, encoder=fake, refresh_s=0.0)
+    assert s.search(Query(text="zebra stripes", k=1))[0].sample_id != "text/zebra"
+    new = Sample(
+        id="text/zebra",
+        kind="text",
+        texts=["zebra stripes"],
+        images=[None],
+        source=Source(uri="mem", dataset="texts", licence="MIT"),
+    )
+    small.append("samples", samples_table([new]))
+    write_embeddings(small, fake, [new])
+    hit = s.search(Query(text="zebra stripes", k=1))[0]
+    assert hit.sample_id == "text/zebra" and hit.kind == "text"
+    assert hit.sample is not None and hit.sample.texts == ["zebra stripes"]
+    assert [h.sample_id for h in s.search(Query(text="zebra", where="kind = 'text'", k=1))] == [
+        "text/zebra"
+    ]
+
+
 def test_errors_say_what_to_do(corpus, fake) -> None:
     build_corpus(corpus, fake)
     with pytest.raises(PlaitError, match="plait index"):
