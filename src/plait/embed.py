@@ -232,6 +232,11 @@ def embed(
         tick(0, total)
 
         reuse = _known_vectors(corpus, spec, [*todo.texts, *todo.images])
+        from_cache = getattr(enc, "cached_vectors", None)  # lit: features align computed
+        if from_cache is not None:
+            texts_left = {k: t for k, (t, _) in todo.texts.items() if k not in reuse}
+            images_left = [k for k in todo.images if k not in reuse]
+            reuse.update(from_cache(corpus, texts_left, images_left))
         counts["reused"] = 0
         for key, vec in reuse.items():
             if key in todo.texts:

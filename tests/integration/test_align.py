@@ -114,6 +114,38 @@ def test_align_trains_reports_saves_and_reuses_cached_features(
     assert "lit:cli" in res.output and "t2i_R@1" in res.output
 
 
+def test_embedding_the_aligned_pairs_reuses_the_features_align_cached(
+    corpus: Corpus, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`plait embed --encoder lit:NAME` after `plait align` projects the cached tower
+    features instead of running the towers again, and gets the towers' own vectors."""
+    from plait.align import TrainConfig, align
+    from plait.embed import embed
+    from plait.encoders import load_encoder
+    from plait.io.media import open_image
+
+    images, captions = flickr_pairs(shared_data, 8)
+    add_caption_pairs(corpus, images, captions)
+    align(corpus, name="reuse", holdout=0.0, config=TrainConfig(steps=5, seeds=1, batch_size=32))
+    fresh = load_encoder("lit:reuse", corpus=corpus)
+    want_img = fresh.encode_images([open_image(images[0].read_bytes())])[0]
+    want_txt = fresh.encode_text([captions[0][0]])[0]
+
+    def no_towers(spec: str, **_: object) -> None:
+        raise AssertionError(f"tower {spec} loaded although align cached its features")
+
+    monkeypatch.setattr("plait.encoders.lit.load_encoder", no_towers)
+    counts = embed(corpus, "lit:reuse")
+    assert counts["reused"] == 8 + 40 and counts["images_embedded"] == 0
+    import lance
+
+    tbl = lance.dataset(str(corpus.embeddings_path("lit:reuse"))).to_table().to_pylist()
+    first = f"flickr/{images[0].name}"
+    got = {r["slot"]: np.asarray(r["vector"]) for r in tbl if r["sample_id"] == first}
+    np.testing.assert_allclose(got[0], want_img, atol=1e-4)
+    np.testing.assert_allclose(got[1], want_txt, atol=1e-4)
+
+
 def test_align_without_pairs_is_a_config_error(corpus: Corpus) -> None:
     from plait.align import align
     from plait.errors import ConfigError

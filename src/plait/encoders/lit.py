@@ -133,6 +133,27 @@ class LitEncoder(BaseEncoder):
     def prepare_image(self, image: Image) -> np.ndarray:
         return self.image_tower.prepare_image(image)
 
+    def cached_vectors(
+        self, corpus: Corpus, texts: dict[str, str], media_ids: Sequence[str]
+    ) -> dict[str, np.ndarray]:
+        """Vectors for content whose tower features ``plait align`` already cached in the
+        corpus (keyed like the embeddings table: text sha256, media id), so embedding the
+        pairs an adapter was trained on does not run the towers a second time."""
+        from plait.align.features import TowerRecipe, read_cache
+
+        out: dict[str, np.ndarray] = {}
+        image = read_cache(
+            corpus, TowerRecipe(self.config.image_tower, tuple(self.config.image_parts)), media_ids
+        )
+        if image:
+            keys = list(image)
+            out.update(zip(keys, self.project_image_features(np.stack([image[k] for k in keys]))))
+        text = read_cache(corpus, TowerRecipe(self.config.text_tower), list(texts))
+        if text:
+            keys = list(text)
+            out.update(zip(keys, self.project_text_features(np.stack([text[k] for k in keys]))))
+        return out
+
     def _image_batch(self, pixels: np.ndarray) -> np.ndarray:
         tower = self.image_tower
         parts = tuple(self.config.image_parts)
