@@ -163,6 +163,36 @@ def tail_rows(ds: Any, idx: hnsw.HnswIndex) -> hnsw.RowBatch | str | None:
     return _TAILS[key]
 
 
+EXACT_MAX_BYTES = 1 << 30
+_EXACT: dict[tuple[str, int], hnsw.HnswIndex | None] = {}
+
+
+def exact_index(ds: Any) -> hnsw.HnswIndex | None:
+    """A table without an HNSW file, held in memory for exact search (once per version).
+
+    Tables under the index threshold are searched exactly; a numpy product over vectors
+    in memory costs a fraction of a Lance scan per query. None when the table has a Lance
+    vector index or its vectors would take more than ``EXACT_MAX_BYTES``: Lance answers.
+    """
+    key = (str(ds.uri), int(ds.version))
+    if key not in _EXACT:
+        dim = ds.schema.field("vector").type.list_size
+        lance_index = any("vector" in i.get("fields", ()) for i in ds.list_indices())
+        if lance_index or ds.count_rows() * dim * 4 > EXACT_MAX_BYTES:
+            return None  # Lance's own index (backend "lance"), or too big: Lance answers
+        if len(_EXACT) > 16:
+            _EXACT.clear()
+        rows = _concat(list(hnsw.read_rows(ds)), dim)
+        _EXACT[key] = (
+            None
+            if rows is None
+            else hnsw.HnswIndex(
+                None, rows.vectors, rows.sample_ids, rows.slots, rows.modalities, {"exact": True}
+            )
+        )
+    return _EXACT[key]
+
+
 # -- search ------------------------------------------------------------------------------------
 @dataclass
 class _Filter:
@@ -213,12 +243,13 @@ def _exact(vectors: np.ndarray, rows: np.ndarray | None, qs: np.ndarray, k: int)
 def _search_index(
     idx: hnsw.HnswIndex, qs: np.ndarray, k: int, flt: _Filter, config: VectorIndexConfig
 ) -> tuple[np.ndarray, np.ndarray]:
-    faiss = hnsw.faiss_module()
     n = idx.ntotal
     mask = flt.mask(idx.sample_ids, idx.modalities, idx.masks)
     ef = int(config.ef or idx.meta.get("ef_search") or 64)
-    if config.ef is None and idx.meta.get("exact"):  # calibration found a scan faster
+    if idx.index is None or (config.ef is None and idx.meta.get("exact")):
+        # no HNSW file (a small table), or calibration found a scan faster
         return _exact(idx.vectors, None if mask is None else np.flatnonzero(mask), qs, k)
+    faiss = hnsw.faiss_module()
     if mask is None:
         sims, labels = hnsw.search_raw(faiss, idx.index, qs, k, ef, config.k_expansion)
         return labels, sims
@@ -268,10 +299,13 @@ def ann_search(
     """
     idx = hnsw.load(ds.uri)
     if idx is None:
-        return None
-    tail = tail_rows(ds, idx)
-    if isinstance(tail, str):
-        return None
+        idx, tail = exact_index(ds), None
+        if idx is None:
+            return None
+    else:
+        tail = tail_rows(ds, idx)
+        if isinstance(tail, str):
+            return None
     qs = np.atleast_2d(np.asarray(queries, dtype=np.float32))
     norms = np.sqrt(np.einsum("ij,ij->i", qs, qs))[:, None]
     qs = np.ascontiguousarray(qs / np.where(norms == 0, 1.0, norms))

@@ -129,7 +129,7 @@ def read_rows(ds: Any, fragments: list[Any] | None = None, batch_size: int = 65_
 class HnswIndex:
     """A loaded index: the faiss object, its float vectors, and label -> row identity."""
 
-    index: Any
+    index: Any  # None: no HNSW file, exact search over ``vectors`` in memory
     vectors: np.ndarray  # (n, dim) float32 view into the index's float storage
     sample_ids: Any  # pyarrow large_string array, one per label
     slots: np.ndarray
@@ -147,7 +147,7 @@ class HnswIndex:
 
     @property
     def ntotal(self) -> int:
-        return int(self.index.ntotal)
+        return len(self.slots) if self.index is None else int(self.index.ntotal)
 
 
 def new_index(dim: int, m: int, ef_construction: int, storage: str) -> Any:

@@ -105,7 +105,9 @@ class Searcher:
         return self._specs[name]
 
     # -- one query ---------------------------------------------------------------------------
-    def search(self, query: Query, text_vec: Any = None) -> list[Hit]:
+    def search(self, query: Query, text_vec: Any = None, *, attach: bool = True) -> list[Hit]:
+        """Hits best first; ``attach=False`` leaves ``Hit.sample`` empty (an evaluation
+        needs only ids and scores, not the rows)."""
         query.validate()
         snap = self._lookup.current()
         if snap is None:
@@ -132,7 +134,8 @@ class Searcher:
             hits = hits[: query.k]
             hits = hits[: adaptive_cut([h.score for h in hits])]
         hits = hits[: query.k]
-        _attach(hits, snap)
+        if attach:
+            _attach(hits, snap)
         return hits
 
     def _allowed(self, query: Query, snap: Snapshot) -> set[str] | None:
@@ -292,6 +295,7 @@ def search_batch(
     reranker: Reranker | None = None,
     config: VectorIndexConfig = VectorIndexConfig(),
     batch_size: int = 256,
+    attach: bool = True,
 ) -> list[list[Hit]]:
     """Run many queries, loading each encoder once and embedding query texts in batches."""
     s = Searcher(corpus, encoder=encoder, reranker=reranker, config=config)
@@ -307,7 +311,7 @@ def search_batch(
             chunk = idx[lo : lo + batch_size]
             vecs = enc.encode_text([queries[i].text for i in chunk])
             text_vecs.update(zip(chunk, vecs, strict=True))
-    return [s.search(q, text_vecs.get(i)) for i, q in enumerate(queries)]
+    return [s.search(q, text_vecs.get(i), attach=attach) for i, q in enumerate(queries)]
 
 
 __all__ = ["Reranker", "Searcher", "search", "search_batch"]
