@@ -108,11 +108,20 @@ def _svg_len(value: str | None, viewbox: str | None, index: int) -> int | None:
 
 
 def open_image(data: bytes, mode: str = "RGB"):  # noqa: ANN201 - PIL type stays lazy
-    """Decode media bytes to a PIL image; rasterises nothing (SVG raises InputError)."""
+    """Decode media bytes to a PIL image; rasterises nothing (SVG raises InputError).
+
+    Transparent images come back composited on white when ``mode`` is RGB.
+    """
     from PIL import Image
 
     if is_svg(data):
         raise InputError("unsupported_media", "SVG media cannot be decoded to pixels")
     img = Image.open(io.BytesIO(data))
     img.load()
+    if mode == "RGB" and (img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info):
+        # Clip art (Tux Paint stamps, logos) is drawn on a transparent background; a plain
+        # convert turns it black. Composite on white, as a browser shows it.
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
     return img.convert(mode) if mode and img.mode != mode else img

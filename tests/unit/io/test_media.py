@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -89,3 +90,17 @@ def test_svg_entity_bomb_is_refused():
         assert exc.reason == "corrupt_image"
     else:  # expat may stop expanding before the root's children: size still read safely
         assert info.width == 10
+
+
+def test_transparent_images_decode_on_white_not_black(shared_data: Path):
+    from PIL import Image
+
+    from plait.io.media import open_image
+
+    buf = io.BytesIO()
+    Image.new("RGBA", (4, 4), (255, 0, 0, 0)).save(buf, "PNG")  # fully transparent red
+    assert open_image(buf.getvalue()).getpixel((0, 0)) == (255, 255, 255)
+    # a real Tux Paint stamp (palette PNG with transparency): its corner is background
+    stamp = next((shared_data / "tuxpaint" / "stamps").rglob("*.png")).read_bytes()
+    img = open_image(stamp)
+    assert img.mode == "RGB" and img.getpixel((0, 0)) == (255, 255, 255)
