@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "recipes" / "datacomp_basic.yaml"
 
 REASONS = {
+    "select_langs": set(),  # a mapper: reduces stamps to their English captions, drops nothing
     "caption_length": {"caption_too_short", "caption_too_long"},
     "word_count": {"too_few_words", "too_many_words"},
     "language_id": {"language_not_allowed", "low_language_confidence"},
@@ -121,16 +122,28 @@ def test_drops_fall_where_the_data_says(curated) -> None:
     flickr = [i for i in before if i.startswith("flickr8k-train/")]
     tux = [i for i in before if i.startswith("tuxpaint/")]
     assert len(flickr) == len(tux) == 60
+    rules = ("caption_length", "word_count", "language_id", "image_size", "aspect_ratio")
     # Flickr: five English captions on a 224 px photo pass every DataComp text and size rule
-    assert not [i for i in flickr if why.get(i, ("",))[0] in list(REASONS)[:5]]
-    # Tux Paint: no caption -> too short; a stamp's ~70 joined translations are not English
+    assert not [i for i in flickr if why.get(i, ("",))[0] in rules]
+    # Tux Paint: select_langs leaves each stamp its English caption, which the text rules
+    # then judge alone: no caption -> too short; a one- or two-word name -> too few words
     for i in tux:
         s = before[i]
+        english = list(  # what select_langs keeps: en and its regional variants, deduplicated
+            dict.fromkeys(
+                t.strip()
+                for t, lang in zip(s.texts, s.langs or [], strict=False)
+                if t and lang and lang.split("_")[0] == "en"
+            )
+        )
         if not s.text:
             assert why[i] == ("caption_length", "caption_too_short")
-        elif len([t for t in s.texts if t]) > 10:
-            assert i in why and why[i][0] in ("caption_length", "word_count", "language_id")
-    assert Counter(why[i][0] for i in tux)["language_id"] > 10
+        elif english and len(" ".join(english).split()) < 3:
+            assert why[i][0] in ("caption_length", "word_count"), (i, english, why.get(i))
+    dropped_by = Counter(why[i][0] for i in tux if i in why)
+    assert dropped_by["word_count"] > 5
+    passed_text_rules = [i for i in tux if why.get(i, ("",))[0] not in rules]
+    assert passed_text_rules, "some stamps have English captions of three words or more"
     # the similarity step keeps at most the top 30% of what reached it (every one is a pair)
     top = report.steps[-1]
     assert 0 < top["kept"] <= math.ceil(0.3 * top["in"])

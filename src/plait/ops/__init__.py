@@ -43,6 +43,7 @@ _ENTRIES = {
     "near_dup_text": "plait.ops.dedup.near_text:NearDupText",
     # mappers
     "clean_captions": "plait.ops.mappers.clean_captions:CleanCaptions",
+    "select_langs": "plait.ops.mappers.select_langs:SelectLangs",
 }
 for _name, _target in _ENTRIES.items():
     OPS.add(_name, _target)

@@ -124,6 +124,34 @@ def test_clean_captions(ctx) -> None:
     assert s.texts[-1] == "A & dog runs"
 
 
+def test_select_langs_keeps_the_english_slots_of_a_multilingual_sample(ctx) -> None:
+    from plait.schema import Sample
+
+    stamp = Sample(
+        id="stamp",
+        kind="pair",
+        texts=[
+            None,
+            "a red apple",
+            "une pomme rouge",
+            "ein roter Apfel",
+            "a red apple (US)",
+            "a red apple",
+        ],
+        images=["m1", None, None, None, None, None],
+        langs=[None, "en", "fr", "de", "en_US", "en_GB"],
+        source=Source(uri="x", dataset="tux"),
+    )
+    untagged = pair("flickr", "m2", "a dog runs")
+    build("select_langs", languages=["en"]).process([stamp, untagged], ctx)
+    assert stamp.texts == [None, "a red apple", "a red apple (US)"]
+    assert stamp.images == ["m1", None, None] and stamp.langs == [None, "en", "en_US"]
+    assert stamp.stats["text_slots_dropped"] == 3  # fr, de, and en_GB repeating the caption
+    assert untagged.texts[-1] == "a dog runs" and untagged.stats["text_slots_dropped"] == 0
+    with pytest.raises(ConfigError, match="at least one"):
+        build("select_langs", languages=[])
+
+
 def _resolve(op, batch, ctx) -> dict[str, str]:
     fps = op.fingerprint(batch, ctx)
     return op.resolve(list(zip([s.id for s in batch], fps)))
