@@ -193,6 +193,41 @@ def exact_index(ds: Any) -> hnsw.HnswIndex | None:
     return _EXACT[key]
 
 
+def stored_vectors(ds: Any, sample_id: str, modality: str | None) -> np.ndarray | None:
+    """A sample's stored vectors from the in-memory index and its tail (a more-like-this
+    query), or None when the table has no in-memory index (the caller scans Lance)."""
+    idx = hnsw.load(ds.uri)
+    tail = tail_rows(ds, idx) if idx is not None else None
+    if idx is None:
+        idx = exact_index(ds)
+    if idx is None or isinstance(tail, str):
+        return None
+    code = None if modality is None else hnsw.MODALITY_CODES[modality]
+    found = []
+    for src in (idx, tail):
+        if src is None:
+            continue
+        rows = _positions(src).get(sample_id, [])
+        found.extend(src.vectors[i] for i in rows if code is None or src.modalities[i] == code)
+    return np.stack(found) if found else np.zeros((0, idx.vectors.shape[1]), np.float32)
+
+
+_POSITIONS: dict[int, tuple[Any, dict[str, list[int]]]] = {}
+
+
+def _positions(src: Any) -> dict[str, list[int]]:
+    """Sample id -> row positions of an index or tail (built once per loaded object)."""
+    got = _POSITIONS.get(id(src))
+    if got is None or got[0] is not src:
+        pos: dict[str, list[int]] = {}
+        for i, name in enumerate(src.names):
+            pos.setdefault(name, []).append(i)
+        if len(_POSITIONS) > 16:
+            _POSITIONS.clear()
+        got = _POSITIONS[id(src)] = (src, pos)
+    return got[1]
+
+
 # -- search ------------------------------------------------------------------------------------
 @dataclass
 class _Filter:

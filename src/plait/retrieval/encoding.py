@@ -115,6 +115,17 @@ def load_query_encoder(spec: str, corpus: Corpus) -> QueryEncoder:
 
 def sample_vector(ds: Any, sample_id: str, modality: str | None) -> np.ndarray:
     """A sample's own vector: the normalised mean of its embedded slots."""
+    from plait.index import ann
+
+    held = ann.stored_vectors(ds, sample_id, modality)  # from memory when it is there
+    if held is not None:
+        if not len(held):
+            raise NotFoundError(
+                f"sample {sample_id!r} has no {modality or ''} vectors in this embeddings table".replace(
+                    "  ", " "
+                )
+            )
+        return normalise(held.mean(axis=0))
     flt = f"sample_id = {sql_str(sample_id)}"
     if modality:
         flt += f" AND modality = {sql_str(modality)}"
