@@ -10,8 +10,8 @@ unit sphere, the hard case), this:
    timing it batched and one query per call;
 3. builds plait's index the way ``plait index`` does
    (``plait.index.vector.ensure_vector_index``: faiss HNSW32 over float vectors,
-   read from the Lance table, ``ef`` calibrated at build), FAISS ``IndexHNSWFlat(d, 32)``
-   (efConstruction 40, FAISS's default) and FAISS ``IndexIVFFlat``
+   read from the Lance table, efConstruction 80, ``ef`` calibrated at build), FAISS
+   ``IndexHNSWFlat(d, 32)`` (efConstruction 40, FAISS's default) and FAISS ``IndexIVFFlat``
    (nlist = 4 * sqrt(N)), timing each build and the resident memory it adds;
 4. sweeps each method's search knob (``ef`` / ``efSearch`` / ``nprobe``) one
    query per call, plait through ``plait.index.vector.nearest`` (the function
@@ -27,8 +27,8 @@ unit sphere, the hard case), this:
 Single-query runs use one faiss thread for every method; batched runs use all
 cores for every method. Nothing is compared across runs.
 Usage: ``python bench/index.py`` (N = 100,000); the issue's size is
-``python bench/index.py --n 1000000`` (needs ~12 GB RAM and, on 2 cores, hours
-of HNSW builds: three builds of 1M x 512 per set).
+``python bench/index.py --n 1000000 --sets clustered`` (needs ~12 GB RAM; on 2 quiet
+cores the builds take tens of minutes per set).
 """
 
 from __future__ import annotations
@@ -375,7 +375,12 @@ def main() -> None:
     ap.add_argument("--sets", default="clustered,uniform")
     ap.add_argument("--target", type=float, default=0.95)
     ap.add_argument("--m", type=int, default=32)
-    ap.add_argument("--ef-construction", type=int, default=40)
+    ap.add_argument(
+        "--ef-construction",
+        type=int,
+        default=80,
+        help="plait's build (FAISS HNSW32 keeps its own 40)",
+    )
     ap.add_argument("--storage", default="flat", help="plait's HNSW storage: flat or sq8")
     ap.add_argument("--k-expansion", type=int, default=2)
     ap.add_argument("--efs", default="16,24,32,48,64,96,128,192,256,384,512,768,1024,1536,2048")

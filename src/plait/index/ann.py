@@ -316,6 +316,18 @@ def _rows(src: Any, labels: np.ndarray, sims: np.ndarray) -> list[Row]:
     ]
 
 
+def _unit_rows(queries: Any) -> np.ndarray:
+    """Queries as contiguous unit-length float32 rows (search already sends unit vectors,
+    so the common case only checks)."""
+    qs = np.asarray(queries, dtype=np.float32)
+    if qs.ndim == 1:
+        qs = qs[None]
+    norms = np.sqrt(np.einsum("ij,ij->i", qs, qs))
+    if np.all(np.abs(norms - 1.0) < 1e-5):
+        return np.ascontiguousarray(qs)
+    return np.ascontiguousarray(qs / np.where(norms == 0, 1.0, norms)[:, None])
+
+
 def ann_search(
     ds: Any,
     queries: np.ndarray,
@@ -341,9 +353,7 @@ def ann_search(
         tail = tail_rows(ds, idx)
         if isinstance(tail, str):
             return None
-    qs = np.atleast_2d(np.asarray(queries, dtype=np.float32))
-    norms = np.sqrt(np.einsum("ij,ij->i", qs, qs))[:, None]
-    qs = np.ascontiguousarray(qs / np.where(norms == 0, 1.0, norms))
+    qs = _unit_rows(queries)
     flt = _Filter(modality, exclude, allowed)
     extra = 0 if exclude is None else 16
     while True:

@@ -137,6 +137,7 @@ class HnswIndex:
     meta: dict[str, Any]
     masks: dict[str, np.ndarray | None] = field(default_factory=dict)  # per-modality label masks
     _names: list[str] | None = None
+    _ntotal: int | None = None
 
     @property
     def names(self) -> list[str]:
@@ -147,7 +148,10 @@ class HnswIndex:
 
     @property
     def ntotal(self) -> int:
-        return len(self.slots) if self.index is None else int(self.index.ntotal)
+        """Rows in the index (read once: a loaded index never changes, and every query asks)."""
+        if self._ntotal is None:
+            self._ntotal = len(self.slots) if self.index is None else int(self.index.ntotal)
+        return self._ntotal
 
 
 def new_index(dim: int, m: int, ef_construction: int, storage: str) -> Any:

@@ -36,8 +36,10 @@ BACKENDS = ("hnsw", "lance")
 class VectorIndexConfig:
     """How the vector index is built and searched.
 
-    HNSW back end: ``m`` edges per node, ``ef_construction`` (faiss's default
-    40: a build as fast as plain FAISS HNSW32), ``storage`` ``flat`` (float
+    HNSW back end: ``m`` edges per node, ``ef_construction`` (80, twice faiss's
+    default of 40: the build takes about twice as long and the better graph reaches a
+    recall with a smaller search ``ef``; at 100k x 512 clustered, recall@10 0.975 at
+    ef 16 against 0.964 at ef 32 with 40), ``storage`` ``flat`` (float
     vectors, the structure of FAISS HNSW32) or ``sq8`` (8-bit codes walked, float
     vectors re-rank ``k * k_expansion`` candidates; on the 2-core bench machine
     decoding cost more than the memory it saved, so it is not the default).
@@ -53,7 +55,7 @@ class VectorIndexConfig:
     backend: str = "hnsw"  # "hnsw" (faiss file, in memory) or "lance" (Lance's index)
     metric: str = "cosine"
     m: int = 32  # HNSW edges per node
-    ef_construction: int = 40
+    ef_construction: int = 80
     # hnsw back end
     storage: str = "flat"
     k_expansion: int = 2
