@@ -152,6 +152,10 @@ def test_open_a_sample_and_see_why_it_was_dropped(page, site):
     page.wait_for_selector("#lineage:has-text('Why was this dropped?')")
     text = page.locator("#lineage").inner_text()
     assert "dropped by caption_length: too_short" in text
+    # a dropped sample's image is still shown (its media stays in the corpus)
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.slots img'); return i && i.complete && i.naturalWidth > 0; }"
+    )
     page.screenshot(path=str(SHOTS / "plait-ui-sample.png"), full_page=True)
 
 
