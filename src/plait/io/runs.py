@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -56,6 +57,8 @@ class Run:
         return time.perf_counter() - self._t0
 
     def __enter__(self) -> Run:
+        # the run record needs the package versions; look them up while the command works
+        threading.Thread(target=package_versions, name="plait-versions", daemon=True).start()
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
