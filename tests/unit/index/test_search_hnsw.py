@@ -7,9 +7,8 @@ import pytest
 from plait.index import build, hnsw
 from plait.index.vector import VectorIndexConfig
 from plait.retrieval import Query, search
-from plait.schema import Sample, Source, samples_table
 
-from ..retrieval.conftest import COLOURS, FakeEncoder, build_corpus, png, write_embeddings
+from ..retrieval.conftest import COLOURS, FakeEncoder, add_text_sample, build_corpus, png
 
 pytest.importorskip("lance")
 pytest.importorskip("faiss")
@@ -66,15 +65,7 @@ def test_new_samples_are_found_before_and_after_reindexing(corpus) -> None:
     fake = FakeEncoder()
     build_corpus(corpus, fake)
     build(corpus, config=HNSW)
-    new = Sample(
-        id="text/zebra",
-        kind="text",
-        texts=["zebra stripes"],
-        images=[None],
-        source=Source(uri="mem", dataset="texts", licence="MIT"),
-    )
-    corpus.append("samples", samples_table([new]))
-    write_embeddings(corpus, fake, [new])
+    add_text_sample(corpus, fake, "text/zebra", "zebra stripes")
     for cfg in (HNSW, EXACT):
         hits = search(corpus, Query(text="zebra stripes", k=2), encoder=fake, config=cfg)
         assert hits[0].sample_id == "text/zebra" and hits[0].score == pytest.approx(1.0, abs=1e-5)

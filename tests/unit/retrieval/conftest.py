@@ -141,6 +141,20 @@ def write_embeddings(
     lance.write_dataset(tbl, str(path), mode=mode or ("append" if path.exists() else "create"))
 
 
+def add_text_sample(corpus, encoder: FakeEncoder, sample_id: str, text: str) -> Sample:
+    """Append a text-only sample and its vector, as a later ingest + embed would."""
+    new = Sample(
+        id=sample_id,
+        kind="text",
+        texts=[text],
+        images=[None],
+        source=Source(uri="mem", dataset="texts", licence="MIT"),
+    )
+    corpus.append("samples", samples_table([new]))
+    write_embeddings(corpus, encoder, [new])
+    return new
+
+
 @pytest.fixture()
 def fake() -> FakeEncoder:
     return FakeEncoder()

@@ -9,9 +9,8 @@ from plait.errors import ConfigError, PlaitError, UnknownNameError
 from plait.index import build
 from plait.retrieval import Hit, Query, search, search_batch
 from plait.retrieval.encoding import query_vector
-from plait.schema import Sample, Source, samples_table
 
-from .conftest import COLOURS, FakeEncoder, build_corpus, png, write_embeddings
+from .conftest import COLOURS, FakeEncoder, add_text_sample, build_corpus, png
 
 pytest.importorskip("lance")
 
@@ -141,15 +140,7 @@ def test_search_batch_matches_single_searches(small, fake) -> None:
 
 
 def test_samples_added_after_indexing_are_found(small, fake) -> None:
-    new = Sample(
-        id="text/zebra",
-        kind="text",
-        texts=["zebra stripes"],
-        images=[None],
-        source=Source(uri="mem", dataset="texts", licence="MIT"),
-    )
-    small.append("samples", samples_table([new]))
-    write_embeddings(small, fake, [new])
+    add_text_sample(small, fake, "text/zebra", "zebra stripes")
     hits = search(small, Query(text="zebra stripes", hybrid=True, k=2), encoder=fake)
     assert hits[0].sample_id == "text/zebra" and {"vector", "bm25"} <= set(hits[0].parts)
 
@@ -161,15 +152,7 @@ def test_a_long_lived_searcher_sees_samples_added_after_it_started(small, fake) 
 
     s = Searcher(small, encoder=fake, refresh_s=0.0)
     assert s.search(Query(text="zebra stripes", k=1))[0].sample_id != "text/zebra"
-    new = Sample(
-        id="text/zebra",
-        kind="text",
-        texts=["zebra stripes"],
-        images=[None],
-        source=Source(uri="mem", dataset="texts", licence="MIT"),
-    )
-    small.append("samples", samples_table([new]))
-    write_embeddings(small, fake, [new])
+    add_text_sample(small, fake, "text/zebra", "zebra stripes")
     hit = s.search(Query(text="zebra stripes", k=1))[0]
     assert hit.sample_id == "text/zebra" and hit.kind == "text"
     assert hit.sample is not None and hit.sample.texts == ["zebra stripes"]
