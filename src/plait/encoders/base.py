@@ -75,10 +75,7 @@ class BaseEncoder:
 
     def encode_prepared(self, batch: np.ndarray) -> np.ndarray:
         """Embed a stack of ``prepare_image`` outputs (the embed pipeline's fast path)."""
-        self._check(IMAGE)
-        if len(batch) == 0:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return l2_normalise(self._image_batch(batch))
+        return self._embed_stack(batch, self._image_batch)
 
     def prepare_image(self, image: Image) -> np.ndarray:
         """Decode-side work for one image (resize, crop, scale), numpy only, thread-safe."""
@@ -93,9 +90,19 @@ class BaseEncoder:
 
     def encode_pixels(self, batch: np.ndarray) -> np.ndarray:
         """Embed a stack of :meth:`prepare_pixels` outputs."""
-        return self.encode_prepared(batch)
+        return self._embed_stack(batch, self._pixels_batch)
+
+    def _embed_stack(self, batch: np.ndarray, forward: Any) -> np.ndarray:
+        self._check(IMAGE)
+        if len(batch) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return l2_normalise(forward(batch))
 
     # -- hooks -----------------------------------------------------------------------------
+    def _pixels_batch(self, batch: np.ndarray) -> np.ndarray:
+        """Unnormalised vectors of a :meth:`prepare_pixels` stack; overridden together."""
+        return self._image_batch(batch)
+
     def _text_batch(self, texts: list[str]) -> np.ndarray:
         raise ConfigError(f"encoder {self.name!r} does not embed text")
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from plait._deps import require
 from plait.encoders._torch import as_int, resolve_device, torch_dtype, torch_module
-from plait.encoders.base import IMAGE, TEXT, BaseEncoder, l2_normalise
+from plait.encoders.base import IMAGE, TEXT, BaseEncoder
 from plait.errors import ConfigError, NotFoundError
 
 if TYPE_CHECKING:
@@ -115,18 +115,15 @@ class HFEncoder(BaseEncoder):
     def prepare_pixels(self, image: Image) -> np.ndarray:
         return resize_crop(image, self.image_cfg)
 
-    def encode_pixels(self, batch: np.ndarray) -> np.ndarray:
+    def _pixels_batch(self, batch: np.ndarray) -> np.ndarray:
         """uint8 pixels go to the device as they are and are normalised there."""
-        self._check(IMAGE)
-        if len(batch) == 0:
-            return np.zeros((0, self.dim), dtype=np.float32)
         torch = self._torch
         cfg = self.image_cfg
         x = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device, non_blocking=True)
         mean = torch.tensor(cfg["image_mean"], device=self.device).view(1, -1, 1, 1)
         std = torch.tensor(cfg["image_std"], device=self.device).view(1, -1, 1, 1)
         x = (x.float() * float(cfg["rescale_factor"]) - mean) / std
-        return l2_normalise(self._forward_images(x))
+        return self._forward_images(x)
 
     def _image_batch(self, pixels: np.ndarray) -> np.ndarray:
         x = self._torch.from_numpy(np.ascontiguousarray(pixels)).to(self.device)

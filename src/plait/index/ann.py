@@ -193,15 +193,25 @@ def exact_index(ds: Any) -> hnsw.HnswIndex | None:
     return _EXACT[key]
 
 
+def in_memory(ds: Any) -> tuple[hnsw.HnswIndex, hnsw.RowBatch | None] | None:
+    """The table's rows held in memory: its HNSW index and unindexed tail, or (no HNSW
+    file) the whole table for exact search; None when Lance must answer (a stale index,
+    a Lance vector index, or a table too big to hold)."""
+    idx = hnsw.load(ds.uri)
+    if idx is None:
+        exact = exact_index(ds)
+        return None if exact is None else (exact, None)
+    tail = tail_rows(ds, idx)
+    return None if isinstance(tail, str) else (idx, tail)
+
+
 def stored_vectors(ds: Any, sample_id: str, modality: str | None) -> np.ndarray | None:
     """A sample's stored vectors from the in-memory index and its tail (a more-like-this
-    query), or None when the table has no in-memory index (the caller scans Lance)."""
-    idx = hnsw.load(ds.uri)
-    tail = tail_rows(ds, idx) if idx is not None else None
-    if idx is None:
-        idx = exact_index(ds)
-    if idx is None or isinstance(tail, str):
+    query), or None when the table is not held in memory (the caller scans Lance)."""
+    held = in_memory(ds)
+    if held is None:
         return None
+    idx, tail = held
     code = None if modality is None else hnsw.MODALITY_CODES[modality]
     found = []
     for src in (idx, tail):
@@ -344,15 +354,10 @@ def ann_search(
     ``exclude`` drops one sample (a more-like-this query's own). Rows carry
     ``sample_id``, ``slot``, ``modality`` and ``similarity`` (cosine), best first.
     """
-    idx = hnsw.load(ds.uri)
-    if idx is None:
-        idx, tail = exact_index(ds), None
-        if idx is None:
-            return None
-    else:
-        tail = tail_rows(ds, idx)
-        if isinstance(tail, str):
-            return None
+    held = in_memory(ds)
+    if held is None:
+        return None
+    idx, tail = held
     qs = _unit_rows(queries)
     flt = _Filter(modality, exclude, allowed)
     extra = 0 if exclude is None else 16

@@ -29,7 +29,7 @@ def package_versions() -> dict[str, str]:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
-    return dict(out)
+    return out
 
 
 def new_run_id(command: str) -> str:

@@ -117,30 +117,22 @@ def sample_vector(ds: Any, sample_id: str, modality: str | None) -> np.ndarray:
     """A sample's own vector: the normalised mean of its embedded slots."""
     from plait.index import ann
 
-    held = ann.stored_vectors(ds, sample_id, modality)  # from memory when it is there
-    if held is not None:
-        if not len(held):
-            raise NotFoundError(
-                f"sample {sample_id!r} has no {modality or ''} vectors in this embeddings table".replace(
-                    "  ", " "
-                )
-            )
-        return normalise(held.mean(axis=0))
-    flt = f"sample_id = {sql_str(sample_id)}"
-    if modality:
-        flt += f" AND modality = {sql_str(modality)}"
-    tbl = ds.to_table(columns=["vector"], filter=flt)
-    if tbl.num_rows == 0:
+    vecs = ann.stored_vectors(ds, sample_id, modality)  # from memory when it is there
+    if vecs is None:
+        flt = f"sample_id = {sql_str(sample_id)}"
+        if modality:
+            flt += f" AND modality = {sql_str(modality)}"
+        tbl = ds.to_table(columns=["vector"], filter=flt)
+        dim = tbl.schema.field("vector").type.list_size
+        flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        vecs = np.asarray(flat, np.float32).reshape(-1, dim)
+    if not len(vecs):
         raise NotFoundError(
             f"sample {sample_id!r} has no {modality or ''} vectors in this embeddings table".replace(
                 "  ", " "
             )
         )
-    dim = tbl.schema.field("vector").type.list_size
-    vecs = np.asarray(
-        tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False), np.float32
-    )
-    return normalise(vecs.reshape(-1, dim).mean(axis=0))
+    return normalise(vecs.mean(axis=0))
 
 
 def to_image(image: Any) -> Any:
