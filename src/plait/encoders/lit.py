@@ -141,17 +141,16 @@ class LitEncoder(BaseEncoder):
         pairs an adapter was trained on does not run the towers a second time."""
         from plait.align.features import TowerRecipe, read_cache
 
+        image = TowerRecipe(self.config.image_tower, tuple(self.config.image_parts))
         out: dict[str, np.ndarray] = {}
-        image = read_cache(
-            corpus, TowerRecipe(self.config.image_tower, tuple(self.config.image_parts)), media_ids
-        )
-        if image:
-            keys = list(image)
-            out.update(zip(keys, self.project_image_features(np.stack([image[k] for k in keys]))))
-        text = read_cache(corpus, TowerRecipe(self.config.text_tower), list(texts))
-        if text:
-            keys = list(text)
-            out.update(zip(keys, self.project_text_features(np.stack([text[k] for k in keys]))))
+        for recipe, keys, project in (
+            (image, list(media_ids), self.project_image_features),
+            (TowerRecipe(self.config.text_tower), list(texts), self.project_text_features),
+        ):
+            feats = read_cache(corpus, recipe, keys)
+            if feats:
+                found = list(feats)
+                out.update(zip(found, project(np.stack([feats[k] for k in found]))))
         return out
 
     def _image_batch(self, pixels: np.ndarray) -> np.ndarray:
