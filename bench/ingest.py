@@ -12,7 +12,10 @@ as WebDataset shards. It times, in fresh processes:
 - ``plait ingest`` of the folder and of the shards (default 2 threads, and 1).
 
 It prints images/s, the ratio to the reference (goal >= 0.8) and each
-process's peak RSS (goal: flat from 1x to 10x).
+process's peak RSS (goal: flat from 1x to 10x). A one-second run on a shared
+machine varies by +-15% from one try to the next, so each scale runs
+``--repeat`` rounds (reference, then every plait variant, in turn) and prints
+the median rate, the median of the per-round ratios and their range.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import io
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -112,25 +116,45 @@ def main() -> None:
     )
     ap.add_argument("--n", type=int, default=1000, help="images at scale 1")
     ap.add_argument("--scales", default="1,10")
+    ap.add_argument("--repeat", type=int, default=3, help="rounds per scale (medians)")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
     if not (DATA / "flickr8k" / "images").is_dir():
         raise SystemExit(f"needs {DATA / 'flickr8k'} (set PLAIT_SHARED_DATA)")
-    print(f"{'scale':>5} {'images':>7} {'what':<22} {'img/s':>8} {'ratio':>6} {'peak MiB':>9}")
+    print(
+        f"{'scale':>5} {'images':>7} {'what':<22} {'img/s':>8} {'ratio':>6} "
+        f"{'range':>11} {'peak MiB':>9}"
+    )
+    variants = [(fmt, w) for fmt in ("folder", "webdataset") for w in (2, 1)]
     for scale in (int(s) for s in args.scales.split(",")):
         n = args.n * scale
         root = Path(tempfile.mkdtemp(prefix=f"plait-bench-{scale}x-"))
         try:
             folder, shards = build_inputs(n, root)
-            ref, ref_mem = measure(BARE, str(folder))
-            rows = [("bare decode+hash loop", ref, ref_mem)]
-            for fmt, src in (("folder", folder), ("webdataset", shards)):
-                for workers in (2, 1):
-                    corpus = root / f"corpus-{fmt}-{workers}"
-                    rate, mem = measure(PLAIT, str(src), str(corpus), fmt, str(workers))
-                    rows.append((f"plait {fmt} w={workers}", rate, mem))
-            for what, rate, mem in rows:
-                print(f"{scale:>4}x {n:>7} {what:<22} {rate:>8.1f} {rate / ref:>6.2f} {mem:>9.0f}")
+            src = {"folder": folder, "webdataset": shards}
+            rates: dict[str, list[float]] = {"bare decode+hash loop": []}
+            ratios: dict[str, list[float]] = {"bare decode+hash loop": []}
+            mems: dict[str, float] = {}
+            for rnd in range(args.repeat):
+                ref, mem = measure(BARE, str(folder))
+                rates["bare decode+hash loop"].append(ref)
+                ratios["bare decode+hash loop"].append(1.0)
+                mems["bare decode+hash loop"] = max(mem, mems.get("bare decode+hash loop", 0))
+                for fmt, workers in variants:
+                    what = f"plait {fmt} w={workers}"
+                    corpus = root / f"corpus-{fmt}-{workers}-{rnd}"
+                    rate, mem = measure(PLAIT, str(src[fmt]), str(corpus), fmt, str(workers))
+                    shutil.rmtree(corpus, ignore_errors=True)
+                    rates.setdefault(what, []).append(rate)
+                    ratios.setdefault(what, []).append(rate / ref)
+                    mems[what] = max(mem, mems.get(what, 0))
+            for what, rs in rates.items():
+                q = ratios[what]
+                span = f"{min(q):.2f}-{max(q):.2f}"
+                print(
+                    f"{scale:>4}x {n:>7} {what:<22} {statistics.median(rs):>8.1f} "
+                    f"{statistics.median(q):>6.2f} {span:>11} {mems[what]:>9.0f}"
+                )
             sys.stdout.flush()
         finally:
             if not args.keep:

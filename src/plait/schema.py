@@ -57,7 +57,14 @@ SAMPLES = pa.schema(
 MEDIA = pa.schema(
     [
         pa.field("id", pa.string(), nullable=False),  # sha256 hex of the bytes
-        pa.field("bytes", pa.large_binary()),  # null when stored by reference
+        # Null when stored by reference. Image files are already compressed: Lance's
+        # default general-purpose compression would cost CPU on every write and save
+        # nothing, so the column asks for none.
+        pa.field(
+            "bytes",
+            pa.large_binary(),
+            metadata={"lance-encoding:compression": "none"},
+        ),
         pa.field("uri", pa.string()),  # external location when not copied
         pa.field("mime", pa.string()),
         pa.field("width", pa.int32()),

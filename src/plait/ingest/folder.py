@@ -71,50 +71,70 @@ class FolderReader:
         self._root = Path(self.root).resolve()
         self.dataset = self.dataset or self._root.name
 
-    def _files(self) -> Iterator[tuple[Path, frozenset[str]]]:
-        """(image path, names in its folder): one listing per folder, no stat per sidecar."""
-        for dirpath, dirnames, filenames in os.walk(self._root, followlinks=False):
-            dirnames.sort()
-            names = frozenset(filenames)
-            for name in sorted(filenames):
-                if os.path.splitext(name)[1].lower() in IMAGE_EXTS:
-                    yield Path(dirpath) / name, names
+    def _files(self) -> Iterator[tuple[str, str, frozenset[str], bool]]:
+        """(folder, image name, names in the folder, is a symlink) in sorted order.
+
+        One ``scandir`` per folder: sidecars are looked up in its listing and the
+        symlink test comes from the directory entry, so no file is stat-ed twice.
+        """
+        stack = [str(self._root)]
+        while stack:
+            folder = stack.pop()
+            try:
+                with os.scandir(folder) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError:
+                continue
+            names = frozenset(e.name for e in entries)
+            subdirs = []
+            for e in entries:
+                if e.is_dir(follow_symlinks=False):
+                    subdirs.append(e.path)
+                elif os.path.splitext(e.name)[1].lower() in IMAGE_EXTS:
+                    yield folder, e.name, names, e.is_symlink()
+            stack.extend(reversed(subdirs))
 
     def estimate(self) -> int | None:
         return sum(1 for _ in self._files())
 
     def __iter__(self) -> Iterator[Item]:
-        for path, names in self._files():
-            yield self._read(path, names)
+        for folder, name, names, link in self._files():
+            yield self._read(folder, name, names, link)
 
-    def _read(self, path: Path, names: frozenset[str]) -> Item:
-        rel = path.relative_to(self._root).as_posix()
-        if path.is_symlink() and not path.resolve().is_relative_to(self._root):
-            return Failure(str(path), "path_traversal", "symlink points outside the source folder")
+    def _read(self, folder: str, name: str, names: frozenset[str], link: bool) -> Item:
+        path = os.path.join(folder, name)
+        rel = os.path.relpath(path, self._root).replace(os.sep, "/")
+        if link and not Path(path).resolve().is_relative_to(self._root):
+            return Failure(path, "path_traversal", "symlink points outside the source folder")
+        stem = os.path.splitext(name)[0]
         captions: list[str] = []
         langs: list[str | None] = []
         for ext in self.caption_exts:
-            side = path.with_suffix(ext)
-            if side.name in names:
+            side = stem + ext
+            if side in names and side != name:
+                side_path = os.path.join(folder, side)
                 try:
-                    text = side.read_bytes().decode("utf-8-sig")
+                    with open(side_path, "rb") as f:
+                        text = f.read().decode("utf-8-sig")
                 except UnicodeDecodeError as exc:
-                    return Failure(str(side), "bad_encoding", f"sidecar is not UTF-8: {exc}")
+                    return Failure(side_path, "bad_encoding", f"sidecar is not UTF-8: {exc}")
                 captions, langs = parse_sidecar(text)
                 break
         meta: dict = {}
-        side = path.with_suffix(self.meta_ext)
-        if side.name in names and side != path:
+        side = stem + self.meta_ext
+        if side in names and side != name:
+            side_path = os.path.join(folder, side)
             try:
-                loaded = json.loads(side.read_bytes().decode("utf-8"))
+                with open(side_path, "rb") as f:
+                    loaded = json.loads(f.read().decode("utf-8"))
                 meta = loaded if isinstance(loaded, dict) else {"sidecar": loaded}
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                return Failure(str(side), "bad_sidecar", f"sidecar JSON unreadable: {exc}")
+                return Failure(side_path, "bad_sidecar", f"sidecar JSON unreadable: {exc}")
         return RawSample(
             key=rel,
             kind=PAIR if captions else IMAGE,
-            slots=[ImageInput(path=str(path)), *captions],
+            slots=[ImageInput(path=path), *captions],
             langs=[None, *langs],
-            source=Source(uri=str(path), dataset=self.dataset, licence=self.licence),
+            source=Source(uri=path, dataset=self.dataset, licence=self.licence),
             meta={"file": rel, **meta},
         )
