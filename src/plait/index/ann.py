@@ -38,9 +38,22 @@ Row = dict[str, Any]  # sample_id, slot, modality, similarity
 log = logging.getLogger(__name__)
 
 
-# -- build -------------------------------------------------------------------------------------
+# -- build ---------------------------------------------------------------------------------------
+PILOT_ROWS = 100_000  # tables of at least twice this many rows get a pilot check
+
+
 def build(ds: Any, config: VectorIndexConfig) -> hnsw.HnswIndex:
-    """Train, fill, calibrate and save the index of the whole table."""
+    """Train, fill, calibrate and save the index of the whole table.
+
+    A large table is first indexed up to ``PILOT_ROWS`` rows and calibrated. When
+    the graph cannot reach the recall target there, or only by touching about as
+    many vectors as a scan (uniform high-dimensional data, where every point is
+    about as far as every other), it cannot do better at the full size, since the
+    ef a target needs only grows as rows are added: the build stops growing a graph
+    that queries would never use and stores the float vectors for an exact scan
+    instead (at 1M x 512 uniform, minutes instead of half an hour). Otherwise the
+    pilot rows stay in the graph and the build goes on.
+    """
     dim = ds.schema.field("vector").type.list_size
     index = hnsw.new_index(dim, config.m, config.ef_construction, config.storage)
     if not index.is_trained:  # SQ8: per-dimension ranges from a random sample
@@ -51,7 +64,26 @@ def build(ds: Any, config: VectorIndexConfig) -> hnsw.HnswIndex:
         index.train(normalise(np.asarray(flat, np.float32).reshape(-1, dim)))
     parts: dict[str, list[Any]] = {"ids": [], "slots": [], "mods": []}
     fp = hnsw.fingerprint(ds)
-    hnsw.add_rows(index, hnsw.read_rows(ds), parts, train=False)
+    batches = hnsw.read_rows(ds)
+    pilot: dict[str, Any] | None = None
+    if ds.count_rows() >= 2 * PILOT_ROWS:
+        hnsw.add_rows(index, _first_rows(batches, PILOT_ROWS), parts, train=False)
+        cal = hnsw.calibrate(
+            _assemble(index, parts, None), config.target_recall, 10, config.k_expansion
+        )
+        pilot = {"rows": int(index.ntotal), **cal}
+        if _graph_useless(cal, config.m, pilot["rows"]):
+            log.info(
+                "%s: on a %d-row pilot HNSW needs ef %d for recall %.2f (reached: %s): "
+                "storing vectors for exact search instead of a graph",
+                ds.uri,
+                pilot["rows"],
+                cal["ef_search"],
+                config.target_recall,
+                cal["reached"],
+            )
+            index = _flat_copy(index, dim)
+    hnsw.add_rows(index, batches, parts, train=False)
     idx = _assemble(index, parts, None)
     idx.meta = {
         "format": hnsw.FORMAT,
@@ -64,9 +96,46 @@ def build(ds: Any, config: VectorIndexConfig) -> hnsw.HnswIndex:
         "storage": config.storage,
         "fragments": fp,
     }
-    idx.meta.update(hnsw.calibrate(idx, config.target_recall, 10, config.k_expansion))
+    if pilot is not None:
+        idx.meta["pilot"] = pilot
+    if hnsw.has_graph(index):
+        idx.meta.update(hnsw.calibrate(idx, config.target_recall, 10, config.k_expansion))
+    else:
+        idx.meta.update(graph=False, exact=True, ef_search=None)
     hnsw.save(ds.uri, idx)
     return idx
+
+
+def _graph_useless(cal: dict[str, Any], m: int, rows: int) -> bool:
+    """Whether the pilot's calibration rules the graph out for the full table.
+
+    A walk at efSearch ``ef`` computes about ``ef * m`` distances, each a random
+    memory access where a scan streams: at half a scan's count it is already no
+    faster, and the ef a recall target needs only grows with the rows. (At 100k x 512
+    uniform, HNSW32 needs ef 3113 for 0.95: ~100k distances, a whole scan; clustered
+    data needs ef 16-48 there.)
+    """
+    return not cal["reached"] or 2 * cal["ef_search"] * m >= rows
+
+
+def _first_rows(batches: Any, n: int) -> Any:
+    """Take batches from the iterator ``batches`` until ``n`` rows were taken (the rest stay)."""
+    taken = 0
+    while taken < n:
+        b = next(batches, None)
+        if b is None:
+            return
+        taken += len(b)
+        yield b
+
+
+def _flat_copy(index: Any, dim: int) -> Any:
+    """A flat (exact) faiss index holding the float vectors of ``index``."""
+    flat = hnsw.faiss_module().IndexFlatIP(dim)
+    vecs = hnsw.float_vectors(index)
+    if len(vecs):
+        flat.add(np.ascontiguousarray(vecs))
+    return flat
 
 
 def extend(ds: Any, idx: hnsw.HnswIndex, tail_fragments: list[Any]) -> hnsw.HnswIndex:
@@ -291,8 +360,13 @@ def _search_index(
     n = idx.ntotal
     mask = flt.mask(idx.sample_ids, idx.modalities, idx.masks)
     ef = int(config.ef or idx.meta.get("ef_search") or 64)
-    if idx.index is None or (config.ef is None and idx.meta.get("exact")):
-        # no HNSW file (a small table), or calibration found a scan faster
+    if (
+        idx.index is None
+        or idx.meta.get("graph") is False
+        or (config.ef is None and idx.meta.get("exact"))
+    ):
+        # no HNSW file (a small table), no graph (the pilot found it useless), or
+        # calibration found a scan faster
         return _exact(idx.vectors, None if mask is None else np.flatnonzero(mask), qs, k)
     faiss = hnsw.faiss_module()
     if mask is None:

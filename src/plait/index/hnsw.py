@@ -4,7 +4,8 @@ Lance stays the store of record; the index is a derived file next to the table,
 so deleting it only costs speed. For ``CORPUS/embeddings/NAME.lance``:
 
 - ``NAME.hnsw``: the faiss index (float HNSW, or HNSW over 8-bit
-  scalar-quantised vectors re-ranked with the float vectors it also keeps);
+  scalar-quantised vectors re-ranked with the float vectors it also keeps, or
+  just the float vectors when a pilot build found a graph useless for the data);
 - ``NAME.hnsw.rows.npz``: faiss label -> ``sample_id``, ``slot``, ``modality``;
 - ``NAME.hnsw.json``: what the index covers (Lance version, row count, the
   fragments it read) and the ``ef`` calibrated at build. Written last, so its
@@ -176,14 +177,20 @@ def hnsw_of(index: Any) -> Any:
     return index
 
 
+def has_graph(index: Any) -> bool:
+    """False for a flat index (the vectors of a table HNSW cannot serve; see ann.build)."""
+    return not isinstance(index, faiss_module().IndexFlat)
+
+
 def float_vectors(index: Any) -> np.ndarray:
     """The stored float vectors as a zero-copy (n, dim) view."""
     faiss = faiss_module()
-    flat = (
-        faiss.downcast_index(index.refine_index)
-        if isinstance(index, faiss.IndexRefine)
-        else (faiss.downcast_index(index.storage))
-    )
+    if isinstance(index, faiss.IndexFlat):
+        flat = index
+    elif isinstance(index, faiss.IndexRefine):
+        flat = faiss.downcast_index(index.refine_index)
+    else:
+        flat = faiss.downcast_index(index.storage)
     n, d = int(flat.ntotal), int(flat.d)
     if n == 0:
         return np.zeros((0, d), np.float32)
@@ -284,7 +291,7 @@ def calibrate(
     faiss = faiss_module()
     n, dim = idx.vectors.shape
     if n <= k + 1:
-        return {"ef_search": 16, "exact": True}
+        return {"ef_search": 16, "exact": True, "reached": True, "best_recall": 1.0}
     rng = np.random.default_rng(seed)
     base = np.ascontiguousarray(idx.vectors[rng.choice(n, min(n_queries, n), replace=False)])
     nn_sim = float(np.median(exact_topk(idx.vectors, base, 2)[1][:, 1]))
@@ -293,15 +300,17 @@ def calibrate(
     noise -= (noise * base).sum(axis=1, keepdims=True) * base  # orthogonal to the row
     qs = normalise(base + t * normalise(noise))
     truth = exact_topk(idx.vectors, qs, k)[0]
-    ef, reached = 16.0, False
+    ef, reached, best = 16.0, False, 0.0
     while ef < 4096:
         found = search_raw(faiss, idx.index, qs, k, int(ef), k_expansion)[1]
-        if recall(found, truth) >= target:
+        best = max(best, recall(found, truth))
+        if best >= target:
             reached = True
             break
         ef *= 1.5
+    out = {"reached": reached, "best_recall": round(best, 4)}
     if not reached:
-        return {"ef_search": int(ef), "exact": True}
+        return {"ef_search": int(ef), "exact": True, **out}
     few = qs[:20]
     t0 = time.perf_counter()
     for q in few:
@@ -312,7 +321,7 @@ def calibrate(
         s = idx.vectors @ q
         np.argpartition(-s, k)[:k]
     t_exact = time.perf_counter() - t0
-    return {"ef_search": int(ef), "exact": t_exact < t_graph}
+    return {"ef_search": int(ef), "exact": t_exact < t_graph, **out}
 
 
 def recall(found: np.ndarray, truth: np.ndarray) -> float:

@@ -156,7 +156,9 @@ def describe(ds: Any) -> dict[str, Any]:
     rows = ds.count_rows()
     if hnsw.files(ds.uri)["meta"].exists():
         meta = json.loads(hnsw.files(ds.uri)["meta"].read_text())
-        kind = f"HNSW{meta['m']}_{meta['storage'].upper()}"
+        kind = (
+            "FLAT" if meta.get("graph") is False else f"HNSW{meta['m']}_{meta['storage'].upper()}"
+        )
         return {
             "index": kind,
             "indexed_rows": meta["rows"],

@@ -190,3 +190,57 @@ def test_index_file_is_reloaded_when_it_changes(tmp_path: Path) -> None:
     assert second is not first and second.ntotal == 1520 and first.ntotal == 1500
     hnsw.remove(ds.uri)
     assert hnsw.load(ds.uri) is None and describe(ds)["index"] == "exact"
+
+
+def chunked_table(path: Path, vecs: np.ndarray, chunk: int = 1000) -> object:
+    """One Lance fragment per ``chunk`` rows, so a build reads the table in several batches."""
+    for lo in range(0, len(vecs), chunk):
+        write(path, vecs[lo : lo + chunk], start=lo, mode="create" if lo == 0 else "append")
+    return lance.dataset(str(path))
+
+
+def test_a_pilot_that_cannot_reach_the_target_stores_vectors_for_exact_search(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A target no graph reaches stands in for uniform high-dimensional data (at 1M x 512
+    # uniform, bench/index.py: recall 0.35 at ef 2048); the build must notice on the pilot.
+    monkeypatch.setattr(ann, "PILOT_ROWS", 2000)
+    path = tmp_path / "e.lance"
+    vecs = clustered(5000, 11)
+    ds = chunked_table(path, vecs)
+    cfg = VectorIndexConfig(threshold=1000, target_recall=1.01)
+    ds, action = ensure_vector_index(ds, cfg)
+    info = describe(ds)
+    assert action == "built" and info["index"] == "FLAT" and info["exact_scan"]
+    assert info["indexed_rows"] == 5000
+    meta = hnsw.load(ds.uri).meta
+    assert meta["pilot"]["rows"] == 2000 and not meta["pilot"]["reached"]
+    queries = held_out(20, 11)
+    truth, _ = exact_topk(vecs, queries, 10)
+    # Exact answers, with or without an explicit ef (there is no graph to walk).
+    for cfg_q in (cfg, VectorIndexConfig(threshold=1000, ef=16)):
+        found = [search_ids(ds, q, 10, cfg_q) for q in queries]
+        assert [list(f) for f in found] == [list(t) for t in truth]
+    # Rows appended later are found, then folded into the flat store.
+    new = clustered(3, 12)
+    write(path, new, start=5000, mode="append")
+    ds = lance.dataset(str(path))
+    assert search_ids(ds, new[1], 1, cfg) == [5001]
+    ds, action = ensure_vector_index(ds, cfg)
+    assert action == "extended" and describe(ds)["index"] == "FLAT"
+    assert hnsw.load(ds.uri).ntotal == 5003 and search_ids(ds, new[2], 1, cfg) == [5002]
+
+
+def test_a_pilot_that_reaches_the_target_keeps_its_rows_in_the_graph(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ann, "PILOT_ROWS", 4000)
+    vecs = clustered(8000, 13)
+    ds, _ = ensure_vector_index(chunked_table(tmp_path / "e.lance", vecs), CALIBRATED)
+    assert describe(ds)["index"] == "HNSW32_FLAT"
+    idx = hnsw.load(ds.uri)
+    assert idx.ntotal == 8000 and idx.meta["pilot"]["rows"] == 4000
+    assert idx.meta["pilot"]["reached"]
+    queries = held_out(30, 13)
+    truth, _ = exact_topk(vecs, queries, 10)
+    assert recall_at_k([search_ids(ds, q, 10) for q in queries], truth, 10) >= 0.95
