@@ -185,3 +185,17 @@ def test_text_only_encoder_refuses_image_queries(small) -> None:
 
     with pytest.raises(ConfigError, match="does not embed images"):
         search(small, Query(image=png(COLOURS["red"])), encoder=TextOnly())
+
+
+def test_hit_rows_from_memory_equal_rows_taken_from_lance(small, fake) -> None:
+    """Small samples tables are held whole for fetching hits; large ones are read with
+    ``take``. Both must attach the same rows."""
+    from plait.retrieval import lookup
+
+    ds = small.dataset("samples")
+    held, taken = lookup._snapshot(ds), lookup._snapshot(ds, rows_budget=0)
+    assert held.rows is not None and held.rows.num_rows == ds.count_rows()
+    assert taken.rows is None
+    every = list(held.pos)
+    assert held.fetch(every) == taken.fetch(every)
+    assert set(held.fetch(["pair/red-MIT", "no/such-id"])) == {"pair/red-MIT"}
