@@ -2,52 +2,31 @@
 
 from __future__ import annotations
 
-import io
-import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from plait import Corpus
 from plait.errors import NothingReadError
 from plait.ingest import ingest
 
-
-def _jpeg(color: str = "blue", size: int = 64) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (size, size), color).save(buf, "JPEG")
-    return buf.getvalue()
-
-
-def _bomb() -> bytes:
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    ihdr = struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-        + chunk(b"IEND", b"")
-    )
+from ..builders import bomb_png, image_bytes
 
 
 @pytest.fixture()
 def messy(tmp_path: Path) -> Path:
     d = tmp_path / "messy"
     d.mkdir()
-    (d / "good.jpg").write_bytes(_jpeg())
+    (d / "good.jpg").write_bytes(image_bytes(size=64))
     (d / "good.txt").write_text("a blue square")
-    (d / "copy.jpg").write_bytes(_jpeg())  # same bytes: stored once
+    (d / "copy.jpg").write_bytes(image_bytes(size=64))  # same bytes: stored once
     (d / "empty.jpg").write_bytes(b"")
-    (d / "truncated.jpg").write_bytes(_jpeg("red", 256)[:300])
+    (d / "truncated.jpg").write_bytes(image_bytes("red", 256)[:300])
     (d / "garbage.png").write_bytes(b"\x89PNG not really")
-    (d / "bomb.png").write_bytes(_bomb())
-    (d / "latin1.jpg").write_bytes(_jpeg("green"))
+    (d / "bomb.png").write_bytes(bomb_png())
+    (d / "latin1.jpg").write_bytes(image_bytes("green", 64))
     (d / "latin1.txt").write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
     return d
 

@@ -16,41 +16,6 @@ def register(app: typer.Typer) -> None:
     app.command("align")(align)
 
 
-def _progress(description: str) -> Any:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    class Rate(TextColumn):
-        def __init__(self) -> None:
-            super().__init__("")
-
-        def render(self, task: Any) -> Any:  # slots/s over the whole run
-            from rich.text import Text
-
-            speed = task.finished_speed or task.speed
-            return Text(f"{speed:,.1f}/s" if speed else "-/s", style="progress.data.speed")
-
-    return Progress(
-        TextColumn(description),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        Rate(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
-
-
 def embed(
     corpus: Path = typer.Argument(..., help="Corpus directory."),
     encoder: str = typer.Option(
@@ -78,8 +43,10 @@ def embed(
     from plait.embed import embed as run_embed
 
     c = Corpus.open(corpus)
-    with _progress(f"embed {encoder}") as bar:
-        task = bar.add_task("embed", total=None)
+    from plait.progress import new_progress
+
+    with new_progress("slots") as bar:
+        task = bar.add_task(f"embed {encoder}", total=None)
 
         def tick(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
@@ -125,7 +92,9 @@ def align(
     from plait.align import align as run_align
 
     c = Corpus.open(corpus)
-    with _progress("align") as bar:
+    from plait.progress import new_progress
+
+    with new_progress() as bar:
         tasks: dict[str, Any] = {}
 
         def tick(stage: str, done: int, total: int) -> None:

@@ -2,78 +2,19 @@
 
 from __future__ import annotations
 
-import csv
 import gc
 import gzip
 import io
-import json
 import tarfile
 import tracemalloc
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from plait.ingest.base import Failure, RawSample
 from plait.ingest.webdataset import WebDatasetReader, expand_braces, split_key
 
-
-def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    tar.addfile(info, io.BytesIO(data))
-
-
-def _jpeg(color: str = "blue", size: int = 32) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (size, size), color).save(buf, "JPEG")
-    return buf.getvalue()
-
-
-def write_img2dataset_shards(
-    out: Path, pairs: list[tuple[Path, str]], per_shard: int
-) -> list[Path]:
-    """Lay out shards exactly as img2dataset does: NNNNN.tar + NNNNN_stats.json, 9-digit keys."""
-    out.mkdir(parents=True, exist_ok=True)
-    shards = []
-    for shard_id, start in enumerate(range(0, len(pairs), per_shard)):
-        path = out / f"{shard_id:05d}.tar"
-        chunk = pairs[start : start + per_shard]
-        with tarfile.open(path, "w") as tar:
-            for i, (image, caption) in enumerate(chunk):
-                key = f"{shard_id:05d}{i:04d}"
-                data = image.read_bytes()
-                meta = {
-                    "url": f"https://example.org/flickr/{image.name}",
-                    "caption": caption,
-                    "key": key,
-                    "status": "success",
-                    "error_message": None,
-                    "width": 224,
-                    "height": 224,
-                    "original_width": 224,
-                    "original_height": 224,
-                    "exif": "{}",
-                }
-                _add(tar, f"{key}.jpg", data)
-                _add(tar, f"{key}.txt", caption.encode())
-                _add(tar, f"{key}.json", json.dumps(meta).encode())
-        stats = {"count": len(chunk), "successes": len(chunk), "failed_to_download": 0}
-        (out / f"{shard_id:05d}_stats.json").write_text(json.dumps(stats))
-        shards.append(path)
-    return shards
-
-
-def flickr_pairs(shared_data: Path, n: int) -> list[tuple[Path, str]]:
-    """The first caption of the first ``n`` test images."""
-    root = shared_data / "flickr8k"
-    pairs: dict[str, str] = {}
-    with open(root / "test.tsv", encoding="utf-8") as f:
-        for row in csv.DictReader(f, delimiter="\t"):
-            pairs.setdefault(row["image"], row["caption"])
-            if len(pairs) == n:
-                break
-    return [(root / "images" / name, cap) for name, cap in pairs.items()]
+from ...builders import flickr_pairs, image_bytes, tar_add, write_img2dataset_shards
 
 
 def _split(items) -> tuple[list[RawSample], list[Failure]]:
@@ -135,7 +76,7 @@ def test_img2dataset_shards_become_one_pair_per_key(shared_data: Path, tmp_path:
 
 def test_a_missing_shard_in_a_range_is_a_failure_not_an_error(tmp_path: Path):
     with tarfile.open(tmp_path / "00000.tar", "w") as tar:
-        _add(tar, "a.jpg", _jpeg())
+        tar_add(tar, "a.jpg", image_bytes())
     samples, failures = _split(WebDatasetReader(str(tmp_path / "{00000..00001}.tar")))
     assert [s.key for s in samples] == ["00000/a"] and samples[0].kind == "image"
     assert [(f.reason, Path(f.location).name) for f in failures] == [("missing_file", "00001.tar")]
@@ -145,25 +86,25 @@ def test_a_missing_shard_in_a_range_is_a_failure_not_an_error(tmp_path: Path):
 def test_hostile_members_are_failures_and_good_keys_survive(tmp_path: Path):
     shard = tmp_path / "evil.tar"
     with tarfile.open(shard, "w") as tar:
-        _add(tar, "good.jpg", _jpeg())
-        _add(tar, "good.txt", b"a blue square")
-        _add(tar, "../escape.jpg", _jpeg("red"))
-        _add(tar, "/etc/passwd.txt", b"root:x:0:0")
+        tar_add(tar, "good.jpg", image_bytes())
+        tar_add(tar, "good.txt", b"a blue square")
+        tar_add(tar, "../escape.jpg", image_bytes("red"))
+        tar_add(tar, "/etc/passwd.txt", b"root:x:0:0")
         link = tarfile.TarInfo("link.jpg")
         link.type, link.linkname = tarfile.SYMTYPE, "/etc/shadow"
         tar.addfile(link)
         dev = tarfile.TarInfo("dev.jpg")
         dev.type = tarfile.CHRTYPE
         tar.addfile(dev)
-        _add(tar, "latin.jpg", _jpeg("green"))
-        _add(tar, "latin.txt", "caf\xe9 cr\xe8me".encode("latin-1"))
-        _add(tar, "textonly.txt", b"only words here")
-        _add(tar, "textonly.json", b'{"url": "https://example.org/t"}')
-        _add(tar, "metaonly.json", b"{}")
-        _add(tar, "badjson.jpg", _jpeg())
-        _add(tar, "badjson.json", b"{not json")
-        _add(tar, "corrupt.jpg", b"\xff\xd8\xff\xe0 this is not really a jpeg")
-        _add(tar, "good.cls", b"3")  # the same key again, later: a duplicate
+        tar_add(tar, "latin.jpg", image_bytes("green"))
+        tar_add(tar, "latin.txt", "caf\xe9 cr\xe8me".encode("latin-1"))
+        tar_add(tar, "textonly.txt", b"only words here")
+        tar_add(tar, "textonly.json", b'{"url": "https://example.org/t"}')
+        tar_add(tar, "metaonly.json", b"{}")
+        tar_add(tar, "badjson.jpg", image_bytes())
+        tar_add(tar, "badjson.json", b"{not json")
+        tar_add(tar, "corrupt.jpg", b"\xff\xd8\xff\xe0 this is not really a jpeg")
+        tar_add(tar, "good.cls", b"3")  # the same key again, later: a duplicate
 
     samples, failures = _split(WebDatasetReader(shard, max_member_bytes=1_000_000))
     assert {s.key: s.kind for s in samples} == {
@@ -197,18 +138,18 @@ def test_the_direct_scan_reads_what_tarfile_reads(tmp_path: Path):
     long_key = "k" * 120  # longer than ustar's 100-byte name field
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
-        _add(tar, "a.jpg", _jpeg())
-        _add(tar, "a.txt", b"plain header")
-        _add(tar, f"{long_key}.jpg", _jpeg("red"))  # GNU long name header in the middle
-        _add(tar, f"{long_key}.txt", b"long name")
-        _add(tar, "b.jpg", _jpeg("green"))  # plain again after the fallback
+        tar_add(tar, "a.jpg", image_bytes())
+        tar_add(tar, "a.txt", b"plain header")
+        tar_add(tar, f"{long_key}.jpg", image_bytes("red"))  # GNU long name header in the middle
+        tar_add(tar, f"{long_key}.txt", b"long name")
+        tar_add(tar, "b.jpg", image_bytes("green"))  # plain again after the fallback
         link = tarfile.TarInfo("c.jpg")
         link.type, link.linkname = tarfile.SYMTYPE, "a.jpg"
         tar.addfile(link)
     raw.seek(0)
     with tarfile.open(fileobj=raw, mode="a", format=tarfile.PAX_FORMAT) as tar:
-        _add(tar, "caf\xe9.jpg", _jpeg("white"))  # non-ASCII name
-        _add(tar, "caf\xe9.txt", "caf\xe9 cr\xe8me".encode())
+        tar_add(tar, "caf\xe9.jpg", image_bytes("white"))  # non-ASCII name
+        tar_add(tar, "caf\xe9.txt", "caf\xe9 cr\xe8me".encode())
     plain = tmp_path / "plain" / "s.tar"
     gz = tmp_path / "gz" / "s.tar.gz"
     plain.parent.mkdir()
@@ -237,9 +178,9 @@ def test_the_direct_scan_reads_what_tarfile_reads(tmp_path: Path):
 def test_an_oversized_member_quarantines_its_key_without_being_read(tmp_path: Path):
     shard = tmp_path / "big.tar"
     with tarfile.open(shard, "w") as tar:
-        _add(tar, "huge.jpg", b"\0" * 5000)
-        _add(tar, "huge.txt", b"caption of a huge image")
-        _add(tar, "ok.jpg", _jpeg())
+        tar_add(tar, "huge.jpg", b"\0" * 5000)
+        tar_add(tar, "huge.txt", b"caption of a huge image")
+        tar_add(tar, "ok.jpg", image_bytes())
     samples, failures = _split(WebDatasetReader(shard, max_member_bytes=4096))
     assert [s.key for s in samples] == ["big/ok"]  # no text-only leftover of "huge"
     assert [(f.reason, f.location.split("#")[1]) for f in failures] == [("too_large", "huge.jpg")]
@@ -249,8 +190,8 @@ def _three_keys() -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for i in range(3):
-            _add(tar, f"k{i}.jpg", _jpeg(size=96) + bytes(3000))
-            _add(tar, f"k{i}.txt", f"caption {i}".encode())
+            tar_add(tar, f"k{i}.jpg", image_bytes(size=96) + bytes(3000))
+            tar_add(tar, f"k{i}.txt", f"caption {i}".encode())
     return buf.getvalue()
 
 
@@ -278,7 +219,7 @@ def test_truncated_gzip_shards_and_non_archives_are_failures(tmp_path: Path):
     gz = io.BytesIO()
     with tarfile.open(fileobj=gz, mode="w:gz") as tar:
         for i in range(4):
-            _add(tar, f"k{i}.jpg", _jpeg(size=64))
+            tar_add(tar, f"k{i}.jpg", image_bytes(size=64))
     (tmp_path / "a.tar.gz").write_bytes(gz.getvalue()[: len(gz.getvalue()) * 2 // 3])
     (tmp_path / "b.tar").write_bytes(b"this is not an archive at all " * 40)
     (tmp_path / "c.tar").write_bytes(b"")
@@ -305,13 +246,13 @@ def _peak_while_reading(shard: Path) -> int:
 
 @pytest.mark.parametrize("small,large", [(150, 1500)])
 def test_memory_stays_flat_as_the_shard_grows(tmp_path: Path, small: int, large: int):
-    jpeg = _jpeg()
+    jpeg = image_bytes()
     for n in (small, large):
         with tarfile.open(tmp_path / f"s{n}.tar", "w") as tar:
             for i in range(n):
-                _add(tar, f"{i:06d}.jpg", jpeg)
-                _add(tar, f"{i:06d}.txt", b"caption")
-                _add(tar, f"{i:06d}.json", b'{"status": "success"}')
+                tar_add(tar, f"{i:06d}.jpg", jpeg)
+                tar_add(tar, f"{i:06d}.txt", b"caption")
+                tar_add(tar, f"{i:06d}.json", b'{"status": "success"}')
     small_peak = _peak_while_reading(tmp_path / f"s{small}.tar")
     large_peak = _peak_while_reading(tmp_path / f"s{large}.tar")
     # ten times the input; the per-shard key set is the only thing that grows

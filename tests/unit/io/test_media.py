@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
@@ -11,22 +9,13 @@ from PIL import Image
 from plait.errors import InputError
 from plait.io import media
 
+from ...builders import bomb_png
+
 
 def _png(w: int = 8, h: int = 6, color=(200, 10, 10)) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (w, h), color).save(buf, "PNG")
     return buf.getvalue()
-
-
-def _bomb_png(w: int, h: int) -> bytes:
-    """A tiny PNG whose header declares a huge canvas (a decompression bomb)."""
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
-    idat = zlib.compress(b"\x00" * 1024)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 def test_probe_reports_hash_mime_and_size():
@@ -42,7 +31,7 @@ def test_probe_reports_hash_mime_and_size():
         (b"", "empty_file"),
         (b"definitely not an image", "not_an_image"),
         (_png(64, 64)[:120], "truncated_image"),
-        (_bomb_png(30000, 30000), "decompression_bomb"),
+        (bomb_png(30000, 30000), "decompression_bomb"),
     ],
 )
 def test_probe_rejects_bad_bytes_with_a_reason(data, reason):
