@@ -52,6 +52,17 @@ def _tokenizer(path: Path, eos: str) -> int:
     return len(vocab)
 
 
+# Both towers of both architectures: 2 layers of width 32, so a model saves in
+# milliseconds and still runs the real forward code.
+_TOWER = {
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+}
+_VISION = {**_TOWER, "image_size": 32, "patch_size": 8}
+
+
 def save_tiny_clip(path: Path) -> Path:
     import torch
     from transformers import CLIPConfig, CLIPModel
@@ -61,23 +72,13 @@ def save_tiny_clip(path: Path) -> Path:
     cfg = CLIPConfig(
         text_config={
             "vocab_size": vocab,
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 4,
+            **_TOWER,
             "max_position_embeddings": 16,
             "eos_token_id": 3,
             "bos_token_id": 2,
             "pad_token_id": 0,
         },
-        vision_config={
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 4,
-            "image_size": 32,
-            "patch_size": 8,
-        },
+        vision_config=_VISION,
         projection_dim=24,
     )
     CLIPModel(cfg).save_pretrained(str(path))
@@ -108,22 +109,12 @@ def save_tiny_siglip(path: Path) -> Path:
     cfg = SiglipConfig(
         text_config={
             "vocab_size": vocab,
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 4,
+            **_TOWER,
             "max_position_embeddings": 16,
             "pad_token_id": 0,
             "eos_token_id": 3,
         },
-        vision_config={
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 4,
-            "image_size": 32,
-            "patch_size": 8,
-        },
+        vision_config=_VISION,
     )
     SiglipModel(cfg).save_pretrained(str(path))
     (path / "preprocessor_config.json").write_text(
