@@ -55,9 +55,9 @@ def build(ds: Any, config: VectorIndexConfig) -> hnsw.HnswIndex:
     pilot rows stay in the graph and the build goes on.
     """
     dim = ds.schema.field("vector").type.list_size
+    n = ds.count_rows()
     index = hnsw.new_index(dim, config.m, config.ef_construction, config.storage)
     if not index.is_trained:  # SQ8: per-dimension ranges from a random sample
-        n = ds.count_rows()
         pick = np.sort(np.random.default_rng(0).choice(n, min(n, 65_536), replace=False))
         tbl = ds.take(pick.tolist(), columns=["vector"])
         flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
@@ -66,7 +66,7 @@ def build(ds: Any, config: VectorIndexConfig) -> hnsw.HnswIndex:
     fp = hnsw.fingerprint(ds)
     batches = hnsw.read_rows(ds)
     pilot: dict[str, Any] | None = None
-    if ds.count_rows() >= 2 * PILOT_ROWS:
+    if n >= 2 * PILOT_ROWS:
         hnsw.add_rows(index, _first_rows(batches, PILOT_ROWS), parts, train=False)
         cal = hnsw.calibrate(
             _assemble(index, parts, None), config.target_recall, 10, config.k_expansion
