@@ -2,7 +2,7 @@
 
 Builds a corpus (ingest both sources), trains the LiT adapter ``lit:flickr`` on the
 Flickr pairs (``plait align``), runs ``recipes/datacomp_basic.yaml`` with
-``plait.pipeline.curate`` and prints what every step did: samples in, kept, and
+``plait.curate.curate`` and prints what every step did: samples in, kept, and
 dropped by reason, split by source dataset. The corpus is reused when it exists
 (ingest is idempotent, the adapter is trained once); every curate run writes a new
 version, so a rerun starts from a fresh corpus unless ``--reuse`` is given.
@@ -142,7 +142,7 @@ def english_slots_note(corpus: Any) -> None:
 
 
 def main(argv: list[str]) -> None:
-    from plait.pipeline import curate
+    from plait.curate import curate
 
     reuse = "--reuse" in argv
     args = [a for a in argv if not a.startswith("--")]

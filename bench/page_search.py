@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from plait.index import build
+from plait.index import index
 from plait.io.corpus import Corpus
 from plait.retrieval import Query, search_batch
 from plait.schema import Sample, Source, embeddings_schema, samples_table
@@ -114,7 +114,7 @@ def make_corpus(path: Path, items: list[tuple[str, str, str, str]], encoder) -> 
 
     corpus.embeddings_path("minilm").parent.mkdir(parents=True, exist_ok=True)
     lance.write_dataset(tbl, str(corpus.embeddings_path("minilm")))
-    build(corpus)
+    index(corpus)
 
 
 def main() -> None:

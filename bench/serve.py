@@ -32,9 +32,35 @@ WORDS = ["red", "green", "blue", "yellow", "purple", "orange", "black", "white"]
 SHAPES = ["circle", "square", "triangle", "stripe"]
 
 
+class RandomEncoder:
+    """Random unit vectors of an encoder's size (a load test needs realistic sizes, not
+    meaning); it goes through the real ``plait.embed.embed`` like any encoder."""
+
+    modalities = frozenset({"text", "image"})
+
+    def __init__(self, name: str, dim: int, seed: int = 0) -> None:
+        import numpy as np
+
+        self.name, self.dim = name, dim
+        self._rng = np.random.default_rng(seed)
+
+    def _unit(self, n: int):
+        v = self._rng.standard_normal((n, self.dim)).astype("float32")
+        return v / (v**2).sum(axis=1, keepdims=True) ** 0.5
+
+    def encode_text(self, texts):
+        return self._unit(len(texts))
+
+    def encode_images(self, images):
+        return self._unit(len(images))
+
+
 def build(path: Path, n: int, real: bool) -> None:
-    from plait.index import build as build_index
-    from plait.server.testing import embed_slots, synth_corpus
+    from plait.embed import embed
+    from plait.index import index as build_index
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.synth import synth_corpus
 
     t0 = time.perf_counter()
     corpus = synth_corpus(path, n * 10 // 9 + 1, image_size=48)  # a tenth goes to rejected
@@ -45,7 +71,7 @@ def build(path: Path, n: int, real: bool) -> None:
     )
     t0 = time.perf_counter()
     for spec, dim in (("minilm", 384), ("effnet-lite0", 1280)):
-        embed_slots(corpus, spec, random_dim=None if real else dim)
+        embed(corpus, spec, encoder=None if real else RandomEncoder(spec, dim))
     print(
         f"embeddings ({'real' if real else 'random unit vectors'}) in {time.perf_counter() - t0:.1f}s",
         flush=True,
@@ -199,9 +225,9 @@ def reference(corpus_path: Path, ids: list[str], image: bytes, reps: int = 20) -
     for kind, make in qs.items():
         s.search(make())  # load the encoder and tables
         out[kind] = _median_ms(lambda make=make: s.search(make()), reps)
+    from plait.retrieval.cards import summary
     from plait.schema import Sample
     from plait.server.lineage import sample_detail
-    from plait.server.search import summary
     from plait.server.state import make_thumb
     from plait.server.stats import corpus_stats
 

@@ -105,10 +105,10 @@ def build(
     """Build the demo corpus end to end; every step is resumable and skips done work."""
     from plait.align import align
     from plait.align.train import TrainConfig
+    from plait.curate import curate
     from plait.embed import embed
-    from plait.index import build as build_index
+    from plait.index import index as build_index
     from plait.ingest import ingest
-    from plait.pipeline import curate
     from plait.retrieval import Query, search
 
     if fresh and corpus_dir.exists():

@@ -19,8 +19,10 @@ if not CHROMIUM.exists():
 pytest.importorskip("playwright.sync_api")
 pytest.importorskip("fastapi")
 
+from plait.embed import embed  # noqa: E402
 from plait.server import create_app  # noqa: E402
-from plait.server.testing import ServerThread, embed_slots, synth_corpus  # noqa: E402
+
+from ..synth import ServerThread, synth_corpus  # noqa: E402
 
 pytestmark = pytest.mark.browser
 KEY = "ui-key"
@@ -51,11 +53,11 @@ def site(tmp_path_factory: pytest.TempPathFactory):
         import torch
 
         torch.set_num_threads(1)
-        from plait.index import build
+        from plait.index import index
 
-        embed_slots(corpus, "minilm")
-        embed_slots(corpus, "effnet-lite0")
-        build(corpus)
+        embed(corpus, "minilm")
+        embed(corpus, "effnet-lite0")
+        index(corpus)
     app = create_app(root / "demo", api_key=KEY, export_root=root / "exports")
     with ServerThread(app) as srv:
         yield srv, corpus, root, searchable

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "executors
 import toy_corpus  # noqa: E402
 
 from plait import schema  # noqa: E402
-from plait.pipeline import curate  # noqa: E402
+from plait.curate import curate  # noqa: E402
 
 
 class Cells(HTMLParser):

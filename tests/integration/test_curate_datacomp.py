@@ -71,7 +71,7 @@ def curated(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
     import torch
 
     from plait.align import TrainConfig
-    from plait.pipeline import curate
+    from plait.curate import curate
 
     torch.set_num_threads(1)
     bench = _bench()

@@ -13,7 +13,7 @@ sys.path.insert(0, str(TOY))
 import toy_corpus  # noqa: E402
 
 from plait import schema  # noqa: E402
-from plait.pipeline import curate  # noqa: E402
+from plait.curate import curate  # noqa: E402
 
 
 def _state(corpus):

@@ -13,9 +13,10 @@ import pytest
 from PIL import Image
 
 from plait import Corpus
-from plait.errors import ConfigError, UnknownNameError
+from plait.errors import ConfigError, PlaitError, UnknownNameError
 from plait.export import export
-from plait.server.testing import synth_corpus
+
+from ..synth import synth_corpus
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +156,45 @@ def test_cli_export(corpus: Corpus, tmp_path: Path, capsys: pytest.CaptureFixtur
     report = json.loads(capsys.readouterr().out)
     assert report["exported"] == corpus.count("samples", "kind = 'pair'")
     assert (tmp_path / "cli" / "00000.tar").is_file()
+
+
+_NO_SERVE = """
+import sys
+
+class NoServe:  # neither the serve extra nor plait's server package can be imported
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"fastapi", "starlette", "uvicorn"} or name == "plait.server":
+            raise ImportError(f"No module named {name!r} (serve extra not installed)")
+
+sys.meta_path.insert(0, NoServe())
+from plait.cli import main
+
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.models
+def test_cli_export_by_query_needs_no_serve_extra(tmp_path: Path):
+    import subprocess
+    import sys
+
+    from plait.embed import embed
+
+    c = synth_corpus(tmp_path / "q", 30)
+    try:
+        embed(c, "minilm")
+    except PlaitError as exc:
+        pytest.skip(f"minilm cannot load here: {exc}")
+    args = [str(c.path), str(tmp_path / "out"), "--format", "parquet", "--query", "a red circle"]
+    out = subprocess.run(
+        [sys.executable, "-c", _NO_SERVE, "export", *args, "--k", "4", "--no-progress", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["selected"] == 4
+    ids = pq.read_table(tmp_path / "out" / "00000.parquet").column("id").to_pylist()
+    texts = {s.id: " ".join(t for t in s.texts if t) for s in c.samples()}
+    assert "red" in texts[ids[0]]

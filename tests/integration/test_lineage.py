@@ -11,9 +11,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "executors
 
 import toy_corpus  # noqa: E402
 
+from plait.curate import curate  # noqa: E402
 from plait.errors import NotFoundError  # noqa: E402
 from plait.lineage import restore, why  # noqa: E402
-from plait.pipeline import curate  # noqa: E402
 
 RECIPE = [{"op": "toy_ops:MinWords", "min_words": 3}, {"op": "toy_ops:ExactText"}]
 

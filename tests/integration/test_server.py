@@ -18,7 +18,8 @@ from plait.client import ApiError, PlaitClient  # noqa: E402
 from plait.errors import ConfigError, NotFoundError, SecurityError, UnknownNameError  # noqa: E402
 from plait.server import create_app  # noqa: E402
 from plait.server.errors import AuthError  # noqa: E402
-from plait.server.testing import ServerThread, synth_corpus  # noqa: E402
+
+from ..synth import ServerThread, synth_corpus  # noqa: E402
 
 KEY = "test-key-123"
 

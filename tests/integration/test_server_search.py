@@ -18,9 +18,11 @@ pytest.importorskip("plait.index")
 pytest.importorskip("plait.encoders")
 
 from plait.client import PlaitClient  # noqa: E402
+from plait.embed import embed  # noqa: E402
 from plait.errors import PlaitError, UnknownNameError  # noqa: E402
 from plait.server import create_app  # noqa: E402
-from plait.server.testing import ServerThread, embed_slots, synth_corpus  # noqa: E402
+
+from ..synth import ServerThread, synth_corpus  # noqa: E402
 
 pytestmark = pytest.mark.models
 KEY = "k"
@@ -31,16 +33,16 @@ def served(tmp_path_factory: pytest.TempPathFactory):
     import torch
 
     torch.set_num_threads(1)
-    from plait.index import build
+    from plait.index import index
 
     root = tmp_path_factory.mktemp("search")
     corpus = synth_corpus(root / "c", 48)
     try:
-        embed_slots(corpus, "minilm")
-        embed_slots(corpus, "effnet-lite0")
+        embed(corpus, "minilm")
+        embed(corpus, "effnet-lite0")
     except PlaitError as exc:
         pytest.skip(f"encoders cannot load here: {exc}")
-    build(corpus)
+    index(corpus)
     app = create_app(root / "c", api_key=KEY, export_root=root / "exports")
     with ServerThread(app) as srv, PlaitClient(srv.url, api_key=KEY) as client:
         yield srv, client, corpus

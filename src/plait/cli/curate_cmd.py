@@ -1,4 +1,4 @@
-"""``plait curate``, ``plait why``, ``plait restore`` and ``plait audit``."""
+"""``plait curate``."""
 
 from __future__ import annotations
 
@@ -6,14 +6,11 @@ from pathlib import Path
 
 import typer
 
-from plait.cli._util import console, err_console, print_json
+from plait.cli._util import console, print_json
 
 
 def register(app: typer.Typer) -> None:
     app.command("curate")(curate)
-    app.command("why")(why)
-    app.command("restore")(restore)
-    app.command("audit")(audit)
 
 
 def curate(
@@ -33,8 +30,8 @@ def curate(
 
     Example: plait curate ./corpus recipes/basic.yaml --workers 2
     """
+    from plait.curate import curate as run_curate
     from plait.io.corpus import Corpus
-    from plait.pipeline import curate as run_curate
 
     c = Corpus.open(corpus)
     resume_arg: bool | str | None = False if fresh else resume
@@ -104,72 +101,3 @@ def _print_curate(report) -> None:  # noqa: ANN001 - CurateReport, imported lazi
         console.print(
             f"kept {report.kept:,}, rejected {report.rejected:,} in {report.seconds:.1f} s"
         )
-
-
-def why(
-    sample_id: str = typer.Argument(..., help="Sample id."),
-    corpus: Path = typer.Option(Path("."), "--corpus", "-c", help="Corpus directory."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """Print a sample's path through every run: ingested, kept or dropped, restored.
-
-    Example: plait why flickr8k/1000268201_693b08cb0e.jpg --corpus ./corpus
-    """
-    from plait.io.corpus import Corpus
-    from plait.lineage import why as run_why
-
-    lin = run_why(Corpus.open(corpus), sample_id)
-    if as_json:
-        print_json(lin.to_dict())
-        return
-    console.print(f"[bold]{lin.sample_id}[/] ({lin.status}) from {lin.dataset}: {lin.uri}")
-    for e in lin.events:
-        at = str(e.at)[:19] if e.at else "?"
-        console.print(
-            f"  {at}  {e.command:<8} {e.run_id}: {e.what}", highlight=False, soft_wrap=True
-        )
-    state = "still in samples" if lin.status == "present" else "in rejected"
-    console.print(f"  now: {state}")
-
-
-def restore(
-    corpus: Path = typer.Argument(..., help="Corpus directory."),
-    run: str = typer.Option(..., "--run", help="The curate run whose drops to undo."),
-) -> None:
-    """Move every sample a run dropped back into samples (recorded as a restore run).
-
-    Example: plait restore ./corpus --run curate-20250101-120000-abc123
-    """
-    from plait.io.corpus import Corpus
-    from plait.lineage import restore as run_restore
-
-    rep = run_restore(Corpus.open(corpus), run)
-    console.print(f"restored {rep.restored:,} samples dropped by {rep.undone} (run {rep.run_id})")
-    for reason, n in rep.by_reason.items():
-        console.print(f"  {reason}: {n:,}")
-
-
-def audit(
-    corpus: Path = typer.Argument(..., help="Corpus directory."),
-    html: Path = typer.Option(None, "--html", help="Also write a self-contained HTML report here."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
-) -> None:
-    """Provenance report: sources, licences, languages, drop reasons, duplicate clusters.
-
-    Example: plait audit ./corpus --html audit.html
-    """
-    from plait.audit import audit as run_audit
-    from plait.io.corpus import Corpus
-
-    report = run_audit(Corpus.open(corpus))
-    if as_json:
-        print_json(report.to_dict())
-    else:
-        from plait.audit.terminal import print_report
-
-        print_report(report, console)
-    if html is not None:
-        from plait.audit.html import render_html
-
-        html.write_text(render_html(report), encoding="utf-8")
-        err_console.print(f"wrote {html}")

@@ -1,4 +1,4 @@
-"""``plait index`` and ``plait search``."""
+"""``plait search``."""
 
 from __future__ import annotations
 
@@ -12,44 +12,7 @@ from plait.io.corpus import Corpus
 
 
 def register(app: typer.Typer) -> None:
-    app.command("index")(index_cmd)
     app.command("search")(search_cmd)
-
-
-def index_cmd(
-    corpus: Path = typer.Argument(..., help="Corpus directory."),
-    encoder: list[str] = typer.Option(
-        None, "--encoder", help="Index only this encoder's table (repeatable)."
-    ),
-    threshold: int = typer.Option(None, help="Below this many vectors: exact search, no index."),
-    index_type: str = typer.Option(None, help="IVF_HNSW_SQ (default), IVF_PQ or IVF_FLAT."),
-    fulltext: bool = typer.Option(True, help="Build the BM25 full-text index over sample texts."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
-) -> None:
-    """Build or update the vector index of every embeddings table and the BM25 index.
-
-    Example: plait index ./corpus
-    """
-    from dataclasses import replace
-
-    from plait.index import VectorIndexConfig, build
-
-    cfg = VectorIndexConfig()
-    if threshold is not None:
-        cfg = replace(cfg, threshold=threshold)
-    if index_type is not None:
-        cfg = replace(cfg, index_type=index_type.upper())
-    report = build(Corpus.open(corpus), encoders=encoder or None, config=cfg, fulltext=fulltext)
-    if as_json:
-        print_json(report.to_dict())
-        return
-    for name, v in report.vectors.items():
-        console.print(f"{name}: {v['action']} ({v['rows']:,} vectors, {v['index']})")
-    if report.fulltext:
-        console.print(
-            f"full text: {report.fulltext['action']} ({report.fulltext['rows']:,} samples, BM25)"
-        )
-    console.print(f"done in {report.seconds:.1f} s")
 
 
 def search_cmd(

@@ -1,4 +1,4 @@
-"""``plait serve`` and ``plait export``."""
+"""``plait serve``."""
 
 from __future__ import annotations
 
@@ -7,14 +7,12 @@ from pathlib import Path
 
 import typer
 
-from plait.cli._util import console, counts_table, err_console, print_json
+from plait.cli._util import console, err_console
 from plait.errors import ConfigError
-from plait.io.corpus import Corpus
 
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
-    app.command("export")(export_cmd)
 
 
 def serve(
@@ -71,65 +69,3 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def export_cmd(
-    corpus: Path = typer.Argument(..., help="Corpus directory."),
-    dest: Path = typer.Argument(..., help="Folder to write shards into (must be empty)."),
-    fmt: str = typer.Option(
-        "webdataset", "--format", help="webdataset, parquet or jsonl (OBELICS layout)."
-    ),
-    where: str = typer.Option(
-        None, help="SQL filter over samples columns, e.g. \"source.licence = 'CC-BY-4.0'\"."
-    ),
-    query: str = typer.Option(
-        None, help="A text search query choosing the subset (needs an index)."
-    ),
-    k: int = typer.Option(1000, help="With --query: how many hits to export."),
-    limit: int = typer.Option(None, help="Export at most this many samples."),
-    shard_size: int = typer.Option(10_000, help="Records per shard."),
-    overwrite: bool = typer.Option(False, help="Write into a non-empty destination."),
-    progress: bool = typer.Option(True, help="Show a progress bar."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
-) -> None:
-    """Export a subset as WebDataset shards, Parquet or OBELICS JSONL.
-
-    Example: plait export ./my-corpus ./shards --format webdataset --where "kind = 'pair'"
-    """
-    from plait.export import export
-
-    c = Corpus.open(corpus)
-    q = None
-    if query is not None:
-        from plait.server.search import _retrieval
-
-        q = _retrieval().Query(text=query, k=k)
-    kwargs = {
-        "where": where,
-        "query": q,
-        "limit": limit,
-        "shard_size": shard_size,
-        "overwrite": overwrite,
-    }
-    if progress:
-        from plait.progress import progress_bar
-
-        with progress_bar(f"export {fmt}", unit="samples") as advance:
-            seen = [0]
-
-            def on_progress(done: int, total: int) -> None:
-                advance(done - seen[0])
-                seen[0] = done
-
-            report = export(c, dest, fmt, on_progress=on_progress, **kwargs)
-    else:
-        report = export(c, dest, fmt, **kwargs)
-    if as_json:
-        print_json(report.to_dict())
-        return
-    console.print(
-        f"exported [bold]{report.exported:,}[/] records from {report.selected:,} samples into "
-        f"{report.shards} shard(s) at [bold]{report.dest}[/] in {report.seconds:.1f}s, run {report.run_id}"
-    )
-    if report.skipped:
-        console.print(counts_table("skipped by reason", report.skipped, "reason"))

@@ -31,10 +31,10 @@ def _first_line(exc: Exception) -> str:
 
 
 def search_ids(corpus: Corpus, query: Any) -> list[str]:
-    """Sample ids of a search query, best first (plait.retrieval is loaded lazily)."""
-    from plait.server.search import retrieval_search
+    """Sample ids of a search query, best first."""
+    from plait.retrieval import search
 
-    return list(dict.fromkeys(h.sample_id for h in retrieval_search()(corpus, query)))
+    return list(dict.fromkeys(h.sample_id for h in search(corpus, query)))
 
 
 def by_ids(corpus: Corpus, ids: list[str], batch_size: int) -> Iterator[list[Sample]]:

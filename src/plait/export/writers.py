@@ -20,9 +20,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from plait.export.views import pairs
 from plait.io.media import is_svg
 from plait.schema import Sample
+from plait.views import pairs
 
 Media = dict[str, bytes]
 

@@ -23,7 +23,7 @@ from plait.io.runs import Run
 
 @dataclass
 class IndexReport:
-    """What ``build`` did, per embeddings table and for the full-text index."""
+    """What ``index`` did, per embeddings table and for the full-text index."""
 
     vectors: dict[str, dict[str, Any]] = field(default_factory=dict)  # table -> action, rows, type
     fulltext: dict[str, Any] = field(default_factory=dict)
@@ -37,7 +37,7 @@ class IndexReport:
         }
 
 
-def build(
+def index(
     corpus: Corpus,
     *,
     encoders: Sequence[str] | None = None,

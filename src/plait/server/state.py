@@ -67,11 +67,11 @@ class CorpusSearch:
         self._lock = threading.Lock()
 
     def __call__(self, query: Any) -> list[Any]:
-        from plait.server.search import _retrieval
+        from plait.retrieval import Searcher
 
         with self._lock:
             if self._searcher is None:
-                self._searcher = _retrieval().Searcher(self.corpus)
+                self._searcher = Searcher(self.corpus)
         s = self._searcher
         if not query.fulltext and (query.text or query.image is not None):
             spec = s.resolve(query)[1]

@@ -13,8 +13,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 import toy_corpus  # noqa: E402
 
 from plait import schema  # noqa: E402
+from plait.curate import curate  # noqa: E402
 from plait.executors import commit as commit_mod  # noqa: E402
-from plait.pipeline import curate  # noqa: E402
 
 RECIPE = [
     {"op": "toy_ops:MinWords", "min_words": 3},
@@ -97,10 +97,10 @@ def test_crash_in_commit_resumes_same_run_without_redoing_shards(
     def boom(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr("plait.pipeline.commit", boom)
+    monkeypatch.setattr("plait.curate.commit", boom)
     with pytest.raises(OSError):
         curate(corpus, RECIPE, workers=0, shard_size=50)
-    monkeypatch.setattr("plait.pipeline.commit", commit_mod.commit)
+    monkeypatch.setattr("plait.curate.commit", commit_mod.commit)
     [wd] = (corpus.path / ".work").iterdir()
     done = sorted(wd.rglob("*.done"))
     assert len(done) == 4 * 3  # 4 shards x 3 stages

@@ -1,4 +1,4 @@
-"""BM25 over samples.texts, including rows added after the build, and ``build``'s report."""
+"""BM25 over samples.texts, including rows added after the build, and ``index``'s report."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 from plait.errors import CorpusError, UnknownNameError
-from plait.index import build, fulltext_search, has_fulltext_index
+from plait.index import fulltext_search, has_fulltext_index, index
 from plait.schema import Sample, Source, embeddings_schema, samples_table
 
 pytest.importorskip("lance")
@@ -37,7 +37,7 @@ def test_bm25_ranks_stems_filters_and_sees_new_rows(corpus) -> None:
         "samples",
         samples_table([page(i, t, "GPL-2" if i % 2 else "MIT") for i, t in enumerate(TEXTS)]),
     )
-    report = build(corpus)
+    report = index(corpus)
     assert report.fulltext["action"] == "built" and report.vectors == {}
     ds = corpus.dataset("samples")
     assert has_fulltext_index(ds)
@@ -56,16 +56,16 @@ def test_bm25_ranks_stems_filters_and_sees_new_rows(corpus) -> None:
     corpus.append("samples", samples_table([page(9, "Zebras graze on the savanna")]))
     ds = corpus.dataset("samples")
     assert fulltext_search(ds, "zebra", 3)[0][0] == "d/9"  # before any re-index
-    assert build(corpus).fulltext["action"] == "optimised"
+    assert index(corpus).fulltext["action"] == "optimised"
     assert fulltext_search(corpus.dataset("samples"), "zebra", 3)[0][0] == "d/9"
-    assert build(corpus).fulltext["action"] == "up-to-date"
+    assert index(corpus).fulltext["action"] == "up-to-date"
     runs = corpus.read("runs").to_pylist()
     assert [r["command"] for r in runs] == ["index"] * 3
 
 
 def test_build_reports_tables_and_names_missing_ones(corpus) -> None:
     with pytest.raises(CorpusError, match="plait ingest"):
-        build(corpus)
+        index(corpus)
     corpus.append("samples", samples_table([page(0, TEXTS[0])]))
     vec = np.ones((1, 4), np.float32) / 2
     tbl = pa.table(
@@ -81,9 +81,9 @@ def test_build_reports_tables_and_names_missing_ones(corpus) -> None:
     import lance
 
     lance.write_dataset(tbl, str(corpus.embeddings_path("minilm")))
-    report = build(corpus)
+    report = index(corpus)
     v = report.vectors["minilm"]
     assert list(report.vectors) == ["minilm"]
     assert (v["action"], v["rows"], v["index"], v["unindexed_rows"]) == ("exact", 1, "exact", 1)
     with pytest.raises(UnknownNameError, match="minilm"):
-        build(corpus, encoders=["lit:flickr"])
+        index(corpus, encoders=["lit:flickr"])

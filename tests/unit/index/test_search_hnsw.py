@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plait.index import build, hnsw
+from plait.index import hnsw, index
 from plait.index.vector import VectorIndexConfig
 from plait.retrieval import Query, search
 
@@ -50,7 +50,7 @@ def same(a, b) -> None:
 def test_every_query_kind_matches_the_exact_path(corpus) -> None:
     fake = FakeEncoder()
     build_corpus(corpus, fake)
-    report = build(corpus, config=HNSW)
+    report = index(corpus, config=HNSW)
     assert report.vectors["fake"]["action"] == "built"
     assert report.vectors["fake"]["index"] == "HNSW32_FLAT"
     assert hnsw.files(corpus.embeddings_path("fake"))["index"].is_file()
@@ -64,7 +64,7 @@ def test_every_query_kind_matches_the_exact_path(corpus) -> None:
 def test_new_samples_are_found_before_and_after_reindexing(corpus) -> None:
     fake = FakeEncoder()
     build_corpus(corpus, fake)
-    build(corpus, config=HNSW)
+    index(corpus, config=HNSW)
     add_text_sample(corpus, fake, "text/zebra", "zebra stripes")
     for cfg in (HNSW, EXACT):
         hits = search(corpus, Query(text="zebra stripes", k=2), encoder=fake, config=cfg)
@@ -73,7 +73,7 @@ def test_new_samples_are_found_before_and_after_reindexing(corpus) -> None:
     same(
         search(corpus, q, encoder=fake, config=HNSW), search(corpus, q, encoder=fake, config=EXACT)
     )
-    report = build(corpus, config=HNSW, fulltext=False)
+    report = index(corpus, config=HNSW, fulltext=False)
     assert report.vectors["fake"]["action"] == "extended"
     assert report.vectors["fake"]["unindexed_rows"] == 0
     hits = search(corpus, Query(text="zebra stripes", k=1), encoder=fake, config=HNSW)

@@ -163,8 +163,8 @@ def fake() -> FakeEncoder:
 @pytest.fixture()
 def small(corpus, fake):
     """The corpus above, with the BM25 index built (vectors: exact path)."""
-    from plait.index import build
+    from plait.index import index
 
     build_corpus(corpus, fake)
-    build(corpus)
+    index(corpus)
     return corpus

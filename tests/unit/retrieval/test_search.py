@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from plait.errors import ConfigError, PlaitError, UnknownNameError
-from plait.index import build
+from plait.index import index
 from plait.retrieval import Hit, Query, search, search_batch
 from plait.retrieval.encoding import query_vector
 
@@ -174,7 +174,7 @@ def test_errors_say_what_to_do(corpus, fake) -> None:
     import shutil
 
     shutil.rmtree(corpus.path / "embeddings")
-    build(corpus)
+    index(corpus)
     with pytest.raises(PlaitError, match="plait embed"):
         search(corpus, Query(text="cat"))
 

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 
 from plait.errors import ConfigError
 from plait.io.corpus import sql_str
+from plait.retrieval.cards import summary
 from plait.server import models
 from plait.server.lineage import run_out
-from plait.server.search import summary
 from plait.server.state import CorpusDep, State
 from plait.server.stats import corpus_stats
 

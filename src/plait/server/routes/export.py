@@ -9,9 +9,10 @@ from typing import Any
 from fastapi import APIRouter
 
 from plait.errors import ConfigError, SecurityError
+from plait.retrieval.cards import build_where
 from plait.server import models
 from plait.server.errors import error_content
-from plait.server.search import build_where, to_query
+from plait.server.search import to_query
 from plait.server.state import CorpusDep, SearchDep, State, WriteKey
 
 router = APIRouter(prefix="/api/corpora/{name}", tags=["export"])

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from plait.export.select import checked_count
+from plait.retrieval.cards import build_where, summary
 from plait.schema import Sample
 from plait.server import models
 from plait.server.lineage import sample_detail
 from plait.server.routes.corpora import check_page
-from plait.server.search import build_where, summary
 from plait.server.state import CorpusDep, State, WriteKey, make_thumb
 
 router = APIRouter(prefix="/api/corpora/{name}", tags=["samples"])

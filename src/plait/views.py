@@ -1,4 +1,4 @@
-"""Views of a sample that exporters write: image-text pairs, and one caption.
+"""Views of a sample that exporters and result cards read: image-text pairs, and one caption.
 
 Exporters never read interleaved slots themselves; they ask for a view, so a
 document with three images exports as three pairs, each image with the text

@@ -1,6 +1,6 @@
-"""Helpers to run the real server on a loopback port in a thread, and to write a
-synthetic corpus (generated images, captions, drops, runs) for tests, benchmarks
-and demos that must not depend on downloaded data."""
+"""A synthetic corpus (generated images, captions in three languages, drops, runs) for
+tests and benchmarks that must not depend on downloaded data, and the real server run
+on a loopback port in a thread. Embed it through the real stage (``plait.embed.embed``)."""
 
 from __future__ import annotations
 
@@ -236,70 +236,3 @@ class ServerThread:
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.sock.close()
-
-
-def embed_slots(
-    corpus: Corpus, spec: str, *, random_dim: int | None = None, seed: int = 0, batch: int = 256
-) -> int:
-    """Write ``corpus.embeddings_path(spec)`` for every slot of the encoder's modalities.
-
-    With ``random_dim`` the vectors are random unit vectors (benchmarks that only
-    need realistic sizes); otherwise the real encoder from :mod:`plait.encoders`.
-    A stand-in until ``plait.embed`` lands; the table follows contract 1.
-    """
-    import hashlib
-
-    import numpy as np
-
-    from plait.io.media import open_image
-
-    enc = (
-        None
-        if random_dim
-        else __import__("plait.encoders", fromlist=["load_encoder"]).load_encoder(spec)
-    )
-    modalities = {"text", "image"} if random_dim else set(enc.modalities)
-    dim = random_dim or enc.dim
-    rng = np.random.default_rng(seed)
-    rows: list[tuple[str, int, str, str, Any]] = []  # sample_id, slot, modality, content, payload
-    for s in corpus.samples():
-        for i, (t, m) in enumerate(zip(s.texts, s.images)):
-            if t is not None and "text" in modalities:
-                rows.append((s.id, i, "text", hashlib.sha256(t.encode()).hexdigest(), t))
-            elif m is not None and "image" in modalities:
-                rows.append((s.id, i, "image", m, m))
-    sch = schema.embeddings_schema(dim).with_metadata({"encoder": spec})
-    path = corpus.embeddings_path(spec)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    import lance
-
-    for lo in range(0, len(rows), batch):
-        chunk = rows[lo : lo + batch]
-        if enc is None:
-            vecs = rng.standard_normal((len(chunk), dim)).astype("float32")
-            vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-        else:
-            vecs = np.zeros((len(chunk), dim), dtype="float32")
-            texts = [(j, r[4]) for j, r in enumerate(chunk) if r[2] == "text"]
-            imgs = [(j, r[4]) for j, r in enumerate(chunk) if r[2] == "image"]
-            if texts:
-                vecs[[j for j, _ in texts]] = enc.encode_text([t for _, t in texts])
-            if imgs:
-                data = corpus.media_many(m for _, m in imgs)
-                vecs[[j for j, _ in imgs]] = enc.encode_images(
-                    [open_image(data[m]) for _, m in imgs]
-                )
-        tbl = pa.Table.from_pydict(
-            {
-                "sample_id": [r[0] for r in chunk],
-                "slot": [r[1] for r in chunk],
-                "modality": [r[2] for r in chunk],
-                "content": [r[3] for r in chunk],
-                "vector": pa.FixedSizeListArray.from_arrays(pa.array(vecs.reshape(-1)), dim),
-            },
-            schema=sch,
-        )
-        lance.write_dataset(
-            tbl, str(path), schema=sch, mode="append" if path.exists() else "create"
-        )
-    return len(rows)

@@ -1,0 +1,57 @@
+"""``plait why`` and ``plait restore``: a sample's path through the runs, and undoing a run's drops."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from plait.cli._util import console, print_json
+
+
+def register(app: typer.Typer) -> None:
+    app.command("why")(why)
+    app.command("restore")(restore)
+
+
+def why(
+    sample_id: str = typer.Argument(..., help="Sample id."),
+    corpus: Path = typer.Option(Path("."), "--corpus", "-c", help="Corpus directory."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Print a sample's path through every run: ingested, kept or dropped, restored.
+
+    Example: plait why flickr8k/1000268201_693b08cb0e.jpg --corpus ./corpus
+    """
+    from plait.io.corpus import Corpus
+    from plait.lineage import why as run_why
+
+    lin = run_why(Corpus.open(corpus), sample_id)
+    if as_json:
+        print_json(lin.to_dict())
+        return
+    console.print(f"[bold]{lin.sample_id}[/] ({lin.status}) from {lin.dataset}: {lin.uri}")
+    for e in lin.events:
+        at = str(e.at)[:19] if e.at else "?"
+        console.print(
+            f"  {at}  {e.command:<8} {e.run_id}: {e.what}", highlight=False, soft_wrap=True
+        )
+    state = "still in samples" if lin.status == "present" else "in rejected"
+    console.print(f"  now: {state}")
+
+
+def restore(
+    corpus: Path = typer.Argument(..., help="Corpus directory."),
+    run: str = typer.Option(..., "--run", help="The curate run whose drops to undo."),
+) -> None:
+    """Move every sample a run dropped back into samples (recorded as a restore run).
+
+    Example: plait restore ./corpus --run curate-20250101-120000-abc123
+    """
+    from plait.io.corpus import Corpus
+    from plait.lineage import restore as run_restore
+
+    rep = run_restore(Corpus.open(corpus), run)
+    console.print(f"restored {rep.restored:,} samples dropped by {rep.undone} (run {rep.run_id})")
+    for reason, n in rep.by_reason.items():
+        console.print(f"  {reason}: {n:,}")

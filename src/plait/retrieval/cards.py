@@ -1,0 +1,82 @@
+"""What a listing or a search hit shows of a sample (a "card"), and the filters that
+choose samples by language, licence, source, kind and stats ranges.
+
+Plain Python over :class:`plait.schema.Sample`: the HTTP API, the export library and
+the CLI all use it, so nothing here needs the ``serve`` extra.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from plait.io.corpus import Corpus, sql_in, sql_str
+from plait.schema import Sample
+from plait.views import nearest_text
+
+
+class FilterSpec(Protocol):
+    """Structured filters: each list means "any of these"; lists combine with AND."""
+
+    langs: list[str]
+    licences: list[str]
+    sources: list[str]
+    kinds: list[str]
+
+
+def build_where(where: str | None, filters: FilterSpec | None) -> str | None:
+    """``where`` AND the structured filters, every value quoted here."""
+    parts = [f"({where})"] if where and where.strip() else []
+    if filters is not None and filters.langs:
+        parts.append(
+            "(" + " OR ".join(f"array_has(langs, {sql_str(v)})" for v in filters.langs) + ")"
+        )
+    if filters is not None and filters.licences:
+        parts.append(sql_in("source.licence", filters.licences))
+    if filters is not None and filters.sources:
+        parts.append(sql_in("source.dataset", filters.sources))
+    if filters is not None and filters.kinds:
+        parts.append(sql_in("kind", filters.kinds))
+    return " AND ".join(parts) if parts else None
+
+
+def in_ranges(stats: dict[str, Any], ranges: dict[str, tuple[float | None, float | None]]) -> bool:
+    """True when every ranged stat is a number inside its ``(lo, hi)`` (``None``: open)."""
+    for key, (lo, hi) in ranges.items():
+        value = stats.get(key)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return False
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            return False
+    return True
+
+
+def summary(sample: Sample, slot: int | None = None) -> dict[str, Any]:
+    """What a result card shows: the caption nearest the matched slot, one image."""
+    image = None
+    if slot is not None and 0 <= slot < len(sample.images) and sample.images[slot]:
+        image = sample.images[slot]
+    image = image or next((m for m in sample.images if m), None)
+    if slot is not None and 0 <= slot < len(sample.texts) and sample.texts[slot]:
+        caption = sample.texts[slot] or ""
+    elif slot is not None and 0 <= slot < len(sample.images):
+        caption = nearest_text(sample, slot)
+    else:
+        caption = next((t for t in sample.texts if t), "")
+    return {
+        "id": sample.id,
+        "kind": sample.kind,
+        "caption": caption[:500],
+        "image": image,
+        "dataset": sample.source.dataset,
+        "licence": sample.source.licence,
+        "langs": sorted({x for x in (sample.langs or []) if x}),
+        "n_slots": len(sample.texts),
+    }
+
+
+def load_samples(corpus: Corpus, ids: list[str]) -> dict[str, Sample]:
+    """Samples by id (in chunks of 500, so the ``IN`` list stays small)."""
+    out: dict[str, Sample] = {}
+    for i in range(0, len(ids), 500):
+        out.update((s.id, s) for s in corpus.samples(where=sql_in("id", ids[i : i + 500])))
+    return out
