@@ -9,9 +9,11 @@ if command -v apt-get >/dev/null 2>&1; then
   [ "$(id -u)" = "0" ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive
   # chromium: browser tests of the web UI. tuxpaint-stamps-default (captioned images in 77
-  # languages) and debian-refcard (real PDFs): sample data for `plait demo`.
+  # languages, captioned sound effects and spoken descriptions) and debian-refcard (real
+  # PDFs): sample data for `plait demo` and the tests. python-kivy-examples: a CC0 city
+  # video (MPEG-2) and drum samples for the video and audio tests.
   missing=""
-  for pkg in chromium tuxpaint-stamps-default debian-refcard; do
+  for pkg in chromium tuxpaint-stamps-default debian-refcard python-kivy-examples; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
   done
   if [ -n "$missing" ]; then

@@ -130,14 +130,15 @@ def plan(
     todo = Todo()
     counts = {"slots": 0, "cached": 0}
     stale: list[tuple[str, int]] = []
-    cols = ("id", "texts", "images", "langs")
+    cols = ("id", "kind", "texts", "images", "langs")
     for batch in corpus.batches("samples", columns=list(cols), where=where):
-        for sid, texts, images, tags in zip(
+        for sid, kind, texts, images, tags in zip(
             *(batch.column(c).to_pylist() for c in cols), strict=True
         ):
             tags = tags or [None] * len(texts or [])
+            pictures = schema.image_slots(kind)  # a video's or a sound's file is no image
             for slot, (text, media) in enumerate(zip(texts or [], images or [], strict=True)):
-                if media is not None and "image" in modalities:
+                if media is not None and pictures and "image" in modalities:
                     key, is_image = media, True
                 elif (
                     text is not None

@@ -23,7 +23,20 @@ DOCUMENT = "document"  # an interleaved document, or a whole PDF
 PAGE = "page"  # one page of a document (``parent`` is the document id)
 IMAGE = "image"  # an image with no text
 TEXT = "text"  # text with no image
-KINDS = (PAIR, DOCUMENT, PAGE, IMAGE, TEXT)
+VIDEO = "video"  # a video file: its media slot holds the video, text slots its captions
+CLIP = "clip"  # a span of a video (``parent``/``position``, ``meta.start``/``meta.end``)
+AUDIO = "audio"  # a sound file: its media slot holds the sound, text slots its captions
+KINDS = (PAIR, DOCUMENT, PAGE, IMAGE, TEXT, VIDEO, CLIP, AUDIO)
+# Kinds whose media slots hold time-based media (video, sound), not images: image
+# operators, image embedders and image exporters skip those slots.
+TIMED_MEDIA = (VIDEO, AUDIO)
+
+
+def image_slots(kind: str) -> bool:
+    """Whether a sample of ``kind`` holds images in its media slots (a clip's are
+    its keyframes; a video's or a sound's media slot is the file itself)."""
+    return kind not in TIMED_MEDIA
+
 
 SOURCE_TYPE = pa.struct(
     [
@@ -237,6 +250,11 @@ class Sample:
     @property
     def media_ids(self) -> list[str]:
         return [m for m in self.images if m]
+
+    @property
+    def image_ids(self) -> list[str]:
+        """Media ids of the slots that hold images (none for a video or a sound)."""
+        return self.media_ids if image_slots(self.kind) else []
 
 
 def samples_table(samples: list[Sample]) -> pa.Table:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from plait.schema import Sample
+from plait.schema import Sample, image_slots
 
 
 @dataclass(slots=True)
@@ -32,7 +32,9 @@ def nearest_text(sample: Sample, slot: int) -> str:
 def pairs(sample: Sample) -> list[PairView]:
     """Each image of ``sample`` with its caption (pairs keep all their captions)."""
     texts = [t for t in sample.texts if t]
-    out = []
+    out: list[PairView] = []
+    if not image_slots(sample.kind):
+        return out  # a video's or a sound's media slot is not an image
     for i, media_id in enumerate(sample.images):
         if media_id is None:
             continue

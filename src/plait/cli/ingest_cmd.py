@@ -42,10 +42,10 @@ def ingest_cmd(
     corpus: Path = typer.Argument(..., help="Corpus directory (created if missing)."),
     source: str = typer.Argument(
         ...,
-        help="Folder, table, tar shard(s) like 'shards/{00000..00009}.tar', OBELICS JSONL/Parquet, PDF or PDF folder.",
+        help="Folder, table, tar shard(s) like 'shards/{00000..00009}.tar', OBELICS JSONL/Parquet, PDF or PDF folder, video or sound file or folder.",
     ),
     fmt: str = typer.Option(
-        "auto", "--format", help="auto, folder, table, webdataset, documents or pdf."
+        "auto", "--format", help="auto, folder, table, webdataset, documents, pdf, video or audio."
     ),
     dataset: str = typer.Option(
         None, help="Name of this source (default: the folder or file name)."

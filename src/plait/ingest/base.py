@@ -29,7 +29,27 @@ class ImageInput:
             self.location = self.path or self.url or ""
 
 
-Slot = "str | ImageInput"
+@dataclass(slots=True)
+class MediaFile:
+    """A time-based media slot (video, sound): a local file its reader already probed
+    and hashed in chunks. It is stored by reference (``uri``) unless ``inline``, so
+    gigabytes of video never pass through Python; ``inline`` suits short sounds."""
+
+    path: str
+    sha256: str
+    size: int
+    mime: str
+    width: int | None = None
+    height: int | None = None
+    inline: bool = False
+    location: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.location:
+            self.location = self.path
+
+
+Slot = "str | ImageInput | MediaFile"
 
 
 @dataclass(slots=True)
@@ -38,7 +58,7 @@ class RawSample:
 
     key: str
     kind: str
-    slots: list[Any]  # str (text) or ImageInput, in document order
+    slots: list[Any]  # str (text), ImageInput or MediaFile, in document order
     source: Source
     langs: list[str | None] | None = None  # per slot; None for image slots
     meta: dict[str, Any] = field(default_factory=dict)

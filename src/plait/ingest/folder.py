@@ -56,6 +56,69 @@ def parse_sidecar(text: str) -> tuple[list[str], list[str | None]]:
     return captions, langs
 
 
+def walk(root: Path, exts: frozenset[str]) -> Iterator[tuple[str, str, frozenset[str], bool]]:
+    """(folder, file name, names in the folder, is a symlink) of every file under ``root``
+    whose extension is in ``exts``, in sorted order.
+
+    One ``scandir`` per folder: sidecars are looked up in its listing and the
+    symlink test comes from the directory entry, so no file is stat-ed twice.
+    """
+    stack = [str(root)]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue
+        names = frozenset(e.name for e in entries)
+        subdirs = []
+        for e in entries:
+            if e.is_dir(follow_symlinks=False):
+                subdirs.append(e.path)
+            elif os.path.splitext(e.name)[1].lower() in exts:
+                yield folder, e.name, names, e.is_symlink()
+        stack.extend(reversed(subdirs))
+
+
+def read_sidecar(
+    folder: str, stem: str, names: frozenset[str], exts: tuple[str, ...]
+) -> tuple[str | None, str | None, Failure | None]:
+    """``(path, text, failure)`` of the first sidecar ``stem + ext`` present (UTF-8)."""
+    for ext in exts:
+        side = stem + ext
+        if side in names:
+            side_path = os.path.join(folder, side)
+            try:
+                with open(side_path, "rb") as f:
+                    return side_path, f.read().decode("utf-8-sig"), None
+            except UnicodeDecodeError as exc:
+                return (
+                    side_path,
+                    None,
+                    Failure(side_path, "bad_encoding", f"sidecar is not UTF-8: {exc}"),
+                )
+            except OSError as exc:
+                return side_path, None, Failure(side_path, "unreadable_file", str(exc))
+    return None, None, None
+
+
+def read_meta_sidecar(
+    folder: str, stem: str, names: frozenset[str], ext: str = ".json"
+) -> tuple[dict, Failure | None]:
+    """The ``stem.json`` sidecar as a dict (``{"sidecar": value}`` when not an object)."""
+    side = stem + ext
+    if side not in names:
+        return {}, None
+    side_path = os.path.join(folder, side)
+    try:
+        with open(side_path, "rb") as f:
+            loaded = json.loads(f.read().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return {}, Failure(side_path, "bad_sidecar", f"sidecar JSON unreadable: {exc}")
+    return (loaded if isinstance(loaded, dict) else {"sidecar": loaded}), None
+
+
 @dataclass
 class FolderReader:
     """Streams an image folder (recursively, in sorted order) with its sidecars."""
@@ -72,27 +135,7 @@ class FolderReader:
         self.dataset = self.dataset or self._root.name
 
     def _files(self) -> Iterator[tuple[str, str, frozenset[str], bool]]:
-        """(folder, image name, names in the folder, is a symlink) in sorted order.
-
-        One ``scandir`` per folder: sidecars are looked up in its listing and the
-        symlink test comes from the directory entry, so no file is stat-ed twice.
-        """
-        stack = [str(self._root)]
-        while stack:
-            folder = stack.pop()
-            try:
-                with os.scandir(folder) as it:
-                    entries = sorted(it, key=lambda e: e.name)
-            except OSError:
-                continue
-            names = frozenset(e.name for e in entries)
-            subdirs = []
-            for e in entries:
-                if e.is_dir(follow_symlinks=False):
-                    subdirs.append(e.path)
-                elif os.path.splitext(e.name)[1].lower() in IMAGE_EXTS:
-                    yield folder, e.name, names, e.is_symlink()
-            stack.extend(reversed(subdirs))
+        return walk(self._root, IMAGE_EXTS)
 
     def estimate(self) -> int | None:
         return sum(1 for _ in self._files())
@@ -107,29 +150,14 @@ class FolderReader:
         if link and not Path(path).resolve().is_relative_to(self._root):
             return Failure(path, "path_traversal", "symlink points outside the source folder")
         stem = os.path.splitext(name)[0]
-        captions: list[str] = []
-        langs: list[str | None] = []
-        for ext in self.caption_exts:
-            side = stem + ext
-            if side in names and side != name:
-                side_path = os.path.join(folder, side)
-                try:
-                    with open(side_path, "rb") as f:
-                        text = f.read().decode("utf-8-sig")
-                except UnicodeDecodeError as exc:
-                    return Failure(side_path, "bad_encoding", f"sidecar is not UTF-8: {exc}")
-                captions, langs = parse_sidecar(text)
-                break
-        meta: dict = {}
-        side = stem + self.meta_ext
-        if side in names and side != name:
-            side_path = os.path.join(folder, side)
-            try:
-                with open(side_path, "rb") as f:
-                    loaded = json.loads(f.read().decode("utf-8"))
-                meta = loaded if isinstance(loaded, dict) else {"sidecar": loaded}
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                return Failure(side_path, "bad_sidecar", f"sidecar JSON unreadable: {exc}")
+        others = names - {name}
+        _, text, failure = read_sidecar(folder, stem, others, self.caption_exts)
+        if failure is not None:
+            return failure
+        captions, langs = parse_sidecar(text) if text is not None else ([], [])
+        meta, failure = read_meta_sidecar(folder, stem, others, self.meta_ext)
+        if failure is not None:
+            return failure
         return RawSample(
             key=rel,
             kind=PAIR if captions else IMAGE,

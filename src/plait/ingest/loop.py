@@ -24,13 +24,13 @@ import pyarrow as pa
 
 from plait import schema
 from plait.errors import InputError, NothingReadError
-from plait.ingest.base import Failure, ImageInput, RawSample, Reader
+from plait.ingest.base import Failure, ImageInput, MediaFile, RawSample, Reader
 from plait.io import media as media_mod
 from plait.io.corpus import Corpus, sql_str
 from plait.io.runs import Run
 
-# Kinds for which a missing image means the sample is not worth keeping.
-_IMAGE_REQUIRED = (schema.PAIR, schema.IMAGE)
+# Kinds for which a missing image (or video, or sound) means the sample is not worth keeping.
+_IMAGE_REQUIRED = (schema.PAIR, schema.IMAGE, *schema.TIMED_MEDIA)
 
 
 @dataclass
@@ -95,6 +95,8 @@ class _Loop:
         self.known_media = corpus.ids("media")
         self.known_quarantine = corpus.ids("quarantine")
         self.pool = ThreadPoolExecutor(max(1, opts.workers), thread_name_prefix="plait-ingest")
+        if hasattr(reader, "known"):  # readers of costly inputs (video) skip what is stored
+            reader.known = lambda key: self.sample_id(key) in self.known_samples
 
     def sample_id(self, key: str) -> str:
         return f"{self.reader.dataset}/{key}"
@@ -125,6 +127,8 @@ class _Loop:
         for inp in inputs:
             if id(inp) not in prep.done:
                 prep.futures[id(inp)] = self.pool.submit(self._load, inp)
+        for f in (s for it in prep.fresh for s in it.slots if isinstance(s, MediaFile)):
+            prep.futures[id(f)] = self.pool.submit(self._load_file, f)
         return prep
 
     def commit(self, prep: _Prepared) -> None:
@@ -181,6 +185,20 @@ class _Loop:
         except OSError as exc:
             return InputError("unreadable_file", f"{type(exc).__name__}: {exc}")
 
+    def _load_file(self, f: MediaFile) -> tuple[bytes | None, media_mod.MediaInfo] | InputError:
+        """A time-based media file: read only when it is stored inline (its hash then
+        comes from the bytes read); by reference, the reader's chunked hash stands."""
+        if not f.inline:
+            return None, media_mod.MediaInfo(f.sha256, f.mime, f.width, f.height, f.size)
+        try:
+            data = Path(f.path).read_bytes()
+        except OSError as exc:
+            return InputError("unreadable_file", f"{type(exc).__name__}: {exc}", f.location)
+        if not data:
+            return InputError("empty_file", "zero-byte file", f.location)
+        info = media_mod.MediaInfo(media_mod.sha256(data), f.mime, f.width, f.height, len(data))
+        return data, info
+
     def _build(
         self,
         it: RawSample,
@@ -194,7 +212,7 @@ class _Loop:
         missing = 0
         slot_langs = it.langs or [None] * len(it.slots)
         for slot, lang in zip(it.slots, slot_langs, strict=False):
-            if isinstance(slot, ImageInput):
+            if isinstance(slot, (ImageInput, MediaFile)):
                 res = resolved[id(slot)]
                 if isinstance(res, InputError):
                     self._quarantine(
@@ -235,20 +253,23 @@ class _Loop:
 
     def _add_media(
         self,
-        data: bytes,
+        data: bytes | None,
         info: media_mod.MediaInfo,
-        slot: ImageInput,
+        slot: ImageInput | MediaFile,
         media_rows: dict[str, dict[str, Any]],
     ) -> None:
         if info.id in self.known_media:
             self.report.media_reused += 1
             return
         self.known_media.add(info.id)
-        by_ref = not self.opts.copy_media and slot.path is not None
+        url = slot.url if isinstance(slot, ImageInput) else None
+        by_ref = data is None or (not self.opts.copy_media and slot.path is not None)
         media_rows[info.id] = {
             "id": info.id,
             "bytes": None if by_ref else data,
-            "uri": os.path.abspath(slot.path) if by_ref else (slot.url or slot.location or None),
+            "uri": os.path.abspath(slot.path)
+            if by_ref and slot.path
+            else (url or slot.location or None),
             "mime": info.mime,
             "width": info.width,
             "height": info.height,

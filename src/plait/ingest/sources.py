@@ -16,6 +16,8 @@ READERS.add("table", "plait.ingest.table:TableReader")
 READERS.add("webdataset", "plait.ingest.webdataset:WebDatasetReader")
 READERS.add("documents", "plait.ingest.documents:DocumentsReader")
 READERS.add("pdf", "plait.ingest.pdf:PdfReader")
+READERS.add("video", "plait.ingest.video:VideoReader")
+READERS.add("audio", "plait.ingest.audio:AudioReader")
 
 _PATTERN = re.compile(r"\{[^{}]*(?:\.\.|,)[^{}]*\}|[*?\[]")
 
@@ -37,15 +39,24 @@ def detect_format(source: str) -> str:
             return "documents" if _has_document_columns(p) else "table"
         if ext in (".tsv", ".csv"):
             return "table"
+        from plait.av.probe import AUDIO_EXTS, VIDEO_EXTS
+
+        if ext in VIDEO_EXTS:
+            return "video"
+        if ext in AUDIO_EXTS:
+            return "audio"
         raise ConfigError(f"cannot tell the format of {source!r}; pass --format")
+    from plait.av.probe import AUDIO_EXTS, VIDEO_EXTS
     from plait.ingest.folder import IMAGE_EXTS
 
-    has_images = has_pdfs = has_tars = False
+    has_images = has_pdfs = has_tars = has_videos = has_sounds = False
     for f in p.rglob("*"):
         ext = f.suffix.lower()
         has_images |= ext in IMAGE_EXTS
         has_pdfs |= ext == ".pdf"
         has_tars |= ext == ".tar"
+        has_videos |= ext in VIDEO_EXTS
+        has_sounds |= ext in AUDIO_EXTS
         if has_images and has_pdfs:
             raise ConfigError(
                 f"{source!r} holds both images and PDFs; ingest them with --format folder "
@@ -57,7 +68,11 @@ def detect_format(source: str) -> str:
         return "pdf"
     if has_tars:
         return "webdataset"
-    raise ConfigError(f"{source!r} holds no images, PDFs or tar shards")
+    if has_videos:  # sound files beside videos are read with --format audio
+        return "video"
+    if has_sounds:
+        return "audio"
+    raise ConfigError(f"{source!r} holds no images, PDFs, tar shards, videos or sound files")
 
 
 def _has_document_columns(path: Path) -> bool:

@@ -18,7 +18,8 @@ class Header:
 
 
 def media_ids(batch: list[Sample]) -> list[str]:
-    return list(dict.fromkeys(m for s in batch for m in s.media_ids))
+    """The batch's image media ids (a video's or a sound's own file is not an image)."""
+    return list(dict.fromkeys(m for s in batch for m in s.image_ids))
 
 
 def headers(batch: list[Sample], ctx: OpContext) -> dict[str, Header]:
