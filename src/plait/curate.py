@@ -22,9 +22,9 @@ from typing import Any
 
 from plait.errors import ConfigError, NotFoundError
 from plait.executors import get_executor
-from plait.executors.base import Outcome, Plan
 from plait.executors.commit import commit
 from plait.executors.local import WORK, work_dir
+from plait.executors.plan import Outcome, Plan, lay_out_families
 from plait.io.corpus import Corpus, sql_str
 from plait.io.runs import Run, new_run_id
 from plait.recipe import Recipe, load_recipe
@@ -45,6 +45,7 @@ class CurateReport:
     reused: int = 0  # shard-stage results kept from the interrupted attempt (on resume)
     kept: int = 0
     rejected: int = 0
+    replaced: int = 0  # samples whose earlier version went to ``replaced`` (mapper changes)
     steps: list[dict[str, Any]] = field(default_factory=list)
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -95,6 +96,7 @@ def curate(
         )
     else:
         plan.workers = workers
+    lay_out_families(plan)
     report = CurateReport(
         plan.run_id,
         ex.name,
@@ -124,12 +126,14 @@ def curate(
     }
     with Run(corpus, "curate", params, run_id=plan.run_id) as run:
         outcome = ex.run(plan, progress=progress)
-        result = commit(corpus, plan.run_id, outcome)
+        result = commit(corpus, plan.run_id, outcome, plan.snapshot)
         _fill(report, plan, outcome)
+        report.replaced = result.replaced_written
         run.counts = {
             "input": plan.total,
             "kept": report.kept,
             "rejected": report.rejected,
+            "replaced": report.replaced,
             "steps": report.steps,
             "rejected_by_reason": report.rejected_by_reason,
             "shards": len(plan.shards),
@@ -140,6 +144,7 @@ def curate(
         wd.parent.rmdir()  # .work itself, once no other run is unfinished
     corpus.compact("samples")
     corpus.compact("rejected")
+    corpus.compact("replaced")
     report.seconds = time.perf_counter() - t0
     return report
 

@@ -4,6 +4,28 @@ A corpus is a directory of Lance tables (see DESIGN.md). Columns that hold
 free-form dictionaries (``meta``: what the input said; ``stats``: what
 operators measured) are JSON strings, so operators can add keys without a
 schema migration. Everything else is typed so ``where`` filters can use it.
+
+Nothing is lost, and every change is explained by a run:
+
+- ``rejected`` holds every sample a run dropped, as it was when dropped;
+- ``replaced`` holds every sample version a run replaced (a mapper rewrote its
+  slots, an ingest rerun completed it), as it was before that run;
+- ``plait restore --run R`` puts back both: R's drops and R's replaced versions.
+
+Families: a sample with a ``parent`` (a page of a document, later a clip of a
+video) is judged with its parent. A curate step that drops the parent drops its
+children too, in the same run, with reason ``parent_dropped:<parent id>``; a
+child may be dropped alone (its parent stays). So a kept child always has its
+parent kept, and restoring the run brings the family back together.
+
+Incomplete samples: a sample stored without some of its images (they could not be
+read) carries ``stats["missing_images"]`` (how many); a later ingest that can read
+them replaces it. A ``quarantine`` row stands for a failure that is still current:
+the run that reads the input successfully removes it.
+
+Languages (:mod:`plait.langs`): a text slot's language is its tag from the input
+(``langs``), else the language detected for its sample (``stats["lang"]``, from the
+``language_id`` operator), else unknown.
 """
 
 from __future__ import annotations
@@ -95,6 +117,9 @@ QUARANTINE = pa.schema(
         pa.field("dataset", pa.string()),
         pa.field("run_id", pa.string()),
         pa.field("at", pa.timestamp("us", tz="UTC")),
+        # the sample the failed input belonged to (an image slot), when known: a later
+        # run that stores that sample complete removes the row
+        pa.field("sample_id", pa.string()),
     ]
 )
 
@@ -105,6 +130,17 @@ REJECTED = pa.schema(
         pa.field("reason", pa.string()),
         pa.field("rejected_by", pa.string()),  # run id of the dropping run
         pa.field("rejected_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+REPLACED = pa.schema(
+    list(SAMPLES)
+    + [
+        pa.field("op", pa.string()),  # what changed it: the mapper steps, comma-separated
+        pa.field("change", pa.string()),  # the change in words ("text slots 70 -> 2: ...")
+        pa.field("replaced_by", pa.string()),  # run id of the replacing run
+        pa.field("replaced_at", pa.timestamp("us", tz="UTC")),
+        pa.field("restored_by", pa.string()),  # run id of the restore that put it back
     ]
 )
 
@@ -141,6 +177,7 @@ TABLES: dict[str, pa.Schema] = {
     "media": MEDIA,
     "quarantine": QUARANTINE,
     "rejected": REJECTED,
+    "replaced": REPLACED,
     "runs": RUNS,
 }
 

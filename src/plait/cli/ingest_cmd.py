@@ -95,7 +95,15 @@ def ingest_cmd(
     rate = report.read / report.seconds if report.seconds else 0.0
     console.print(
         f"[bold]{report.dataset}[/]: read {report.read:,}, added {report.added:,}, "
-        f"skipped {report.skipped:,} already present, quarantined {sum(report.quarantined.values()):,}; "
+        f"skipped {report.skipped:,} already present"
+        + (f", completed {report.completed:,} stored incomplete before" if report.completed else "")
+        + f", quarantined {sum(report.quarantined.values()):,}"
+        + (
+            f" ({report.quarantine_cleared:,} earlier failures now read)"
+            if report.quarantine_cleared
+            else ""
+        )
+        + "; "
         f"media +{report.media_added:,} ({human_bytes(report.media_bytes)}), "
         f"{report.seconds:.1f}s ({rate:,.1f}/s), run {report.run_id}"
     )

@@ -1,135 +1,40 @@
-"""What every executor shares: the plan, the stages, and the per-batch work.
+"""What every executor shares: the per-shard and per-batch work.
 
-A recipe runs as stages: consecutive Filter/Mapper steps are fused (each
-sample goes through all of them in one pass over a shard), and each
-Deduplicator is a barrier (fingerprints per shard, one global resolve in the
-driver). Executors differ only in where the per-shard work runs; the functions
-here are that work, so the local and Ray executors give the same samples, the
-same stats and the same drops.
+Executors run the stages of a :class:`~plait.executors.plan.Plan` and differ only
+in where the per-shard work runs; the functions here are that work, so the local
+and Ray executors give the same samples, the same stats and the same drops.
 
 Internal tables are ``samples`` rows plus ``_row`` (the row's position in the
-input snapshot, which orders dedup and the commit) and, for drops, the
-``rejected`` columns.
+input snapshot, which orders dedup and the commit), ``_changed`` (the steps that
+changed the sample's content in this run, so the commit keeps the version they
+replaced) and, for drops, the ``rejected`` columns. Shards and batches never split
+a family (:mod:`plait.executors.families`).
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from plait import schema
-from plait.ops.base import Deduplicator, Op, OpContext
-from plait.recipe import Recipe, Step
+from plait.executors.changes import content_key
+from plait.executors.families import cascade, family_bounds
+from plait.executors.plan import Plan, StepCounts
+from plait.ops.base import Deduplicator, Mapper, Op, OpContext, Rejection, flag
+from plait.recipe import Step
 
 ROW = "_row"
-KEPT_SCHEMA = schema.SAMPLES.append(pa.field(ROW, pa.int64()))
-DROPPED_SCHEMA = schema.REJECTED.append(pa.field(ROW, pa.int64()))
-
-
-@dataclass(frozen=True)
-class Stage:
-    """Fused Filter/Mapper steps, or one Deduplicator step."""
-
-    steps: tuple[Step, ...]
-
-    @property
-    def is_dedup(self) -> bool:
-        return self.steps[0].kind == "dedup"
-
-    @property
-    def label(self) -> str:
-        return " + ".join(s.op for s in self.steps)
-
-
-def stages(recipe: Recipe) -> list[Stage]:
-    out: list[Stage] = []
-    run: list[Step] = []
-    for step in recipe.steps:
-        if step.kind == "dedup":
-            if run:
-                out.append(Stage(tuple(run)))
-                run = []
-            out.append(Stage((step,)))
-        else:
-            run.append(step)
-    if run:
-        out.append(Stage(tuple(run)))
-    return out
-
-
-@dataclass
-class Plan:
-    """Everything a run needs, fixed when it starts (and saved for a resume)."""
-
-    run_id: str
-    corpus_path: str
-    recipe: Recipe
-    snapshot: int  # the samples version the run reads
-    total: int  # samples in the snapshot
-    shard_size: int
-    workers: int
-    batch_size: int = 256
-
-    @property
-    def shards(self) -> list[tuple[int, int]]:
-        """(offset, length) of each shard of the snapshot."""
-        n = self.total
-        return [(o, min(self.shard_size, n - o)) for o in range(0, n, self.shard_size)]
-
-    @property
-    def stages(self) -> list[Stage]:
-        return stages(self.recipe)
-
-
-@dataclass
-class StepCounts:
-    """What one step did: samples in, kept, dropped by reason code, and seconds."""
-
-    seen: int = 0
-    kept: int = 0
-    dropped: Counter = field(default_factory=Counter)
-    seconds: float = 0.0
-    stats_keys: set[str] = field(default_factory=set)
-
-    def merge(self, other: StepCounts) -> None:
-        self.seen += other.seen
-        self.kept += other.kept
-        self.dropped.update(other.dropped)
-        self.seconds += other.seconds
-        self.stats_keys |= other.stats_keys
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "in": self.seen,
-            "kept": self.kept,
-            "dropped": dict(self.dropped),
-            "seconds": round(self.seconds, 4),
-            "stats_keys": sorted(self.stats_keys),
-        }
-
-
-@dataclass
-class Outcome:
-    """What an executor hands to the commit: final kept rows, every drop, per-step counts."""
-
-    kept: pa.Table  # KEPT_SCHEMA, ordered by _row
-    dropped: pa.Table  # DROPPED_SCHEMA
-    counts: dict[str, StepCounts]  # by Step.key
-    reused: int = 0  # shard results found from an earlier, interrupted attempt
-
-
-class Executor(Protocol):
-    name: str
-
-    def run(self, plan: Plan, *, progress: Any = None) -> Outcome: ...
+CHANGED = "_changed"
+_EXTRA = [pa.field(ROW, pa.int64()), pa.field(CHANGED, pa.string())]
+KEPT_SCHEMA = pa.schema(list(schema.SAMPLES) + _EXTRA)
+DROPPED_SCHEMA = pa.schema(list(schema.REJECTED) + _EXTRA)
 
 
 _DUP_TAIL = re.compile(r"\s*(?::|\bof\b|\bas\b|=)\s*\S.*$")
@@ -148,89 +53,145 @@ def context(plan_run_id: str, corpus_path: str) -> OpContext:
 
 
 def read_shard(plan: Plan, shard: int) -> pa.Table:
-    """Rows ``[offset, offset + length)`` of the pinned snapshot, with their ``_row``."""
+    """One shard of the pinned snapshot (rows ``[offset, offset + length)``, of
+    ``plan.order`` when set), with each row's ``_row``."""
     import lance
 
     offset, length = plan.shards[shard]
     ds = lance.dataset(str(Path(plan.corpus_path) / "samples.lance"), version=plan.snapshot)
-    t = ds.to_table(columns=schema.SAMPLES.names, offset=offset, limit=length)
-    return t.append_column(ROW, pa.array(range(offset, offset + t.num_rows), pa.int64()))
+    if plan.order is not None:
+        rows = plan.order[offset : offset + length]
+        t = ds.take(rows, columns=schema.SAMPLES.names)
+        rowcol = pa.array(rows, pa.int64())
+    else:
+        t = ds.to_table(columns=schema.SAMPLES.names, offset=offset, limit=length)
+        rowcol = pa.array(range(offset, offset + t.num_rows), pa.int64())
+    return t.append_column(ROW, rowcol).append_column(CHANGED, pa.nulls(t.num_rows, pa.string()))
 
 
-def to_samples(table: pa.Table) -> tuple[list[schema.Sample], list[int]]:
+@dataclass(slots=True)
+class _Tag:
+    """What travels with a sample through a shard: its snapshot row and changing steps."""
+
+    row: int
+    changed: list[str]
+
+
+def to_samples(table: pa.Table) -> tuple[list[schema.Sample], list[_Tag]]:
     rows = table.to_pylist()
-    return [schema.Sample.from_row(r) for r in rows], [r[ROW] for r in rows]
+    return [schema.Sample.from_row(r) for r in rows], [
+        _Tag(r[ROW], r[CHANGED].split(",") if r.get(CHANGED) else []) for r in rows
+    ]
 
 
-def kept_table(samples: Sequence[schema.Sample], rows: Sequence[int]) -> pa.Table:
-    data = [{**s.to_row(), ROW: r} for s, r in zip(samples, rows, strict=True)]
+def _changed(tag: _Tag) -> str | None:
+    return ",".join(tag.changed) if tag.changed else None
+
+
+def kept_table(samples: Sequence[schema.Sample], tags: Sequence[_Tag]) -> pa.Table:
+    data = [
+        {**s.to_row(), ROW: t.row, CHANGED: _changed(t)} for s, t in zip(samples, tags, strict=True)
+    ]
     return pa.Table.from_pylist(data, schema=KEPT_SCHEMA)
 
 
-def dropped_table(items: Sequence[tuple[schema.Sample, int, str, str]], run_id: str) -> pa.Table:
+def dropped_table(items: Sequence[tuple[schema.Sample, _Tag, str, str]], run_id: str) -> pa.Table:
     at = schema.now()
     data = [
-        {**s.to_row(), "op": op, "reason": reason, "rejected_by": run_id, "rejected_at": at, ROW: r}
-        for s, r, op, reason in items
+        {
+            **s.to_row(),
+            "op": op,
+            "reason": reason,
+            "rejected_by": run_id,
+            "rejected_at": at,
+            ROW: t.row,
+            CHANGED: _changed(t),
+        }
+        for s, t, op, reason in items
     ]
     return pa.Table.from_pylist(data, schema=DROPPED_SCHEMA)
+
+
+def batches(samples: Sequence[schema.Sample], size: int) -> list[tuple[int, int]]:
+    """Batch cuts of about ``size`` that keep each family in one batch."""
+    return family_bounds([s.id for s in samples], [s.parent for s in samples], size)
 
 
 def run_fused(
     steps: Sequence[tuple[Step, Op]], table: pa.Table, ctx: OpContext, batch_size: int
 ) -> tuple[pa.Table, pa.Table, dict[str, StepCounts]]:
-    """Every Filter/Mapper of a stage over one shard, batch by batch."""
-    samples, rows = to_samples(table)
-    row_of = {id(s): r for s, r in zip(samples, rows, strict=True)}
+    """Every Filter/Mapper of a stage over one shard, batch by batch.
+
+    Per step it notes which samples a mapper changed (their tag names the step), flags
+    annotate-mode would-be drops, and drops the children of every parent it drops.
+    """
+    samples, tags = to_samples(table)
+    tag_of = {id(s): t for s, t in zip(samples, tags, strict=True)}
     counts = {step.key: StepCounts() for step, _ in steps}
     kept: list[schema.Sample] = []
-    dropped: list[tuple[schema.Sample, int, str, str]] = []
-    for start in range(0, len(samples), batch_size):
-        cur = samples[start : start + batch_size]
+    dropped: list[tuple[schema.Sample, _Tag, str, str]] = []
+    for start, end in batches(samples, batch_size):
+        cur = samples[start:end]
         for step, op in steps:
             if not cur:
                 break
-            before = {id(s): set(s.stats) for s in cur}
+            watch = isinstance(op, Mapper)
+            before = {s.id: (set(s.stats), content_key(s) if watch else None) for s in cur}
+            by_id = {s.id: s for s in cur}
             t0 = time.perf_counter()
             res = op.process(cur, ctx)
             c = counts[step.key]
             c.seconds += time.perf_counter() - t0
             c.seen += len(cur)
-            c.kept += len(res.kept)
-            for s in res.kept:  # a mapper may return new objects: carry the row over
-                row_of.setdefault(id(s), row_of.get(id(_same(cur, s)), -1))
             for s in [*res.kept, *(r.sample for r in res.rejected)]:
-                c.stats_keys |= set(s.stats) - before.get(id(s), set())
-            for rej in res.rejected:
+                if id(s) not in tag_of:  # a mapper may return new objects: carry the tag over
+                    old = by_id.get(s.id)
+                    tag_of[id(s)] = tag_of[id(old)] if old is not None else _Tag(-1, [])
+                keys, key = before.get(s.id, (set(), None))
+                c.stats_keys |= set(s.stats) - keys
+                if watch and content_key(s) != key:
+                    c.changed += 1
+                    tag = tag_of[id(s)]
+                    name = op.name or step.op
+                    if name not in tag.changed:
+                        tag.changed.append(name)
+            for rej in res.flagged:
+                c.flagged[reason_code(rej.reason)] += 1
+            rejected = list(res.rejected)
+            now_kept = res.kept
+            if rejected and any(s.parent for s in now_kept):
+                gone = {r.sample.id: r.reason for r in rejected}
+                orphans = cascade([s.id for s in now_kept], [s.parent for s in now_kept], gone)
+                if orphans:
+                    op_name = rejected[0].op or step.op
+                    rejected += [
+                        Rejection(s, op_name, orphans[s.id]) for s in now_kept if s.id in orphans
+                    ]
+                    now_kept = [s for s in now_kept if s.id not in orphans]
+            c.kept += len(now_kept)
+            for rej in rejected:
                 c.dropped[reason_code(rej.reason)] += 1
-                dropped.append((rej.sample, row_of[id(rej.sample)], rej.op or step.op, rej.reason))
-            cur = res.kept
+                dropped.append((rej.sample, tag_of[id(rej.sample)], rej.op or step.op, rej.reason))
+            cur = now_kept
         kept.extend(cur)
     return (
-        kept_table(kept, [row_of[id(s)] for s in kept]),
+        kept_table(kept, [tag_of[id(s)] for s in kept]),
         dropped_table(dropped, ctx.run_id),
         counts,
     )
-
-
-def _same(batch: Sequence[schema.Sample], sample: schema.Sample) -> schema.Sample:
-    """The input sample a mapper's output stands for (matched by id)."""
-    for s in batch:
-        if s.id == sample.id:
-            return s
-    return sample
 
 
 def fingerprint(
     op: Deduplicator, table: pa.Table, ctx: OpContext, batch_size: int
 ) -> list[tuple[int, str, Any]]:
     """(row, id, fingerprint) for every sample of one shard."""
-    samples, rows = to_samples(table)
+    samples, tags = to_samples(table)
     out: list[tuple[int, str, Any]] = []
     for start in range(0, len(samples), batch_size):
         batch = samples[start : start + batch_size]
         fps = op.fingerprint(batch, ctx)
-        out.extend(zip(rows[start : start + batch_size], (s.id for s in batch), fps, strict=True))
+        rows = (t.row for t in tags[start : start + batch_size])
+        out.extend(zip(rows, (s.id for s in batch), fps, strict=True))
     return out
 
 
@@ -241,20 +202,54 @@ def resolve(op: Deduplicator, items: list[tuple[int, str, Any]]) -> dict[str, st
 
 
 def split_dropped(
-    table: pa.Table, drops: dict[str, str], step: Step, run_id: str, op_name: str = ""
+    table: pa.Table,
+    drops: dict[str, str],
+    step: Step,
+    run_id: str,
+    op_name: str = "",
+    *,
+    stats: dict[str, dict[str, Any]] | None = None,
+    annotate: bool = False,
 ) -> tuple[pa.Table, pa.Table, StepCounts]:
-    """Apply a resolved dedup to one shard's rows."""
-    ids = table.column("id").to_pylist()
-    mask = pa.array([i not in drops for i in ids], type=pa.bool_())
-    kept = table.filter(mask)
-    gone = table.filter(pc.invert(mask))
-    samples, rows = to_samples(gone)
+    """Apply a resolved dedup to one shard's rows: ``stats`` (the op's ``describe`` of
+    each fingerprint) are written first; the children of a dropped parent go with it;
+    in annotate mode every would-be drop is kept and flagged instead."""
     name = op_name or step.op
-    dropped = dropped_table(
-        [(s, r, name, drops[s.id]) for s, r in zip(samples, rows, strict=True)], run_id
-    )
-    c = StepCounts(seen=table.num_rows, kept=kept.num_rows)
-    c.dropped.update(reason_code(drops[s.id]) for s in samples)
+    ids = table.column("id").to_pylist()
+    mine = {i: drops[i] for i in ids if i in drops}
+    if mine:
+        mine.update(cascade(ids, table.column("parent").to_pylist(), mine))
+    c = StepCounts(seen=table.num_rows)
+    stats = {i: stats[i] for i in ids if i in stats} if stats else {}
+    if stats or (annotate and mine):
+        samples, tags = to_samples(table)
+        for s in samples:
+            s.stats.update(stats.get(s.id, {}))
+            c.stats_keys |= set(stats.get(s.id, {}))
+            if annotate and s.id in mine:
+                flag(s, name, mine[s.id])
+        if annotate:
+            c.kept = len(samples)
+            c.flagged.update(reason_code(r) for r in mine.values())
+            return kept_table(samples, tags), DROPPED_SCHEMA.empty_table(), c
+        keep = [i for i, s in enumerate(samples) if s.id not in mine]
+        gone = [i for i, s in enumerate(samples) if s.id in mine]
+        kept = kept_table([samples[i] for i in keep], [tags[i] for i in keep])
+        dropped = dropped_table(
+            [(samples[i], tags[i], name, mine[samples[i].id]) for i in gone], run_id
+        )
+    else:
+        if annotate:
+            c.kept = table.num_rows
+            return table, DROPPED_SCHEMA.empty_table(), c
+        mask = pa.array([i not in mine for i in ids], type=pa.bool_())
+        kept = table.filter(mask)
+        samples, tags = to_samples(table.filter(pc.invert(mask)))
+        dropped = dropped_table(
+            [(s, t, name, mine[s.id]) for s, t in zip(samples, tags, strict=True)], run_id
+        )
+    c.kept = kept.num_rows
+    c.dropped.update(reason_code(r) for r in mine.values())
     return kept, dropped, c
 
 

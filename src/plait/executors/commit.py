@@ -1,14 +1,17 @@
-"""The one commit of a curate run: drops into ``rejected``, survivors into ``samples``.
+"""The one commit of a curate run: replaced versions into ``replaced``, drops into
+``rejected``, survivors into ``samples``.
 
 Crash-safe by construction, so a rerun after a crash at any point finishes
 the job without duplicating anything:
 
-1. ``rejected``: appended in one Lance commit, skipped if rows of this run id
-   are already there.
-2. ``samples``: one overwrite commit of (rows the run did not process) + (rows
+1. ``replaced``: the snapshot version of every sample a mapper changed (read back
+   from the pinned snapshot, so it is the version before this run), appended in one
+   commit, skipped if rows of this run id are already there.
+2. ``rejected``: appended in one Lance commit, skipped likewise.
+3. ``samples``: one overwrite commit of (rows the run did not process) + (rows
    it kept, with their new stats). Recomputing it from an already committed
    table gives the same table, so repeating the step is harmless.
-3. the ``runs`` row (written by the caller) marks the run as done.
+4. the ``runs`` row (written by the caller) marks the run as done.
 """
 
 from __future__ import annotations
@@ -20,34 +23,43 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from plait import schema
-from plait.executors.base import ROW, Outcome
-from plait.io.corpus import Corpus, sql_str
+from plait.executors.base import CHANGED, ROW
+from plait.executors.changes import describe_change
+from plait.executors.plan import Outcome
+from plait.io.corpus import Corpus, sql_in, sql_str
+
+_INTERNAL = [ROW, CHANGED]
 
 
 @dataclass
 class CommitResult:
     rejected_written: int
     rejected_skipped: bool
+    replaced_written: int
     samples_before: int
     samples_after: int
     version_before: int | None
     version_after: int | None
 
 
-def commit(corpus: Corpus, run_id: str, outcome: Outcome) -> CommitResult:
-    dropped = (
-        outcome.dropped.drop_columns([ROW])
-        if ROW in outcome.dropped.column_names
-        else outcome.dropped
-    )
-    already = (
-        corpus.count("rejected", where=f"rejected_by = {sql_str(run_id)}")
-        if corpus.has("rejected")
-        else 0
-    )
+def _strip(table: pa.Table) -> pa.Table:
+    return table.drop_columns([c for c in _INTERNAL if c in table.column_names])
+
+
+def commit(
+    corpus: Corpus, run_id: str, outcome: Outcome, snapshot: int | None = None
+) -> CommitResult:
+    """Write the run's result; ``snapshot`` is the samples version the run read."""
+    replaced = 0
+    if not _written(corpus, "replaced", f"replaced_by = {sql_str(run_id)}"):
+        rows = replaced_rows(corpus, run_id, outcome, snapshot)
+        corpus.append("replaced", rows)
+        replaced = rows.num_rows
+    dropped = _strip(outcome.dropped)
+    already = _written(corpus, "rejected", f"rejected_by = {sql_str(run_id)}")
     if dropped.num_rows and not already:
         corpus.append("rejected", dropped)
-    kept = outcome.kept.drop_columns([ROW]) if ROW in outcome.kept.column_names else outcome.kept
+    kept = _strip(outcome.kept)
     processed = pa.chunked_array(
         [kept.column("id").combine_chunks(), outcome.dropped.column("id").combine_chunks()],
         type=pa.string(),
@@ -56,7 +68,7 @@ def commit(corpus: Corpus, run_id: str, outcome: Outcome) -> CommitResult:
     before = ds.count_rows() if ds is not None else 0
     version_before = ds.version if ds is not None else None
     if ds is None and kept.num_rows == 0:
-        return CommitResult(dropped.num_rows, bool(already), 0, 0, None, None)
+        return CommitResult(dropped.num_rows, bool(already), replaced, 0, 0, None, None)
 
     def batches() -> Iterator[pa.RecordBatch]:
         if ds is not None:
@@ -73,5 +85,50 @@ def commit(corpus: Corpus, run_id: str, outcome: Outcome) -> CommitResult:
         reader, str(corpus.table_path("samples")), schema=schema.SAMPLES, mode="overwrite"
     )
     return CommitResult(
-        dropped.num_rows, bool(already), before, out.count_rows(), version_before, out.version
+        dropped.num_rows,
+        bool(already),
+        replaced,
+        before,
+        out.count_rows(),
+        version_before,
+        out.version,
     )
+
+
+def _written(corpus: Corpus, table: str, where: str) -> bool:
+    return corpus.has(table) and corpus.count(table, where=where) > 0
+
+
+def replaced_rows(corpus: Corpus, run_id: str, outcome: Outcome, snapshot: int | None) -> pa.Table:
+    """``replaced`` rows: the snapshot version of each sample whose content a step
+    changed, with the steps, the change in words and the run."""
+    final: dict[str, tuple[str, dict]] = {}
+    for table in (outcome.kept, outcome.dropped):
+        if CHANGED not in table.column_names:
+            continue
+        changed = table.filter(pc.is_valid(table.column(CHANGED)))
+        for row in changed.select([*schema.SAMPLES.names, CHANGED]).to_pylist():
+            final[row["id"]] = (row.pop(CHANGED), row)
+    if not final:
+        return schema.REPLACED.empty_table()
+    import lance
+
+    ds = lance.dataset(str(corpus.table_path("samples")), version=snapshot)
+    ids = list(final)
+    at = schema.now()
+    out = []
+    for i in range(0, len(ids), 1000):
+        old = ds.to_table(columns=schema.SAMPLES.names, filter=sql_in("id", ids[i : i + 1000]))
+        for row in old.to_pylist():
+            ops, new = final[row["id"]]
+            out.append(
+                {
+                    **row,
+                    "op": ops.replace(",", ", "),
+                    "change": describe_change(row, new),
+                    "replaced_by": run_id,
+                    "replaced_at": at,
+                    "restored_by": None,
+                }
+            )
+    return pa.Table.from_pylist(out, schema=schema.REPLACED)

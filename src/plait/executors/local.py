@@ -23,8 +23,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from plait.executors import base
-from plait.executors.base import Outcome, Plan, StepCounts
-from plait.ops.base import Op
+from plait.executors.plan import Outcome, Plan, StepCounts
+from plait.ops.base import ANNOTATE, Deduplicator, Op
+from plait.recipe import Step
 
 WORK = ".work"
 
@@ -124,12 +125,7 @@ def _write_shard(
 
 
 def _read_counts(path: Path) -> dict[str, StepCounts]:
-    out = {}
-    for key, d in json.loads(path.read_text()).items():
-        c = StepCounts(d["in"], d["kept"], seconds=d["seconds"], stats_keys=set(d["stats_keys"]))
-        c.dropped.update(d["dropped"])
-        out[key] = c
-    return out
+    return {key: StepCounts.from_dict(d) for key, d in json.loads(path.read_text()).items()}
 
 
 def _input(plan: Plan, wd: Path, stage: int, shard: int) -> pa.Table:
@@ -186,11 +182,17 @@ def _fp_task(stage: int, shard: int) -> int:
 
 
 # -- driver side ------------------------------------------------------------------------------
+def _dedup_op(step: Step) -> Deduplicator:
+    op = step.build()
+    assert isinstance(op, Deduplicator), step.op
+    return op
+
+
 def _apply_dedup(plan: Plan, wd: Path, stage: int) -> None:
     """One global resolve, saved so a resume does not redo it; then drops per shard."""
     step = plan.stages[stage].steps[0]
     resolved = wd / f"s{stage:02d}" / "resolve.json"
-    op = step.build()
+    op = _dedup_op(step)
     if resolved.exists():
         drops = json.loads(resolved.read_text())
     else:
@@ -203,8 +205,16 @@ def _apply_dedup(plan: Plan, wd: Path, stage: int) -> None:
     for i in range(len(plan.shards)):
         if _path(wd, stage, i, "done").exists():
             continue
+        items = pickle.loads(_path(wd, stage, i, "fp.pkl").read_bytes())
+        described = {sid: op.describe(fp) for _, sid, fp in items if fp is not None}
         kept, dropped, c = base.split_dropped(
-            _input(plan, wd, stage, i), drops, step, plan.run_id, op.name
+            _input(plan, wd, stage, i),
+            drops,
+            step,
+            plan.run_id,
+            op.name,
+            stats={k: v for k, v in described.items() if v},
+            annotate=op.mode == ANNOTATE,
         )
         _write_shard(wd, stage, i, kept, dropped, {step.key: c})
 

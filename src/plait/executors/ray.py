@@ -23,7 +23,9 @@ import pyarrow.compute as pc
 
 from plait._deps import require
 from plait.executors import base
-from plait.executors.base import Outcome, Plan, StepCounts
+from plait.executors.families import family_bounds
+from plait.executors.plan import Outcome, Plan, StepCounts
+from plait.ops.base import ANNOTATE, Deduplicator
 
 COUNTS = "_counts"
 STAGE_SCHEMA = base.DROPPED_SCHEMA.append(pa.field(COUNTS, pa.string()))
@@ -90,11 +92,23 @@ def _fingerprint_task(batch: pa.Table, plan: Plan, stage: int) -> pa.Table:
 
 
 def _drop_task(
-    batch: pa.Table, plan: Plan, stage: int, drops: dict[str, str], op_name: str
+    batch: pa.Table,
+    plan: Plan,
+    stage: int,
+    drops: dict[str, str],
+    op_name: str,
+    stats: dict[str, dict[str, Any]],
+    annotate: bool,
 ) -> pa.Table:
     step = plan.stages[stage].steps[0]
     kept, dropped, c = base.split_dropped(
-        batch.cast(base.KEPT_SCHEMA), drops, step, plan.run_id, op_name
+        batch.cast(base.KEPT_SCHEMA),
+        drops,
+        step,
+        plan.run_id,
+        op_name,
+        stats=stats,
+        annotate=annotate,
     )
     return _stage_table(kept, dropped, {step.key: c})
 
@@ -143,11 +157,7 @@ class RayExecutor:
             table = _to_table(ray, out.materialize(), STAGE_SCHEMA)
             for blob in table.column(COUNTS).drop_null().to_pylist():
                 for key, d in json.loads(blob).items():
-                    c = StepCounts(
-                        d["in"], d["kept"], seconds=d["seconds"], stats_keys=set(d["stats_keys"])
-                    )
-                    c.dropped.update(d["dropped"])
-                    counts[key].merge(c)
+                    counts[key].merge(StepCounts.from_dict(d))
             is_kept = pc.is_null(table.column("op"))
             dropped.append(table.filter(pc.invert(is_kept)).drop_columns([COUNTS]))
             kept = table.filter(is_kept).select(base.KEPT_SCHEMA.names).cast(base.KEPT_SCHEMA)
@@ -179,10 +189,16 @@ class RayExecutor:
             )
         ]
         op = step.build()
+        assert isinstance(op, Deduplicator), step.op
         op.setup()
         drops = base.resolve(op, items)  # type: ignore[arg-type]
+        described = {sid: op.describe(fp) for _, sid, fp in items if fp is not None}
+        stats = {k: v for k, v in described.items() if v}
         return ds.map_batches(
-            _drop_task, fn_args=(plan, k, drops, op.name), batch_format="pyarrow", batch_size=None
+            _drop_task,
+            fn_args=(plan, k, drops, op.name, stats, op.mode == ANNOTATE),
+            batch_format="pyarrow",
+            batch_size=None,
         )
 
 
@@ -194,6 +210,8 @@ def _to_table(ray: Any, ds: Any, sch: pa.Schema | None) -> pa.Table:
 
 
 def _blocks(table: pa.Table, size: int) -> list[pa.Table]:
+    """Blocks of about ``size`` rows that never split a family."""
     if table.num_rows == 0:
         return [table]
-    return [table.slice(o, size) for o in range(0, table.num_rows, size)]
+    cuts = family_bounds(table.column("id").to_pylist(), table.column("parent").to_pylist(), size)
+    return [table.slice(a, b - a) for a, b in cuts]

@@ -64,6 +64,11 @@ class RawSample:
     meta: dict[str, Any] = field(default_factory=dict)
     parent_key: str | None = None  # pages: the key of their document
     position: int | None = None
+    # A sample plait exported carries its identity back: its full id (else
+    # ``DATASET/KEY``), its parent's id, and the stats operators measured.
+    id: str | None = None
+    parent_id: str | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -2,9 +2,12 @@
 
 Batches are committed as they fill (media first, then the samples that point
 at them), so a run killed at any moment leaves a consistent corpus; a rerun
-skips every sample id already present and stores each media item once. One bad
-input never ends a run: it becomes a ``quarantine`` row with its location and
-reason, and the report counts it.
+skips every sample id already present (or dropped by curation) and stores each
+media item once. A sample stored incomplete (images that could not be read) is
+retried, and replaced when more of it reads now; the version it replaces goes to
+``replaced``. One bad input never ends a run: it becomes a ``quarantine`` row with
+its location and reason, and the report counts it; a later run that reads the
+input removes the row (:mod:`plait.ingest.ledger`).
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ import pyarrow as pa
 
 from plait import schema
 from plait.errors import InputError, NothingReadError
+from plait.executors.changes import describe_change
 from plait.ingest.base import Failure, ImageInput, MediaFile, RawSample, Reader
+from plait.ingest.ledger import MISSING, Known, QuarantineLedger, locations
 from plait.io import media as media_mod
-from plait.io.corpus import Corpus, sql_str
+from plait.io.corpus import Corpus, sql_in
 from plait.io.runs import Run
 
 # Kinds for which a missing image (or video, or sound) means the sample is not worth keeping.
@@ -40,6 +45,8 @@ class IngestReport:
     read: int = 0  # samples the reader produced
     added: int = 0
     skipped: int = 0  # already in the corpus (idempotent rerun)
+    completed: int = 0  # stored incomplete before; replaced now that more of it reads
+    quarantine_cleared: int = 0  # earlier quarantine rows this run's reads settled
     media_added: int = 0
     media_bytes: int = 0
     media_reused: int = 0  # content already stored (same bytes elsewhere)
@@ -71,6 +78,7 @@ def quarantine_id(location: str, reason: str) -> str:
 @dataclass
 class _Prepared:
     fresh: list[RawSample] = field(default_factory=list)
+    retry: set[str] = field(default_factory=set)  # ids stored incomplete, tried again
     quarantine: list[dict[str, Any]] = field(default_factory=list)
     done: dict[int, Any] = field(default_factory=dict)
     futures: dict[int, Future] = field(default_factory=dict)
@@ -90,16 +98,23 @@ class _Loop:
         self.corpus, self.reader, self.run, self.opts = corpus, reader, run, opts
         self.fetcher = fetcher
         self.report = report
-        ds = reader.dataset
-        self.known_samples = corpus.ids("samples", where=f"source.dataset = {sql_str(ds)}")
+        self.known = Known(corpus)
         self.known_media = corpus.ids("media")
-        self.known_quarantine = corpus.ids("quarantine")
+        self.ledger = QuarantineLedger(corpus)
+        self.tried: set[str] = set()  # incomplete samples retried in this run
         self.pool = ThreadPoolExecutor(max(1, opts.workers), thread_name_prefix="plait-ingest")
         if hasattr(reader, "known"):  # readers of costly inputs (video) skip what is stored
-            reader.known = lambda key: self.sample_id(key) in self.known_samples
+            ds = reader.dataset
+            reader.known = lambda key: (
+                (f"{ds}/{key}", ds) in self.known and f"{ds}/{key}" not in self.known.incomplete
+            )
 
-    def sample_id(self, key: str) -> str:
-        return f"{self.reader.dataset}/{key}"
+    def dataset(self, it: RawSample) -> str:
+        return it.source.dataset or self.reader.dataset
+
+    def sample_id(self, it: RawSample) -> str:
+        """``DATASET/KEY``, or the id a plait export recorded for the sample."""
+        return it.id or f"{self.dataset(it)}/{it.key}"
 
     # -- a batch: prepare (submit loads) then commit (wait, build, write) -------------------
     def prepare(self, items: list[RawSample | Failure]) -> _Prepared:
@@ -110,11 +125,16 @@ class _Loop:
                 self._quarantine(prep.quarantine, it.location, it.reason, it.error)
                 continue
             self.report.read += 1
-            sid = self.sample_id(it.key)
-            if sid in self.known_samples:
-                self.report.skipped += 1
-                continue
-            self.known_samples.add(sid)  # a repeated key within the run counts once
+            sid, ds = self.sample_id(it), self.dataset(it)
+            if (sid, ds) in self.known:
+                if sid not in self.known.incomplete or sid in self.tried:
+                    self.report.skipped += 1
+                    if sid not in self.known.dropped_incomplete:
+                        self.ledger.read_ok(locations(it))
+                    continue
+                prep.retry.add(sid)
+                self.tried.add(sid)
+            self.known.add(sid, ds)  # a repeated key within the run counts once
             prep.fresh.append(it)
         inputs = [s for it in prep.fresh for s in it.slots if isinstance(s, ImageInput)]
         urls = [i for i in inputs if i.data is None and i.path is None and i.url]
@@ -136,9 +156,17 @@ class _Loop:
         resolved.update((k, f.result()) for k, f in prep.futures.items())
         media_rows: dict[str, dict[str, Any]] = {}
         samples: list[schema.Sample] = []
+        better: list[schema.Sample] = []  # incomplete before, more complete now
         for it in prep.fresh:
             sample = self._build(it, resolved, media_rows, prep.quarantine)
-            if sample is not None:
+            if sample is None:
+                continue
+            if sample.id in prep.retry:
+                if sample.stats.get(MISSING, 0) >= self.known.incomplete[sample.id]:
+                    self.report.skipped += 1  # no more of it reads than before
+                    continue
+                better.append(sample)
+            else:
                 samples.append(sample)
                 self.report.by_kind[sample.kind] += 1
         if media_rows:  # media first: a sample never points at missing media
@@ -148,10 +176,38 @@ class _Loop:
         if samples:
             self.corpus.append("samples", schema.samples_table(samples))
             self.report.added += len(samples)
+        if better:
+            self._replace(better)
         if prep.quarantine:
+            self.corpus.ensure_columns("quarantine")
             self.corpus.append(
                 "quarantine", pa.Table.from_pylist(prep.quarantine, schema=schema.QUARANTINE)
             )
+        self.report.quarantine_cleared += self.ledger.flush()
+
+    def _replace(self, better: list[schema.Sample]) -> None:
+        """Store completed samples; the incomplete versions go to ``replaced`` first."""
+        ids = [s.id for s in better]
+        old = {r["id"]: r for r in self.corpus.read("samples", where=sql_in("id", ids)).to_pylist()}
+        at = schema.now()
+        rows = [
+            {
+                **old[s.id],
+                "op": "ingest",
+                "change": f"completed: {describe_change(old[s.id], s.to_row())}; "
+                f"images missing {self.known.incomplete[s.id]} -> {s.stats.get(MISSING, 0)}",
+                "replaced_by": self.run.run_id,
+                "replaced_at": at,
+                "restored_by": None,
+            }
+            for s in better
+            if s.id in old
+        ]
+        self.corpus.append("replaced", pa.Table.from_pylist(rows, schema=schema.REPLACED))
+        self.corpus.upsert("samples", schema.samples_table(better))
+        for s in better:
+            self.known.incomplete[s.id] = s.stats.get(MISSING, 0)
+        self.report.completed += len(better)
 
     def _fetch(self, urls: list[ImageInput]) -> list[bytes | Failure]:
         if self.fetcher is None:
@@ -210,13 +266,15 @@ class _Loop:
         images: list[str | None] = []
         langs: list[str | None] = []
         missing = 0
+        sid = self.sample_id(it)
+        self.ledger.retried(sid)
         slot_langs = it.langs or [None] * len(it.slots)
         for slot, lang in zip(it.slots, slot_langs, strict=False):
             if isinstance(slot, (ImageInput, MediaFile)):
                 res = resolved[id(slot)]
                 if isinstance(res, InputError):
                     self._quarantine(
-                        quarantine, res.location or slot.location, res.reason, str(res)
+                        quarantine, res.location or slot.location, res.reason, str(res), sid
                     )
                     if it.kind in _IMAGE_REQUIRED:
                         return None
@@ -233,17 +291,22 @@ class _Loop:
                 langs.append(lang)
         if not texts:
             return None
-        stats = {"missing_images": missing} if missing else {}
+        stats = {k: v for k, v in it.stats.items() if k != MISSING}
+        if missing:
+            stats[MISSING] = missing
+        else:
+            self.ledger.read_ok(locations(it))
         source = it.source
         if any(isinstance(s, ImageInput) and s.url for s in it.slots) and source.fetched_at is None:
             source.fetched_at = schema.now()
+        parent = it.parent_id or (f"{self.dataset(it)}/{it.parent_key}" if it.parent_key else None)
         return schema.Sample(
-            id=self.sample_id(it.key),
+            id=sid,
             kind=it.kind,
             texts=texts,
             images=images,
             langs=langs,
-            parent=self.sample_id(it.parent_key) if it.parent_key else None,
+            parent=parent,
             position=it.position,
             source=source,
             meta=it.meta,
@@ -279,13 +342,19 @@ class _Loop:
         self.report.media_bytes += info.size
 
     def _quarantine(
-        self, rows: list[dict[str, Any]], location: str, reason: str, error: str
+        self,
+        rows: list[dict[str, Any]],
+        location: str,
+        reason: str,
+        error: str,
+        sample_id: str | None = None,
     ) -> None:
         self.report.quarantined[reason] += 1
         qid = quarantine_id(location, reason)
-        if qid in self.known_quarantine:
+        self.ledger.failed(qid)
+        if qid in self.ledger.ids:
             return
-        self.known_quarantine.add(qid)
+        self.ledger.ids.add(qid)
         rows.append(
             {
                 "id": qid,
@@ -295,6 +364,7 @@ class _Loop:
                 "dataset": self.reader.dataset,
                 "run_id": self.run.run_id,
                 "at": schema.now(),
+                "sample_id": sample_id,
             }
         )
 
@@ -346,7 +416,7 @@ def run_ingest(
         corpus.compact("media", drop_old_versions=True, min_fragments=1024)
         report.seconds = run.elapsed
         run.counts.update(report.to_dict())
-        if report.added + report.skipped == 0:
+        if report.added + report.skipped + report.completed == 0:
             run.status = "failed"
             what = (
                 f"{sum(report.quarantined.values())} inputs failed"

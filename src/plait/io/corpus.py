@@ -105,7 +105,39 @@ class Corpus:
         target = schema_ or schema.TABLES[name]
         table = table.select(target.names).cast(target) if table.schema != target else table
         mode = "append" if self.has(name) else "create"
+        if mode == "append":
+            self.ensure_columns(name, target)
         _lance().write_dataset(table, str(self.table_path(name)), schema=target, mode=mode)
+
+    def ensure_columns(self, name: str, target: pa.Schema | None = None) -> None:
+        """Add the nullable columns a newer schema has and the table lacks (all null), so
+        a corpus written by an older plait takes rows of the current schema."""
+        ds = self.dataset(name)
+        if ds is None:
+            return
+        have = set(ds.schema.names)
+        missing = [f for f in (target or schema.TABLES[name]) if f.name not in have]
+        if missing and all(f.nullable for f in missing):
+            ds.add_columns(missing)
+
+    def upsert(self, name: str, table: pa.Table, on: str = "id") -> None:
+        """Insert rows, replacing the rows with the same ``on`` value, in one commit."""
+        if table.num_rows == 0:
+            return
+        if not self.has(name):
+            self.append(name, table)
+            return
+        target = schema.TABLES[name]
+        self.ensure_columns(name, target)
+        table = table.select(target.names).cast(target)
+        ds = self.dataset(name)
+        ds.merge_insert(on).when_matched_update_all().when_not_matched_insert_all().execute(table)
+
+    def update(self, name: str, values: dict[str, str], where: str) -> None:
+        """Set columns (SQL literals) on the rows matching ``where``."""
+        ds = self.dataset(name)
+        if ds is not None:
+            ds.update(values, where=where)
 
     def read(
         self,

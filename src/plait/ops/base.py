@@ -3,8 +3,13 @@ so a concrete operator implements one hook.
 
 - :class:`Filter`: ``score`` measures (writes ``stats``), ``keep`` decides with a
   reason. ``mode="annotate"`` scores without dropping.
-- :class:`Mapper`: adds or rewrites fields (never ``meta``).
-- :class:`Deduplicator`: ``fingerprint`` per shard, then one global ``resolve``.
+- :class:`Mapper`: adds or rewrites fields (never ``meta``). The executor keeps the
+  version a mapper replaced (table ``replaced``), so ``plait restore`` undoes it.
+- :class:`Deduplicator`: ``fingerprint`` per shard, then one global ``resolve``;
+  ``describe`` turns a fingerprint into stats, ``mode="annotate"`` drops nothing.
+
+In annotate mode a sample that would have been dropped is kept with
+``stats["would_drop"][op] = reason``, and the run counts it per reason.
 
 Operators never import an executor. Their constructor signature is their
 config schema: recipes and ``plait ops show`` are generated from it.
@@ -21,6 +26,23 @@ from plait.schema import Sample
 
 DROP = "drop"
 ANNOTATE = "annotate"
+MODES = (DROP, ANNOTATE)
+WOULD_DROP = "would_drop"  # stats key: {op: reason} of annotate-mode steps
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise ValueError(f"mode must be {DROP!r} or {ANNOTATE!r}, not {mode!r}")
+    return mode
+
+
+def flag(sample: Sample, op: str, reason: str) -> None:
+    """Record in ``stats`` that ``op`` would have dropped ``sample`` (annotate mode)."""
+    flags = sample.stats.get(WOULD_DROP)
+    if not isinstance(flags, dict):
+        flags = {}
+    flags[op] = reason
+    sample.stats[WOULD_DROP] = flags
 
 
 @dataclass
@@ -44,6 +66,7 @@ class Rejection:
 class Result:
     kept: list[Sample]
     rejected: list[Rejection]
+    flagged: list[Rejection] = field(default_factory=list)  # annotate mode: kept, would drop
 
 
 class Op(ABC):  # noqa: B024 - hooks with defaults, no abstract method
@@ -87,9 +110,7 @@ class Filter(Op):
     """Scores samples and keeps or drops each with a reason."""
 
     def __init__(self, mode: str = DROP) -> None:
-        if mode not in (DROP, ANNOTATE):
-            raise ValueError(f"mode must be {DROP!r} or {ANNOTATE!r}, not {mode!r}")
-        self.mode = mode
+        self.mode = check_mode(mode)
 
     @abstractmethod
     def score(self, batch: list[Sample], ctx: OpContext) -> list[dict[str, Any]]:
@@ -101,20 +122,28 @@ class Filter(Op):
 
     def process(self, batch: list[Sample], ctx: OpContext) -> Result:
         scored = self.score(batch, ctx)
-        kept: list[Sample] = []
-        rejected: list[Rejection] = []
+        res = Result([], [])
         for sample, stats in zip(batch, scored, strict=True):
             sample.stats.update(stats)
             reason = self.keep(sample, stats)
-            if reason is None or self.mode == ANNOTATE:
-                kept.append(sample)
+            if reason is None:
+                res.kept.append(sample)
+            elif self.mode == ANNOTATE:
+                flag(sample, self.name, reason)
+                res.kept.append(sample)
+                res.flagged.append(Rejection(sample, self.name, reason))
             else:
-                rejected.append(Rejection(sample, self.name, reason))
-        return Result(kept, rejected)
+                res.rejected.append(Rejection(sample, self.name, reason))
+        return res
 
 
 class Mapper(Op):
-    """Adds or rewrites fields of each sample."""
+    """Adds or rewrites fields of each sample.
+
+    A mapper only changes samples; keeping what it replaced is the executor's job
+    (it compares each sample before and after, and stores the run's input version
+    of every changed sample in ``replaced``), so every mapper is reversible for free.
+    """
 
     @abstractmethod
     def map(self, batch: list[Sample], ctx: OpContext) -> list[Sample]: ...
@@ -124,7 +153,18 @@ class Mapper(Op):
 
 
 class Deduplicator(Op):
-    """Two phases: a per-shard ``fingerprint`` and one global ``resolve``."""
+    """Two phases: a per-shard ``fingerprint`` and one global ``resolve``.
+
+    Subclasses take a ``mode`` parameter (``drop`` or ``annotate``) and store it as
+    ``self.mode``; the executor reads it.
+    """
+
+    mode: str = DROP
+
+    def describe(self, fingerprint: Any) -> dict[str, Any]:
+        """Stats to write for a sample with this (non-None) fingerprint (default: none),
+        e.g. the score a top-fraction cut ranks by."""
+        return {}
 
     @abstractmethod
     def fingerprint(self, batch: list[Sample], ctx: OpContext) -> list[Any]:

@@ -113,8 +113,8 @@ def test_crash_in_commit_resumes_same_run_without_redoing_shards(
 
 
 def test_commit_twice_changes_nothing(tmp_path: Path) -> None:
-    from plait.executors.base import Plan
     from plait.executors.local import LocalExecutor
+    from plait.executors.plan import Plan
     from plait.recipe import load_recipe
 
     corpus = toy_corpus.text_corpus(tmp_path / "c", 120)

@@ -26,7 +26,7 @@ def test_build_names_op_and_field() -> None:
 def test_describe_comes_from_signature() -> None:
     d = describe("near_dup_image")
     assert d["kind"] == "deduplicator"
-    assert [f["name"] for f in d["fields"]] == ["method", "radius", "crops"]
+    assert [f["name"] for f in d["fields"]] == ["method", "radius", "crops", "mode"]
     assert d["example"]["op"] == "near_dup_image"
 
 

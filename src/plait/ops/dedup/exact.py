@@ -7,7 +7,7 @@ import re
 import unicodedata
 from typing import Any
 
-from plait.ops.base import Deduplicator, OpContext
+from plait.ops.base import DROP, Deduplicator, OpContext, check_mode
 from plait.schema import Sample
 
 _PUNCT_WS = re.compile(r"[\W_]+")
@@ -41,8 +41,8 @@ class ExactMediaDedup(Deduplicator):
 
     name = "dedup_media"
 
-    def __init__(self) -> None:
-        pass
+    def __init__(self, mode: str = DROP) -> None:
+        self.mode = check_mode(mode)
 
     def fingerprint(self, batch: list[Sample], ctx: OpContext) -> list[Any]:
         return [tuple(s.media_ids) or None for s in batch]
@@ -62,8 +62,9 @@ class ExactTextDedup(Deduplicator):
     name = "dedup_text"
     example = {"include_images": False}
 
-    def __init__(self, include_images: bool = False) -> None:
+    def __init__(self, include_images: bool = False, mode: str = DROP) -> None:
         self.include_images = include_images
+        self.mode = check_mode(mode)
 
     def fingerprint(self, batch: list[Sample], ctx: OpContext) -> list[Any]:
         out: list[Any] = []

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from plait.ops._media import images
-from plait.ops.base import Deduplicator, OpContext
+from plait.ops.base import DROP, Deduplicator, OpContext, check_mode
 from plait.ops.dedup.mih import first_kept, near_pairs
 from plait.ops.dedup.phash import DEFAULT_CROPS, METHODS, image_hashes
 from plait.schema import Sample
@@ -44,6 +44,7 @@ class NearDupImage(Deduplicator):
         method: str = "phash",
         radius: int = 4,
         crops: list[float] = list(DEFAULT_CROPS),  # noqa: B006 - never mutated; shown by ops show
+        mode: str = DROP,
     ) -> None:
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, not {method!r}")
@@ -52,6 +53,7 @@ class NearDupImage(Deduplicator):
         if len(crops) > 5 or not all(0.5 <= f < 1 for f in crops):
             raise ValueError("crops must be at most 5 keep-fractions in [0.5, 1)")
         self.method, self.radius, self.crops = method, radius, [float(f) for f in crops]
+        self.mode = check_mode(mode)
 
     def hash_image(self, image: Any) -> list[int]:
         """Whole-image hash first, then one per crop."""

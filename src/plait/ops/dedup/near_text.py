@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from plait._deps import require
-from plait.ops.base import Deduplicator, OpContext
+from plait.ops.base import DROP, Deduplicator, OpContext, check_mode
 from plait.ops.dedup.exact import normalise_text
 from plait.schema import Sample
 
@@ -27,11 +27,17 @@ class NearDupText(Deduplicator):
     example = {"threshold": 0.8}
 
     def __init__(
-        self, threshold: float = 0.8, num_perm: int = 128, shingle: int = 3, seed: int = 1
+        self,
+        threshold: float = 0.8,
+        num_perm: int = 128,
+        shingle: int = 3,
+        seed: int = 1,
+        mode: str = DROP,
     ) -> None:
         if not 0 < threshold <= 1:
             raise ValueError("threshold must be in (0, 1]")
         self.threshold, self.num_perm, self.shingle, self.seed = threshold, num_perm, shingle, seed
+        self.mode = check_mode(mode)
 
     def _shingles(self, text: str) -> set[bytes]:
         words = normalise_text(text).split()

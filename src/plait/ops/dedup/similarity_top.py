@@ -1,9 +1,11 @@
 """DataComp's "top fraction by CLIP score": a global cut, so a two-phase operator.
 
-``fingerprint`` scores each sample (the same score as ``image_text_similarity``,
-also written to ``stats``); ``resolve`` sees every score of the corpus and drops
-all but the best ``fraction`` (ranked by score, ties by sample id), plus, when
-``min_score`` is set, everything below it ("both" in DataComp's terms).
+``fingerprint`` scores each sample (the same score as ``image_text_similarity``);
+``describe`` writes it to ``stats`` (``sim_score``, ``sim_encoder``) of kept and
+dropped samples alike; ``resolve`` sees every score of the corpus and drops all but
+the best ``fraction`` (ranked by score, ties by sample id), plus, when ``min_score``
+is set, everything below it ("both" in DataComp's terms). ``mode: annotate``
+scores and flags without dropping.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from plait.ops.base import Deduplicator, OpContext
+from plait.ops.base import DROP, Deduplicator, OpContext, check_mode
 from plait.ops.filters.similarity import CAPTION_MODES, load, similarity_scores
 from plait.schema import Sample
 
@@ -33,6 +35,7 @@ class SimilarityTopFraction(Deduplicator):
         fraction: float = 0.3,
         min_score: float | None = None,
         caption: str = "best",
+        mode: str = DROP,
     ) -> None:
         if not 0 < fraction <= 1:
             raise ValueError("fraction must be in (0, 1]")
@@ -44,15 +47,16 @@ class SimilarityTopFraction(Deduplicator):
             min_score,
             caption,
         )
+        self.mode = check_mode(mode)
         self._enc: Any = None
 
     def fingerprint(self, batch: list[Sample], ctx: OpContext) -> list[Any]:
         if self._enc is None:
             self._enc = load(self.encoder, ctx.corpus_path)
-        scores = similarity_scores(self._enc, batch, ctx, self.caption)
-        for s, v in zip(batch, scores):
-            s.stats.update({"sim_score": v, "sim_encoder": self.encoder})
-        return scores
+        return similarity_scores(self._enc, batch, ctx, self.caption)
+
+    def describe(self, fingerprint: Any) -> dict[str, Any]:
+        return {"sim_score": fingerprint, "sim_encoder": self.encoder}
 
     def resolve(self, items: list[tuple[str, Any]]) -> dict[str, str]:
         scored = sorted(((-float(v), sid) for sid, v in items if v is not None))
