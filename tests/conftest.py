@@ -29,3 +29,16 @@ def corpus(tmp_path: Path):
     from plait import Corpus
 
     return Corpus.init(tmp_path / "corpus")
+
+
+@pytest.fixture(scope="session")
+def smollm2():
+    """SmolLM2-135M-Instruct through plait's smollm2 generator, loaded once per session
+    (the first load ever de-quantises the GGUF into the cache: ~15 s on a quiet machine)."""
+    from plait.errors import MissingDependencyError
+    from plait.generators import load_generator
+
+    try:
+        return load_generator("smollm2?loader=transformers")
+    except MissingDependencyError as exc:
+        pytest.skip(str(exc))

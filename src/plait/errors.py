@@ -91,6 +91,15 @@ class SecurityError(PlaitError):
     http_status = 403
 
 
+class GeneratorError(PlaitError):
+    """A generator failed: its server timed out, refused the request or answered garbage.
+
+    The answer pipeline turns it into an abstention with the reason, never a traceback.
+    """
+
+    http_status = 502
+
+
 class NotFoundError(PlaitError):
     """A sample, run, media item or index that was asked for does not exist."""
 

@@ -1,0 +1,167 @@
+"""Typed spans and question terms for the model-free answers of ``extractive``.
+
+Deterministic rules over text: which words of a question are its anchors (names,
+numbers, dates: what a source must contain to be about the same thing), what type of
+answer the question wants (an amount, a date, a place, a name, a passage, images), and
+where in a source's lines a labelled field's value sits (OCR of a receipt puts
+``TOTAL:`` on one line and ``9.00`` on the next).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+WORD = re.compile(r"[A-Za-z0-9]+(?:[.'&/-][A-Za-z0-9]+)*")
+AMOUNT = re.compile(
+    r"(?<![\d.,])(?:RM|\$|USD|EUR|£|€)?\s?(\d{1,3}(?:,\d{3})+|\d+)[.,](\d{2})(?![\d])"
+)
+DATE = re.compile(
+    r"\b(\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}|"
+    r"\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{2,4})\b",
+    re.I,
+)
+_STOP = """a an the of on in at to for from by with and or is was were are be been what which
+    who whom whose when where how much many did does do show me find give tell list any all
+    this that these those it its there their please picture pictures photo photos image
+    images some one receipt receipts dated date total amount page document paper say says
+    said about according"""
+STOP = frozenset(_STOP.split())
+# Words that ask for a type of answer, and the type.
+TYPES = (
+    (("show", "picture", "photo", "image", "images", "pictures", "photos"), "image"),
+    (("total", "amount", "much", "price", "cost", "paid", "pay", "sum"), "amount"),
+    (("when", "date", "day"), "date"),
+    (("address", "where", "located", "location"), "address"),
+    (("company", "shop", "store", "who", "merchant", "vendor", "issued"), "name"),
+)
+
+
+@dataclass(frozen=True)
+class Terms:
+    words: frozenset[str]  # content words, lower case
+    anchors: tuple[str, ...]  # names, numbers and dates the answer must be about
+    kind: str  # image, amount, date, address, name or passage
+    label: str  # the field word the question names ("total"), if any
+
+
+def words(text: str) -> list[str]:
+    return [w.lower() for w in WORD.findall(text)]
+
+
+def norm_date(text: str) -> str:
+    """``25/12/2018``, ``25-12-18`` and ``25.12.2018`` compare equal."""
+    parts = re.split(r"[/.\-\s]+", text.strip().lower())
+    if len(parts) == 3 and parts[2].isdigit() and len(parts[2]) == 4 and len(parts[0]) <= 2:
+        parts[2] = parts[2][2:]
+    return "-".join(p.lstrip("0") or "0" for p in parts)
+
+
+def question_terms(question: str) -> Terms:
+    q = question.strip()
+    lower = words(q)
+    kind = "passage"
+    first = lower[0] if lower else ""
+    for keys, k in TYPES:
+        if k == "image":
+            if first in ("show", "find") or any(w in keys[1:] for w in lower[:4]):
+                kind = "image"
+                break
+            continue
+        if any(w in keys for w in lower):
+            kind = k
+            break
+    label = next((w for w in lower if w in ("total", "subtotal", "tax", "change", "cash")), "")
+    anchors: list[str] = [norm_date(d) for d in DATE.findall(q)]
+    masked = DATE.sub(" ", q)
+    for w in WORD.findall(masked):
+        lw = w.lower()
+        if lw in STOP:
+            continue
+        if w[0].isupper() or any(c.isdigit() for c in w):
+            anchors.append(lw)
+    content = frozenset(w for w in lower if w not in STOP)
+    return Terms(content, tuple(dict.fromkeys(anchors)), kind, label)
+
+
+def coverage(terms: Terms, text: str) -> float:
+    """Share of the question's anchors (else content words) that ``text`` contains."""
+    want = terms.anchors or tuple(terms.words)
+    if not want:
+        return 0.0
+    have = set(words(text)) | {norm_date(d) for d in DATE.findall(text)}
+    flat = " ".join(words(text))
+    hit = sum(1 for a in want if a in have or (len(a) > 3 and a in flat))
+    return hit / len(want)
+
+
+def amounts(line: str) -> list[str]:
+    return [f"{a.replace(',', '')}.{b}" for a, b in AMOUNT.findall(line)]
+
+
+# Words beside a label that say its value is a part (lower weight) or the final figure
+# (higher weight): "SUB TOTAL", "TOTAL QTY" vs "ROUNDED TOTAL", "TOTAL (INCL. GST)".
+_PART = ("sub", "qty", "quantity", "item", "disc", "excl", "saving", "gst", "tax", "before")
+_FINAL = ("round", "incl", "nett", "net ", "grand", "payable", "due", "rm")
+
+
+def labelled_amount(lines: list[str], label: str) -> tuple[str, int] | None:
+    """The amount a label names: on the label's line, else on one of the next two lines.
+
+    Every line that holds ``label`` votes for its value; a label with a modifier
+    (``SUB TOTAL``, ``TOTAL QTY``) votes less, one that says it is final (``ROUNDED``,
+    ``INCL. GST``) more. The value with most votes wins, the later one on a tie (a
+    receipt's final total comes last). Returns (value, line).
+    """
+    votes: dict[str, float] = {}
+    where: dict[str, int] = {}
+    for i, line in enumerate(lines):
+        low = line.lower()
+        if label not in low:
+            continue
+        final = any(m in low for m in _FINAL if m != label)
+        weight = 1.5 if final else 0.3 if any(m in low for m in _PART if m != label) else 1.0
+        after = low.split(label, 1)[1]
+        found = amounts(after)
+        j = i
+        if not found:
+            for j in range(i + 1, min(i + 3, len(lines))):
+                found = amounts(lines[j])
+                if found:
+                    break
+                if re.search(r"[a-z]{3}", lines[j].lower()):  # another label: no value here
+                    break
+        if found:
+            v = found[0]
+            votes[v] = votes.get(v, 0.0) + weight
+            where[v] = max(where.get(v, -1), j)
+    if not votes:
+        return None
+    best = max(votes, key=lambda v: (votes[v], where[v]))
+    return best, where[best]
+
+
+def first_date(lines: list[str]) -> tuple[str, int] | None:
+    for i, line in enumerate(lines):
+        m = DATE.search(line)
+        if m:
+            return m.group(1), i
+    return None
+
+
+def best_line(terms: Terms, lines: list[str]) -> tuple[str, int] | None:
+    """The line (or sentence) sharing most content words with the question."""
+    best, score = None, 0.0
+    for i, line in enumerate(lines):
+        have = set(words(line))
+        s = len(terms.words & have) + 0.5 * sum(1 for a in terms.anchors if a in have)
+        if s > score:
+            best, score = (line.strip(), i), s
+    return best
+
+
+def sentences(text: str) -> list[str]:
+    out: list[str] = []
+    for line in text.splitlines():
+        out.extend(s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9])", line) if s.strip())
+    return out

@@ -1,0 +1,42 @@
+"""SmolLM2-135M-Instruct, a real local model, through the smollm2 and hf: generators."""
+
+from __future__ import annotations
+
+import pytest
+
+from plait.generators import GenOptions, Prompt, load_generator
+
+pytestmark = pytest.mark.models
+
+CONTEXT = "Context:\nTOTAL 12.90\nCASH 20.00\nQuestion: What was the total?"
+
+
+def test_answers_from_its_context_and_streams_the_same_text(smollm2):
+    p = Prompt.of(CONTEXT, system="Answer from the context only.")
+    opts = GenOptions(max_new_tokens=16)
+    whole = smollm2.generate(p, opts)
+    assert "12.90" in whole.text
+    assert whole.new_tokens > 0 and whole.prompt_tokens > 10
+    pieces = list(smollm2.stream(p, opts))
+    assert len(pieces) > 1 and "".join(pieces).strip() == whole.text.strip()
+    assert smollm2.accepts_images is False and smollm2.count_tokens("TOTAL 12.90") > 1
+
+
+def test_a_batch_answers_each_prompt_as_alone(smollm2):
+    prompts = [Prompt.of(CONTEXT), Prompt.of("Name one colour of the sky.")]
+    opts = GenOptions(max_new_tokens=6)
+    batch = smollm2.generate_batch(prompts, opts)
+    alone = [smollm2.generate(p, opts) for p in prompts]
+    assert [b.text for b in batch] == [a.text for a in alone]
+
+
+def test_the_cached_model_directory_loads_as_hf_dir(smollm2):
+    from plait.generators.smollm2 import dequantised_dir
+
+    root = dequantised_dir()
+    assert (root / "model.safetensors").is_file()
+    g = load_generator(f"hf:{root}?batch_size=2")
+    assert (
+        g.generate(Prompt.of(CONTEXT), GenOptions(max_new_tokens=8)).text
+        == smollm2.generate(Prompt.of(CONTEXT), GenOptions(max_new_tokens=8)).text
+    )

@@ -1,0 +1,65 @@
+"""The extractive generator: typed spans from the best-supported source, or an abstention."""
+
+from __future__ import annotations
+
+from plait.generators import ABSTAIN, Prompt, Source, load_generator
+from plait.generators.spans import labelled_amount, norm_date, question_terms
+
+RECEIPT = """BOOK TA .K(TAMAN DAYA) SDN BND
+NO.53 55,57 & 59, JALAN SAGU 18,
+DATE:
+25/12/2018 8:13:39 PM
+KF MODELLING CLAY KIDDY FISH
+9.00
+SUB TOTAL:
+8.50
+TOTAL:
+ROUNDING ADJUSTMENT:
+0.00
+ROUNDED TOTAL (RM):
+9.00
+CASH
+10.00"""
+
+OTHER = "SOON HUAT MACHINERY\nDATE 11/01/2019\nTOTAL 327.00"
+
+
+def ask(question: str, *sources: str, kinds: tuple[str, ...] = ()) -> str:
+    p = Prompt.of(question)
+    p.question = question
+    p.sources = [
+        Source(i + 1, t, kinds[i] if i < len(kinds) else "text") for i, t in enumerate(sources)
+    ]
+    return load_generator("extractive").generate(p).text
+
+
+def test_total_comes_from_the_receipt_the_question_names_with_its_citation():
+    q = "What was the total on the receipt from BOOK TA .K (TAMAN DAYA) on 25/12/2018?"
+    assert ask(q, OTHER, RECEIPT) == "9.00 [2]"
+
+
+def test_date_question():
+    assert ask("When did I shop at SOON HUAT MACHINERY?", RECEIPT, OTHER) == "11/01/2019 [2]"
+
+
+def test_abstains_when_no_source_is_about_the_named_company_and_date():
+    q = "What was the total on the receipt from ACME WIDGETS on 03/04/2017?"
+    assert ask(q, RECEIPT, OTHER) == ABSTAIN
+    assert ask(q) == ABSTAIN
+
+
+def test_show_me_answers_with_image_sources_in_order():
+    out = ask("show me a dog running on grass", "a cat", "a dog on grass", kinds=("image", "image"))
+    assert out == "![a cat](image 1) ![a dog on grass](image 2)"
+
+
+def test_question_terms_and_dates():
+    t = question_terms("What was the total on the receipt from ABC HO TRADING on 09/01/2019?")
+    assert t.kind == "amount" and t.label == "total"
+    assert {"abc", "ho", "trading", norm_date("09/01/2019")} <= set(t.anchors)
+    assert norm_date("25/12/2018") == norm_date("25-12-18")
+
+
+def test_a_labelled_part_votes_less_than_the_final_figure():
+    lines = ["SUB TOTAL", "51.42", "TOTAL GST", "3.08", "TOTAL (INCL GST)", "54.50"]
+    assert labelled_amount(lines, "total") == ("54.50", 5)
