@@ -44,6 +44,16 @@ _ENTRIES = {
     # mappers
     "clean_captions": "plait.ops.mappers.clean_captions:CleanCaptions",
     "select_langs": "plait.ops.mappers.select_langs:SelectLangs",
+    # video and audio
+    "clip_duration": "plait.ops.filters.duration:Duration",
+    "black_frames": "plait.ops.filters.video_frames:BlackFrames",
+    "static_frames": "plait.ops.filters.video_frames:StaticFrames",
+    "motion": "plait.ops.filters.video_frames:Motion",
+    "audio_silence": "plait.ops.filters.audio_level:Silence",
+    "audio_loudness": "plait.ops.filters.audio_level:Loudness",
+    "near_dup_clip": "plait.ops.dedup.near_clip:NearDupClip",
+    "sound_events": "plait.ops.mappers.sound_events:SoundEvents",
+    "speech": "plait.ops.mappers.speech:Speech",
 }
 for _name, _target in _ENTRIES.items():
     OPS.add(_name, _target)
