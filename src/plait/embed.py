@@ -31,6 +31,7 @@ from plait.errors import ConfigError, InputError
 from plait.io.corpus import Corpus, slug, sql_in, sql_str
 from plait.io.media import open_image
 from plait.io.runs import Run
+from plait.langs import slot_langs
 
 Progress = Callable[[int, int], None]
 EXECUTORS = ("local", "ray")
@@ -116,8 +117,11 @@ def plan(
 ) -> tuple[Todo, dict[str, int], list[str]]:
     """What to embed: (todo, counts, stale row filters to delete first).
 
-    ``langs`` keeps only text slots tagged with one of these languages (``None`` in it
-    keeps untagged slots): a sample with captions in 70 languages need not cost 70 texts.
+    ``langs`` keeps only text slots in one of these languages by :mod:`plait.langs`'s
+    rule (tag, else the sample's detected language; ``None`` in it keeps slots of unknown
+    language): a sample with captions in 70 languages need not cost 70 texts.
+    ``counts["unknown_lang"]`` says how many text slots were left out for having no
+    language at all.
     """
     existing: dict[tuple[str, int], str] = {}
     name = table_name(spec)
@@ -128,14 +132,20 @@ def plan(
         ):
             existing[(sid, slot)] = content
     todo = Todo()
-    counts = {"slots": 0, "cached": 0}
+    counts = {"slots": 0, "cached": 0, "unknown_lang": 0}
     stale: list[tuple[str, int]] = []
-    cols = ("id", "kind", "texts", "images", "langs")
+    cols = ("id", "kind", "texts", "images", "langs", "stats")
     for batch in corpus.batches("samples", columns=list(cols), where=where):
-        for sid, kind, texts, images, tags in zip(
+        for sid, kind, texts, images, tags, stats in zip(
             *(batch.column(c).to_pylist() for c in cols), strict=True
         ):
-            tags = tags or [None] * len(texts or [])
+            tags = slot_langs(texts or [], tags, stats) if langs is not None else []
+            if langs is not None and None not in langs and "text" in modalities:
+                counts["unknown_lang"] += sum(
+                    1
+                    for t, x in zip(texts or [], tags, strict=True)
+                    if t and t.strip() and x is None
+                )
             pictures = schema.image_slots(kind)  # a video's or a sound's file is no image
             for slot, (text, media) in enumerate(zip(texts or [], images or [], strict=True)):
                 if media is not None and pictures and "image" in modalities:

@@ -171,3 +171,51 @@ def test_changed_content_replaces_the_old_row(
     assert counts["replaced"] == 1 and counts["texts_embedded"] == 1 and counts["cached"] == 1
     rows = {(r["sample_id"], r["slot"]): r["content"] for r in _table(corpus, spec)}
     assert rows == {("a/0", 1): text_hash("a dog"), ("a/1", 1): text_hash("a cat on a red ball")}
+
+
+def test_lang_follows_one_rule_tag_else_detected(corpus: Corpus, clip_dir: Path) -> None:
+    """Untagged English captions count as English once language_id detected them; tagged
+    translations are chosen by their tags; a caption of unknown language is left out and
+    counted, so ``--lang en`` never silently embeds nothing."""
+    from typer.testing import CliRunner
+
+    from plait.cli import app
+    from plait.curate import curate
+
+    src = Source(uri="mem", dataset="m")
+    rows = [
+        Sample(
+            "m/flickr",
+            "text",
+            ["A dog runs across the green field.", "A brown dog running."],
+            [None, None],
+            src,
+        ),
+        Sample(
+            "m/stamp",
+            "text",
+            ["apple", "Apfel", "pomme"],
+            [None] * 3,
+            src,
+            langs=["en", "de", "fr"],
+        ),
+        Sample("m/other", "text", ["Ein Hund rennt über die grüne Wiese."], [None], src),
+    ]
+    corpus.append("samples", samples_table(rows))
+    spec = f"hf:{clip_dir}"
+    before = embed(corpus, spec, langs=["en"])
+    assert before["texts_embedded"] == 1 and before["unknown_lang"] == 3
+    recipe = [{"op": "language_id", "mode": "annotate"}]
+    curate(corpus, recipe, workers=0, resume=False)
+    assert corpus.sample("m/flickr").stats["lang"] == "en"
+    res = CliRunner().invoke(
+        app, ["embed", str(corpus.path), "--encoder", spec, "--lang", "en", "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    embedded = {(r["sample_id"], r["slot"]) for r in _table(corpus, spec)}
+    assert embedded == {("m/flickr", 0), ("m/flickr", 1), ("m/stamp", 0)}
+    unknown = CliRunner().invoke(
+        app, ["embed", str(corpus.path), "--encoder", spec, "--lang", "fr"]
+    )
+    assert unknown.exit_code == 0 and "--lang none" not in unknown.output  # all known now
+    assert ("m/stamp", 2) in {(r["sample_id"], r["slot"]) for r in _table(corpus, spec)}

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from plait.io.corpus import Corpus
+from plait.langs import slot_langs
 
 
 def text_key(text: str) -> str:
@@ -41,19 +42,20 @@ def read_pairs(
 ) -> Pairs:
     """Pairs of the samples matching ``where`` (SQL over sample columns), in id order.
 
-    ``langs`` keeps only captions tagged with one of these languages (``None`` = untagged),
-    so a tower that reads one language is not trained on the other 76.
+    ``langs`` keeps only captions in one of these languages by :mod:`plait.langs`'s rule
+    (tag, else the sample's detected language; ``None`` = unknown), so a tower that reads
+    one language is not trained on the other 76.
     """
     sids: list[str] = []
     mids: list[str] = []
     caps: list[list[str]] = []
-    cols = ["id", "texts", "images", "langs"]
+    cols = ["id", "texts", "images", "langs", "stats"]
     rows = corpus.read("samples", columns=cols, where=where).to_pylist()
     rows.sort(key=lambda r: r["id"])
     allowed = None if langs is None else set(langs)
     for r in rows:
         images = [m for m in (r["images"] or []) if m]
-        tags = r["langs"] or [None] * len(r["texts"] or [])
+        tags = slot_langs(r["texts"] or [], r["langs"], r["stats"])
         texts = [
             t
             for t, tag in zip(r["texts"] or [], tags, strict=False)

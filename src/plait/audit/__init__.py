@@ -13,11 +13,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from plait import schema
 from plait.executors.base import reason_code
 from plait.io.corpus import Corpus
+from plait.langs import lang_counts
 
-_LANG_KEYS = ("lang", "language", "langid", "lang_id")
 _DUP_OF = re.compile(r"dup\w*?(?:[_\s]of)?\s*[:\s]\s*['\"]?([^\s'\",;()]+)", re.I)
 
 
@@ -39,7 +38,7 @@ class AuditReport:
     by_source: dict[str, int]
     by_licence: dict[str, int]
     by_kind: dict[str, int]
-    by_language: dict[str, int]
+    by_language: dict[str, int]  # samples per language (plait.langs: a sample may be in several)
     rejected_by_op: dict[str, dict[str, int]]
     rejected_by_source: dict[str, int]
     quarantine_by_reason: dict[str, int]
@@ -57,16 +56,9 @@ def _counts(values: Any) -> dict[str, int]:
     return dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def language(stats: dict[str, Any], langs: list[str | None] | None) -> str | None:
-    """An operator's language ID if one ran, else the language the source declared."""
-    for key in _LANG_KEYS:
-        if isinstance(stats.get(key), str):
-            return stats[key]
-    return next((lang for lang in langs or [] if lang), None)
-
-
 def audit(corpus: Corpus, largest: int = 10) -> AuditReport:
-    s = corpus.read("samples", columns=["kind", "source", "langs", "stats"]).to_pylist()
+    table = corpus.read("samples", columns=["kind", "source", "texts", "langs", "stats"])
+    s = table.select(["kind", "source"]).to_pylist()
     r = corpus.read("rejected", columns=["id", "source", "op", "reason"]).to_pylist()
     q = corpus.read("quarantine", columns=["reason"]).column("reason").to_pylist()
     runs = sorted(corpus.read("runs").to_pylist(), key=lambda x: x["started_at"])
@@ -81,7 +73,7 @@ def audit(corpus: Corpus, largest: int = 10) -> AuditReport:
         by_source=_counts((x["source"] or {}).get("dataset") for x in s),
         by_licence=_counts((x["source"] or {}).get("licence") for x in s),
         by_kind=_counts(x["kind"] for x in s),
-        by_language=_counts(language(schema.loads(x["stats"]), x["langs"]) for x in s),
+        by_language=lang_counts(table),
         rejected_by_op={op: dict(c.most_common()) for op, c in sorted(by_op.items())},
         rejected_by_source=_counts((x["source"] or {}).get("dataset") for x in r),
         quarantine_by_reason=_counts(q),

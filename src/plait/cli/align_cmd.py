@@ -21,6 +21,13 @@ def align(
     text: str = typer.Option("minilm", help="Frozen text tower."),
     name: str = typer.Option("default", help="Adapter name; embed with --encoder lit:NAME."),
     where: str | None = typer.Option(None, help="SQL filter: which samples' pairs to train on."),
+    lang: list[str] = typer.Option(
+        None,
+        "--lang",
+        help="Only captions in this language: their tag, else the language language_id "
+        "detected for the sample (repeat; 'none' = captions of unknown language). "
+        "An English text tower wants --lang en.",
+    ),
     holdout: float = typer.Option(0.1, help="Fraction of images held out to report recall."),
     steps: int = typer.Option(500, help="Optimiser steps per seed."),
     seeds: int = typer.Option(5, help="Ensemble size."),
@@ -31,7 +38,7 @@ def align(
 ) -> None:
     """Train LiT-style projection heads on the corpus's image-text pairs (frozen towers).
 
-    Example: plait align ./my-corpus --image effnet-lite0 --text minilm --name flickr
+    Example: plait align ./my-corpus --image effnet-lite0 --text minilm --name flickr --lang en
     """
     from plait.align import TrainConfig
     from plait.align import align as run_align
@@ -53,6 +60,7 @@ def align(
             text=text,
             name=name,
             where=where,
+            langs=[None if x.lower() == "none" else x for x in lang] if lang else None,
             holdout=holdout,
             refit=refit,
             config=TrainConfig(steps=steps, seeds=seeds),

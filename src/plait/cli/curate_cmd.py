@@ -77,7 +77,9 @@ def _print_curate(report) -> None:  # noqa: ANN001 - CurateReport, imported lazi
     )
     t = Table(title="recipe" if report.dry_run else "steps", title_justify="left")
     cols = (
-        ("#", "op", "params") if report.dry_run else ("#", "op", "in", "kept", "dropped", "seconds")
+        ("#", "op", "params")
+        if report.dry_run
+        else ("#", "op", "in", "kept", "dropped", "changed", "seconds")
     )
     for col in cols:
         t.add_column(col)
@@ -87,17 +89,22 @@ def _print_curate(report) -> None:  # noqa: ANN001 - CurateReport, imported lazi
             t.add_row(str(i), step["op"], params)
     else:
         for s in report.steps:
-            dropped = ", ".join(f"{r}={n:,}" for r, n in s["dropped"].items()) or "-"
+            dropped = ", ".join(f"{r}={n:,}" for r, n in s["dropped"].items())
+            flagged = ", ".join(f"{r}={n:,}" for r, n in s.get("would_drop", {}).items())
+            if flagged:  # annotate mode: what the step would have dropped
+                dropped = ", ".join(x for x in (dropped, f"would drop {flagged}") if x)
             t.add_row(
                 str(s["step"]),
                 s["op"],
                 f"{s['in']:,}",
                 f"{s['kept']:,}",
-                dropped,
+                dropped or "-",
+                f"{s.get('changed', 0):,}" if s.get("changed") else "-",
                 f"{s['seconds']:.2f}",
             )
     console.print(t)
     if not report.dry_run:
+        changed = f", changed {report.replaced:,} (kept in replaced)" if report.replaced else ""
         console.print(
-            f"kept {report.kept:,}, rejected {report.rejected:,} in {report.seconds:.1f} s"
+            f"kept {report.kept:,}, rejected {report.rejected:,}{changed} in {report.seconds:.1f} s"
         )

@@ -27,7 +27,8 @@ def embed(
     lang: list[str] = typer.Option(
         None,
         "--lang",
-        help="Only text slots tagged with this language (repeat; 'none' = untagged).",
+        help="Only text slots in this language: their tag, else the language language_id "
+        "detected for the sample (repeat; 'none' = slots of unknown language).",
     ),
     batch_size: int = typer.Option(32, help="Items per model forward."),
     executor: str = typer.Option("local", help="local or ray."),
@@ -66,3 +67,9 @@ def embed(
     shown = {k: v for k, v in counts.items() if not isinstance(v, dict)}
     shown.update({f"failed: {k}": v for k, v in counts.get("failed", {}).items()})
     console.print(counts_table(f"embed {encoder}", shown, "what", "value"))
+    if counts.get("unknown_lang"):
+        console.print(
+            f"{counts['unknown_lang']:,} text slots were left out: no language tag and no "
+            "detected language. Run a recipe with language_id (mode: annotate) to detect "
+            "them, or add --lang none to embed them."
+        )

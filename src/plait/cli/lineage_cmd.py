@@ -1,4 +1,4 @@
-"""``plait why`` and ``plait restore``: a sample's path through the runs, and undoing a run's drops."""
+"""``plait why`` and ``plait restore``: a sample's path through the runs, and undoing a run."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def why(
     corpus: Path = typer.Option(Path("."), "--corpus", "-c", help="Corpus directory."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Print a sample's path through every run: ingested, kept or dropped, restored.
+    """Print a sample's path through every run: ingested, changed, kept or dropped, restored.
 
     Example: plait why flickr8k/1000268201_693b08cb0e.jpg --corpus ./corpus
     """
@@ -42,9 +42,11 @@ def why(
 
 def restore(
     corpus: Path = typer.Argument(..., help="Corpus directory."),
-    run: str = typer.Option(..., "--run", help="The curate run whose drops to undo."),
+    run: str = typer.Option(..., "--run", help="The run whose drops and changes to undo."),
 ) -> None:
-    """Move every sample a run dropped back into samples (recorded as a restore run).
+    """Undo a run: the samples it dropped come back, the samples it changed get their
+    earlier version back (recorded as a restore run). Refused while a later run changed
+    the same samples: restore that one first.
 
     Example: plait restore ./corpus --run curate-20250101-120000-abc123
     """
@@ -53,5 +55,7 @@ def restore(
 
     rep = run_restore(Corpus.open(corpus), run)
     console.print(f"restored {rep.restored:,} samples dropped by {rep.undone} (run {rep.run_id})")
+    if rep.reverted:
+        console.print(f"put back {rep.reverted:,} samples to the version {rep.undone} replaced")
     for reason, n in rep.by_reason.items():
         console.print(f"  {reason}: {n:,}")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from plait.io.corpus import Corpus, sql_in, sql_str
+from plait.io.corpus import Corpus, sql_in
+from plait.langs import lang_where, sample_langs
 from plait.schema import Sample
 from plait.views import nearest_text
 
@@ -26,10 +27,8 @@ class FilterSpec(Protocol):
 def build_where(where: str | None, filters: FilterSpec | None) -> str | None:
     """``where`` AND the structured filters, every value quoted here."""
     parts = [f"({where})"] if where and where.strip() else []
-    if filters is not None and filters.langs:
-        parts.append(
-            "(" + " OR ".join(f"array_has(langs, {sql_str(v)})" for v in filters.langs) + ")"
-        )
+    if filters is not None and filters.langs:  # plait.langs's rule, in SQL
+        parts.append(lang_where(filters.langs))
     if filters is not None and filters.licences:
         parts.append(sql_in("source.licence", filters.licences))
     if filters is not None and filters.sources:
@@ -69,7 +68,7 @@ def summary(sample: Sample, slot: int | None = None) -> dict[str, Any]:
         "image": image,
         "dataset": sample.source.dataset,
         "licence": sample.source.licence,
-        "langs": sorted({x for x in (sample.langs or []) if x}),
+        "langs": sorted(sample_langs(sample.texts, sample.langs, sample.stats)),
         "n_slots": len(sample.texts),
     }
 

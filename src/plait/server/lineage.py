@@ -8,6 +8,7 @@ from typing import Any
 
 from plait import schema
 from plait.io.corpus import Corpus, sql_in, sql_str
+from plait.langs import slot_langs
 
 _SAMPLE_COLS = schema.SAMPLES.names
 
@@ -37,7 +38,7 @@ def sample_detail(corpus: Corpus, sample_id: str) -> dict[str, Any]:
     rows = corpus.read(table, where=f"id = {sql_str(sample_id)}").to_pylist()
     sample = schema.Sample.from_row({k: rows[-1].get(k) for k in _SAMPLE_COLS})
     media = _media_info(corpus, sample.media_ids)
-    langs = sample.langs or [None] * len(sample.texts)
+    langs = slot_langs(sample.texts, sample.langs, sample.stats)  # tag, else detected
     slots = []
     for i, (text, mid) in enumerate(zip(sample.texts, sample.images)):
         if mid is None:

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-import pyarrow as pa
-
 from plait.io.corpus import Corpus
+from plait.langs import lang_counts
 
 
 def _counts(values: list[Any]) -> dict[str, int]:
@@ -20,12 +19,8 @@ def corpus_stats(corpus: Corpus) -> dict[str, Any]:
     inf = corpus.info(last_runs=0)
     by_lang: dict[str, int] = {}
     samples = sum(inf.samples_by_kind.values())
-    if corpus.has("samples"):
-        langs = corpus.read("samples", columns=["langs"]).column("langs").combine_chunks()
-        flat = (
-            pa.compute.list_flatten(langs).drop_null() if len(langs) else pa.array([], pa.string())
-        )
-        by_lang = _counts(flat.to_pylist())
+    if corpus.has("samples"):  # samples per language, as the language filter selects them
+        by_lang = lang_counts(corpus.read("samples", columns=["texts", "langs", "stats"]))
     rejected_by_op: dict[str, int] = {}
     rejected = 0
     if corpus.has("rejected"):

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 from plait.errors import ConfigError
+from plait.langs import slot_langs
 from plait.ops.base import Mapper, OpContext
 from plait.schema import Sample
 
 
 class SelectLangs(Mapper):
-    """Drop the text slots whose language tag is not in ``languages``.
+    """Drop the text slots whose language is not in ``languages``.
 
     Multilingual sources tag each caption slot with its language at ingest (the
     Tux Paint sidecars: an English caption and ~70 translations). Text filters judge a
     sample's joined text, so a recipe that wants English pairs first reduces such a
     sample to its English slots; otherwise the joined translations fail language ID.
-    A language matches its regional variants (``en`` keeps ``en_GB``). Untagged slots
-    stay when ``keep_untagged`` (most sources tag nothing). With ``dedupe`` a kept text
-    that repeats an earlier kept one is dropped too (regional variants often repeat the
+    A slot's language follows :mod:`plait.langs` (its tag, else the language detected
+    for the sample by an earlier ``language_id``). A language matches its regional
+    variants (``en`` keeps ``en_GB``). Slots of unknown language stay when
+    ``keep_untagged`` (most sources tag nothing). With ``dedupe`` a kept text that
+    repeats an earlier kept one is dropped too (regional variants often repeat the
     caption word for word). Image slots always stay. Writes ``text_slots_dropped``.
+    The slots it removes are kept with the run (``replaced``): ``plait restore`` puts
+    them back.
     """
 
     name = "select_langs"
@@ -40,7 +45,7 @@ class SelectLangs(Mapper):
 
     def map(self, batch: list[Sample], ctx: OpContext) -> list[Sample]:
         for s in batch:
-            langs = s.langs or [None] * len(s.texts)
+            langs = slot_langs(s.texts, s.langs, s.stats)
             seen: set[str] = set()
             keep = []
             for i, (t, lang) in enumerate(zip(s.texts, langs, strict=False)):
