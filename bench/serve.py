@@ -32,27 +32,30 @@ WORDS = ["red", "green", "blue", "yellow", "purple", "orange", "black", "white"]
 SHAPES = ["circle", "square", "triangle", "stripe"]
 
 
-class RandomEncoder:
+def random_encoder(name: str, dim: int, seed: int = 0):
     """Random unit vectors of an encoder's size (a load test needs realistic sizes, not
     meaning); it goes through the real ``plait.embed.embed`` like any encoder."""
+    import numpy as np
 
-    modalities = frozenset({"text", "image"})
+    from plait.encoders.base import BaseEncoder
 
-    def __init__(self, name: str, dim: int, seed: int = 0) -> None:
-        import numpy as np
+    rng = np.random.default_rng(seed)
 
-        self.name, self.dim = name, dim
-        self._rng = np.random.default_rng(seed)
+    class RandomEncoder(BaseEncoder):
+        modalities = frozenset({"text", "image"})
 
-    def _unit(self, n: int):
-        v = self._rng.standard_normal((n, self.dim)).astype("float32")
-        return v / (v**2).sum(axis=1, keepdims=True) ** 0.5
+        def _text_batch(self, texts):
+            return rng.standard_normal((len(texts), self.dim))
 
-    def encode_text(self, texts):
-        return self._unit(len(texts))
+        def prepare_image(self, image):
+            return np.zeros(1, np.float32)  # decoded like a real encoder's input, then unused
 
-    def encode_images(self, images):
-        return self._unit(len(images))
+        def _image_batch(self, pixels):
+            return rng.standard_normal((len(pixels), self.dim))
+
+    enc = RandomEncoder()
+    enc.name, enc.dim = name, dim
+    return enc
 
 
 def build(path: Path, n: int, real: bool) -> None:
@@ -71,7 +74,7 @@ def build(path: Path, n: int, real: bool) -> None:
     )
     t0 = time.perf_counter()
     for spec, dim in (("minilm", 384), ("effnet-lite0", 1280)):
-        embed(corpus, spec, encoder=None if real else RandomEncoder(spec, dim))
+        embed(corpus, spec, encoder=None if real else random_encoder(spec, dim))
     print(
         f"embeddings ({'real' if real else 'random unit vectors'}) in {time.perf_counter() - t0:.1f}s",
         flush=True,

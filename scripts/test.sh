@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 .venv/bin/python -m ruff check src tests bench
+.venv/bin/python -m mypy  # settings and files: [tool.mypy] in pyproject.toml
 exec .venv/bin/python -m pytest -q "$@"

@@ -27,7 +27,7 @@ import pyarrow as pa
 from plait import schema
 from plait.encoders import Encoder, load_encoder
 from plait.encoders.prefetch import prefetch_batches
-from plait.errors import ConfigError, InputError
+from plait.errors import ConfigError
 from plait.io.corpus import Corpus, slug, sql_in, sql_str
 from plait.io.media import open_image
 from plait.io.runs import Run
@@ -124,9 +124,9 @@ def plan(
     language at all.
     """
     existing: dict[tuple[str, int], str] = {}
-    name = table_name(spec)
-    if corpus.has(name):
-        t = corpus.dataset(name).to_table(columns=["sample_id", "slot", "content"])
+    ds = corpus.dataset(table_name(spec))
+    if ds is not None:
+        t = ds.to_table(columns=["sample_id", "slot", "content"])
         for sid, slot, content in zip(
             *(t.column(c).to_pylist() for c in t.column_names), strict=True
         ):
@@ -175,11 +175,10 @@ def plan(
 
 
 def _known_vectors(corpus: Corpus, spec: str, keys: list[str]) -> dict[str, np.ndarray]:
-    name = table_name(spec)
-    if not keys or not corpus.has(name):
+    ds = corpus.dataset(table_name(spec))
+    if not keys or ds is None:
         return {}
     out: dict[str, np.ndarray] = {}
-    ds = corpus.dataset(name)
     for i in range(0, len(keys), 2048):
         t = ds.to_table(columns=["content", "vector"], filter=sql_in("content", keys[i : i + 2048]))
         if t.num_rows:
@@ -230,9 +229,10 @@ def embed(
         mods = enc.modalities if modality is None else enc.modalities & {modality}
         if not mods:
             raise ConfigError(f"encoder {spec!r} does not embed {modality}")
-        todo, counts, stale = plan(
+        todo, planned, stale = plan(
             corpus, spec, frozenset(mods), where, frozenset(langs) if langs is not None else None
         )
+        counts: dict[str, Any] = dict(planned)
         for f in stale:
             corpus.delete(table_name(spec), f)
         counts["replaced"] = len(stale)
@@ -325,41 +325,20 @@ def _image_batches(
         yield from ray_image_batches(corpus, enc.name, opts, keys, batch_size, workers)
         return
     chunks = [keys[i : i + batch_size] for i in range(0, len(keys), batch_size)]
-    if not hasattr(enc, "prepare_image") or not hasattr(enc, "encode_prepared"):
-        yield from _plain_batches(corpus, enc, chunks)  # a third-party Encoder
-        return
 
-    def load(chunk: list[str]) -> list[bytes | None]:
+    def load(chunk: Sequence[str]) -> list[bytes | None]:
         got = corpus.media_many(chunk)
         return [got.get(k) for k in chunk]
 
-    # prepare_pixels/encode_pixels when the encoder has them (uint8 handed over, normalised
-    # on the device); prepare_image/encode_prepared otherwise.
-    to_pixels = getattr(enc, "prepare_pixels", enc.prepare_image)
-    forward = getattr(enc, "encode_pixels", enc.encode_prepared)
-
+    # prepare_pixels/encode_pixels: uint8 handed over where the encoder normalises on its
+    # device (BaseEncoder's default is prepare_image/encode_prepared).
     def prepare(data: bytes) -> np.ndarray:
-        return to_pixels(open_image(data))
+        return enc.prepare_pixels(open_image(data))
 
     for b in prefetch_batches(chunks, load, prepare, workers=workers, depth=2):
-        vecs = forward(b.pixels) if b.pixels is not None else np.zeros((0, enc.dim), np.float32)
+        vecs = (
+            enc.encode_pixels(b.pixels)
+            if b.pixels is not None
+            else np.zeros((0, enc.dim), np.float32)
+        )
         yield b.items, vecs, b.failures
-
-
-def _plain_batches(corpus: Corpus, enc: Encoder, chunks: list[list[str]]) -> ImageBatches:
-    """Encoders that only offer ``encode_images``: decode here, no overlap."""
-    for chunk in chunks:
-        got = corpus.media_many(chunk)
-        ok, imgs, bad = [], [], []
-        for k in chunk:
-            try:
-                imgs.append(open_image(got[k]))
-                ok.append(k)
-            except KeyError:
-                bad.append((k, "missing_media"))
-            except InputError as exc:
-                bad.append((k, exc.reason))
-            except Exception as exc:  # a decoder can raise anything on bad bytes
-                bad.append((k, f"corrupt_image: {type(exc).__name__}"))
-        vecs = enc.encode_images(imgs) if imgs else np.zeros((0, enc.dim), np.float32)
-        yield ok, vecs, bad

@@ -143,10 +143,15 @@ def _steps_that_wrote(counts: dict[str, Any], stats: dict[str, Any]) -> str:
 
 
 def _restored_runs(runs: list[dict[str, Any]], sample_id: str) -> set[str]:
-    out = set()
+    out: set[str] = set()
     for r in runs:
-        if r["command"] == "restore" and sample_id in schema.loads(r["params"]).get("restored", {}):
-            out.add(schema.loads(r["params"]).get("run"))
+        params = schema.loads(r["params"])
+        if (
+            r["command"] == "restore"
+            and sample_id in params.get("restored", {})
+            and params.get("run")
+        ):
+            out.add(params["run"])
     return out
 
 

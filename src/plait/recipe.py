@@ -24,10 +24,13 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from plait.errors import ConfigError, PlaitError
 from plait.ops.base import Deduplicator, Filter, Mapper, Op
+
+if TYPE_CHECKING:
+    from plait.registry import Registry
 
 
 class RecipeError(ConfigError):
@@ -194,7 +197,7 @@ def op_class(name: str) -> type[Op]:
 def build_op(name: str, params: dict[str, Any]) -> Op:
     """Build through ``plait.ops.build`` for registered names, directly for paths."""
     if ":" not in name:
-        from plait.ops import build  # type: ignore[attr-defined]
+        from plait.ops import build
 
         return build(name, **params)
     cls = op_class(name)
@@ -276,9 +279,7 @@ def _type_name(expected: Any) -> str:
     return getattr(expected, "__name__", None) or str(expected).replace("typing.", "")
 
 
-def _registry() -> Any:
-    try:
-        from plait.ops import OPS  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise ConfigError("no operator registry is installed (plait.ops.OPS)") from exc
+def _registry() -> Registry[type[Op]]:
+    from plait.ops import OPS
+
     return OPS

@@ -43,9 +43,10 @@ class Registry(Generic[T]):
             raise UnknownNameError(self.kind, name, self._entries) from None
         if isinstance(target, str):
             module, _, attr = target.partition(":")
-            target = getattr(importlib.import_module(module), attr)
-            self._entries[name] = target
-        return target  # type: ignore[return-value]
+            loaded: T = getattr(importlib.import_module(module), attr)
+            self._entries[name] = loaded
+            return loaded
+        return target
 
     def names(self) -> list[str]:
         return sorted(self._entries)

@@ -52,13 +52,12 @@ def _schema(dim: int) -> pa.Schema:
 
 
 def read_cache(corpus: Corpus, recipe: TowerRecipe, keys: Sequence[str]) -> dict[str, np.ndarray]:
-    name = _cache_name(recipe)
-    if not corpus.has(name):
+    ds = corpus.dataset(_cache_name(recipe))
+    if ds is None:
         return {}
     wanted = list(dict.fromkeys(keys))
     out: dict[str, np.ndarray] = {}
     for i in range(0, len(wanted), 2048):
-        ds = corpus.dataset(name)
         tbl = ds.to_table(columns=["key", "vector"], filter=sql_in("key", wanted[i : i + 2048]))
         if tbl.num_rows:
             vecs = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)

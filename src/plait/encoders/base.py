@@ -32,7 +32,13 @@ IMAGE = "image"
 
 @runtime_checkable
 class Encoder(Protocol):
-    """What every encoder offers; see the module docstring for the contract."""
+    """What every encoder offers; see the module docstring for the contract.
+
+    The image pipeline (``plait embed``, ``plait align``, Ray actors) calls the two
+    halves separately: ``prepare_pixels`` in decode threads, ``encode_pixels`` on a
+    stack of its outputs (``prepare_image``/``encode_prepared``: the float variant).
+    :class:`BaseEncoder` implements all of them; a new back end subclasses it.
+    """
 
     name: str
     dim: int
@@ -41,6 +47,14 @@ class Encoder(Protocol):
     def encode_text(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def encode_images(self, images: Sequence[Image]) -> np.ndarray: ...
+
+    def prepare_image(self, image: Image) -> np.ndarray: ...
+
+    def encode_prepared(self, batch: np.ndarray) -> np.ndarray: ...
+
+    def prepare_pixels(self, image: Image) -> np.ndarray: ...
+
+    def encode_pixels(self, batch: np.ndarray) -> np.ndarray: ...
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:

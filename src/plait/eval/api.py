@@ -97,10 +97,11 @@ def eval_benchmark(
             if out
             else corpus.path / "eval" / f"{slug(bench.name)}-{slug(encoder)}-{rec.run_id}"
         )
-        outs = Outputs(runs={})
+        runs: dict[str, Path] = {}
+        outs = Outputs(runs=runs)
         for t in result.tasks:
             tag = slug(encoder)
-            outs.runs[t.task] = trec.write_run(folder / f"{slug(t.task)}.run", t.run, tag=tag)
+            runs[t.task] = trec.write_run(folder / f"{slug(t.task)}.run", t.run, tag=tag)
             trec.write_qrels(folder / f"{slug(t.task)}.qrels", t.qrels)
         outs.json = report.write_json(folder / "results.json", result.to_dict())
         outs.plot = report.plot_curves(

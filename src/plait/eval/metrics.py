@@ -152,9 +152,10 @@ def compute(judged: Judged, metric: str, relevance_level: int = 1) -> np.ndarray
     if family == "recall":
         return np.where(n_rel > 0, rel.sum(1) / safe, 0.0)
     if family == "precision":
-        return rel.sum(1) / float(k)  # type: ignore[arg-type]
+        assert k is not None  # parse_metric requires a cutoff for precision
+        return np.asarray(rel.sum(1) / float(k), np.float64)
     if family == "success":
-        return rel.any(1).astype(np.float64)
+        return np.asarray(rel.any(1), np.float64)
     if family == "mrr":
         first = np.where(rel.any(1), rel.argmax(1) + 1, 0)
         return np.where(first > 0, 1.0 / np.maximum(first, 1), 0.0)

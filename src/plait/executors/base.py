@@ -182,9 +182,10 @@ def run_fused(
 
 
 def fingerprint(
-    op: Deduplicator, table: pa.Table, ctx: OpContext, batch_size: int
+    op: Op, table: pa.Table, ctx: OpContext, batch_size: int
 ) -> list[tuple[int, str, Any]]:
-    """(row, id, fingerprint) for every sample of one shard."""
+    """(row, id, fingerprint) for every sample of one shard (``op``: a dedup step's)."""
+    assert isinstance(op, Deduplicator), f"{op.name} is not a deduplicator"
     samples, tags = to_samples(table)
     out: list[tuple[int, str, Any]] = []
     for start in range(0, len(samples), batch_size):

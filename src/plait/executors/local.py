@@ -103,7 +103,7 @@ def _done(wd: Path, stage: int, shard: int, dedup: bool) -> bool:
     return _path(wd, stage, shard, "fp.pkl" if dedup else "done").exists()
 
 
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+def _atomic(path: Path, write: Callable[[Path], object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     write(tmp)
@@ -200,7 +200,7 @@ def _apply_dedup(plan: Plan, wd: Path, stage: int) -> None:
         for i in range(len(plan.shards)):
             items.extend(pickle.loads(_path(wd, stage, i, "fp.pkl").read_bytes()))
         op.setup()
-        drops = base.resolve(op, items)  # type: ignore[arg-type]
+        drops = base.resolve(op, items)
         _atomic(resolved, lambda p: p.write_text(json.dumps(drops)))
     for i in range(len(plan.shards)):
         if _path(wd, stage, i, "done").exists():

@@ -9,6 +9,7 @@ through all of them in one pass over a shard), and each Deduplicator is a barrie
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -162,4 +163,4 @@ class Outcome:
 class Executor(Protocol):
     name: str
 
-    def run(self, plan: Plan, *, progress: Any = None) -> Outcome: ...
+    def run(self, plan: Plan, *, progress: Callable[[int], None] | None = None) -> Outcome: ...

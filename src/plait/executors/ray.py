@@ -78,7 +78,7 @@ def _fingerprint_task(batch: pa.Table, plan: Plan, stage: int) -> pa.Table:
     op.setup()
     items = base.fingerprint(
         op,
-        batch.cast(base.KEPT_SCHEMA),  # type: ignore[arg-type]
+        batch.cast(base.KEPT_SCHEMA),
         base.context(plan.run_id, plan.corpus_path),
         plan.batch_size,
     )
@@ -191,7 +191,7 @@ class RayExecutor:
         op = step.build()
         assert isinstance(op, Deduplicator), step.op
         op.setup()
-        drops = base.resolve(op, items)  # type: ignore[arg-type]
+        drops = base.resolve(op, items)
         described = {sid: op.describe(fp) for _, sid, fp in items if fp is not None}
         stats = {k: v for k, v in described.items() if v}
         return ds.map_batches(

@@ -66,7 +66,7 @@ def to_jpeg(data: bytes) -> tuple[bytes, int, int]:
     """JPEG bytes (unchanged when already JPEG) and the image size."""
     from PIL import Image
 
-    img = Image.open(io.BytesIO(data))
+    img: Image.Image = Image.open(io.BytesIO(data))
     if img.format == "JPEG":
         return data, img.width, img.height
     img.load()

@@ -282,7 +282,7 @@ def stored_vectors(ds: Any, sample_id: str, modality: str | None) -> np.ndarray 
         return None
     idx, tail = held
     code = None if modality is None else hnsw.MODALITY_CODES[modality]
-    found = []
+    found: list[np.ndarray] = []
     for src in (idx, tail):
         if src is None:
             continue
@@ -314,21 +314,21 @@ class _Filter:
     exclude: str | None
     allowed: set[str] | None
 
-    def mask(self, ids: Any, mods: np.ndarray, cache: dict[str, np.ndarray] | None) -> Any:
+    def mask(self, ids: Any, mods: np.ndarray, cache: dict[str, np.ndarray | None] | None) -> Any:
         """Boolean mask over rows, or None when every row passes (``exclude`` not included)."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        mask = None
+        mask: np.ndarray | None = None
         if self.modality is not None:
             key = f"modality={self.modality}"
             if cache is not None and key in cache:
-                m = cache[key]
+                mask = cache[key]
             else:
                 m = mods == hnsw.MODALITY_CODES[self.modality]
+                mask = None if cache is not None and m.all() else m
                 if cache is not None:
-                    cache[key] = m = None if m.all() else m
-            mask = m
+                    cache[key] = mask
         if self.allowed is not None:
             value_set = pa.array(list(self.allowed), pa.large_string())
             a = pc.is_in(ids, value_set=value_set).to_numpy(zero_copy_only=False)

@@ -74,6 +74,7 @@ def index(
             report.vectors[name] = {"action": action, "rows": ds.count_rows(), **describe(ds)}
         if fulltext:
             samples = corpus.dataset("samples")
+            assert samples is not None  # checked above: an index run needs samples
             report.fulltext = {
                 "action": ensure_fulltext_index(samples),
                 "rows": samples.count_rows(),

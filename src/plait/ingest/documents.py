@@ -128,10 +128,8 @@ class DocumentsReader:
             for k, v in row.items()
             if k not in ("texts", "images") and _keepable(v)
         }
-        general = (
-            meta.get("general_metadata") if isinstance(meta.get("general_metadata"), dict) else {}
-        )
-        extra = meta.get("metadata") if isinstance(meta.get("metadata"), dict) else {}
+        general = _dict(meta.get("general_metadata"))
+        extra = _dict(meta.get("metadata"))
         url = next(
             (
                 v
@@ -205,3 +203,8 @@ def _content_key(texts: list[Any], images: list[Any]) -> str:
         else:
             h.update(b"i" + str(im.get("path") if isinstance(im, dict) else im).encode() + b"\0")
     return "sha256-" + h.hexdigest()[:32]
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """A nested metadata object, or {} when the row has none (or something else)."""
+    return value if isinstance(value, dict) else {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,8 @@ from plait.errors import ConfigError
 from plait.ingest.base import Reader
 from plait.registry import Registry
 
-READERS: Registry[Any] = Registry("ingest format")
+# name -> reader class, called as cls(source, dataset=..., licence=..., **options)
+READERS: Registry[Callable[..., Reader]] = Registry("ingest format")
 READERS.add("folder", "plait.ingest.folder:FolderReader")
 READERS.add("table", "plait.ingest.table:TableReader")
 READERS.add("webdataset", "plait.ingest.webdataset:WebDatasetReader")

@@ -367,7 +367,9 @@ class _Members:
         if tar is None:
             return
         for member in tar:
-            tar.members = []  # tarfile keeps every header it saw; stay flat on big shards
+            # tarfile keeps every header it saw; stay flat on big shards (``members`` is
+            # real but missing from typeshed)
+            tar.members = []  # type: ignore[attr-defined]
             yield member, partial(_extract, tar, member)
 
     def _scan(self) -> Iterator[tuple[tarfile.TarInfo, Any]]:

@@ -12,17 +12,21 @@ import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from plait import schema
 from plait.errors import CorpusError, CorpusNotFoundError, NotFoundError
 
+if TYPE_CHECKING:
+    from lance import LanceDataset
+
 MARKER = "plait.json"
 
 
-def _lance() -> Any:
+def _lance() -> ModuleType:
     import lance  # light enough, but keep ``import plait`` from paying for it
 
     return lance
@@ -92,7 +96,7 @@ class Corpus:
     def has(self, name: str) -> bool:
         return self.table_path(name).is_dir()
 
-    def dataset(self, name: str) -> Any | None:
+    def dataset(self, name: str) -> LanceDataset | None:
         """The Lance dataset ``name``, or None if nothing was written to it yet."""
         if not self.has(name):
             return None
@@ -131,6 +135,7 @@ class Corpus:
         self.ensure_columns(name, target)
         table = table.select(target.names).cast(target)
         ds = self.dataset(name)
+        assert ds is not None  # has(name) above
         ds.merge_insert(on).when_matched_update_all().when_not_matched_insert_all().execute(table)
 
     def update(self, name: str, values: dict[str, str], where: str) -> None:
@@ -190,7 +195,7 @@ class Corpus:
         if drop_old_versions:
             from datetime import timedelta
 
-            self.dataset(name).cleanup_old_versions(
+            _lance().dataset(str(self.table_path(name))).cleanup_old_versions(
                 older_than=timedelta(seconds=0), error_if_tagged_old_versions=False
             )
 

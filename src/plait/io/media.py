@@ -82,9 +82,12 @@ def svg_size(data: bytes) -> tuple[int | None, int | None]:
     import xml.etree.ElementTree as ET
 
     try:
-        parser = ET.XMLPullParser(events=("start",))
+        parser: ET.XMLPullParser = ET.XMLPullParser(events=("start",))
         parser.feed(data)
-        for _, elem in parser.read_events():
+        for event in parser.read_events():
+            elem = event[-1]
+            if not isinstance(elem, ET.Element):
+                continue  # only "start" events were asked for: never taken
             return _svg_len(elem.get("width"), elem.get("viewBox"), 2), _svg_len(
                 elem.get("height"), elem.get("viewBox"), 3
             )

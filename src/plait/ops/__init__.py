@@ -64,7 +64,7 @@ def _check_type(op: str, field: str, value: Any, annotation: Any) -> None:
     ann = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
     if not ann or value is None:
         return
-    kinds = {
+    kinds: dict[str, type | tuple[type, ...]] = {
         "int": int,
         "float": (int, float),
         "str": str,

@@ -86,6 +86,11 @@ class Op(ABC):  # noqa: B024 - hooks with defaults, no abstract method
         """Fail early (ConfigError) if this op cannot run on the corpus, e.g. a saved
         filter that does not exist. Called by the recipe checker before any work."""
 
+    def process(self, batch: list[Sample], ctx: OpContext) -> Result:
+        """One batch in, the kept and the dropped samples out (Filter and Mapper). A
+        Deduplicator has no per-batch result: it runs as ``fingerprint`` then ``resolve``."""
+        raise NotImplementedError(f"{type(self).__name__} runs as fingerprint, then resolve")
+
     def params(self) -> dict[str, Any]:
         """The constructor arguments this op was built with (for runs and lineage).
 

@@ -46,9 +46,9 @@ class ThumbCache:
 def make_thumb(data: bytes, size: int) -> bytes:
     from PIL import Image
 
-    img = Image.open(io.BytesIO(data))
-    img.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
-    img = img.convert("RGB")
+    src = Image.open(io.BytesIO(data))
+    src.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
+    img = src.convert("RGB")
     img.thumbnail((size, size))
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=85)

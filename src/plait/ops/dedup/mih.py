@@ -158,7 +158,7 @@ def _sorted_unique(x: np.ndarray) -> np.ndarray:
 def pairs_bruteforce(hashes: object, radius: int = 4) -> set[tuple[int, int]]:
     """All-pairs reference for tests: O(n^2)."""
     h = as_hashes(hashes)
-    out = set()
+    out: set[tuple[int, int]] = set()
     for i in range(len(h)):
         rest = np.arange(i + 1, len(h))
         d = distance(h, np.full(len(rest), i), rest)

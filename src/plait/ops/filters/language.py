@@ -50,7 +50,7 @@ class LanguageId(Filter):
 
     def score(self, batch: list[Sample], ctx: OpContext) -> list[dict[str, Any]]:
         self.setup()
-        out = []
+        out: list[dict[str, Any]] = []
         for s in batch:
             text = " ".join(s.text.split())
             if not text:

@@ -14,6 +14,7 @@ samples without video (sounds, a missing file), get ``None`` stats and are kept.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -31,10 +32,9 @@ def frame_signal(sp: Span, fps: float = 2.0, width: int = 64) -> dict[str, Any]:
     """``frames``, ``black_fraction``, ``static_fraction`` and ``motion`` of a span."""
 
     def make() -> dict[str, Any]:
-        try:
+        cv2: Any = None  # optional: frame differences still give black and static
+        with contextlib.suppress(ImportError):
             import cv2
-        except ImportError:  # frame differences still give black and static
-            cv2 = None
         n = black = static = 0
         speeds: list[float] = []
         prev: np.ndarray | None = None

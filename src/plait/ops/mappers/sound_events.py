@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from plait.ops._timed import TIMED_KINDS, check_kinds, set_added_slots, span
+from plait.ops._timed import TIMED_KINDS, TextSlot, check_kinds, set_added_slots, span
 from plait.ops.base import Mapper, OpContext
 from plait.schema import AUDIO, CLIP, Sample
 
@@ -75,7 +75,7 @@ class SoundEvents(Mapper):
             names = self._net.names
             total = np.zeros(len(names), np.float64)
             windows = 0
-            slots = []
+            slots: list[TextSlot] = []
             t = sp.start
             for chunk in iter_audio(sp.source, start=sp.start, end=sp.end, chunk_s=self.window_s):
                 dur = len(chunk) / RATE
