@@ -189,8 +189,8 @@ class Method:
 def run_set(kind: str, args: argparse.Namespace, workdir: Path) -> list[str]:
     import faiss
 
-    from plait.index import ann
-    from plait.index.vector import VectorIndexConfig, describe, ensure_vector_index, nearest
+    from plait.index import IndexCache, VectorIndexConfig, ann
+    from plait.index.vector import describe, ensure_vector_index, nearest
 
     threads = os.cpu_count() or 1
     faiss.omp_set_num_threads(1)
@@ -232,7 +232,8 @@ def run_set(kind: str, args: argparse.Namespace, workdir: Path) -> list[str]:
     ds = lance.dataset(ds.uri)
     build_s = time.perf_counter() - t0
     faiss.omp_set_num_threads(1)
-    nearest(ds, queries[0], K, config=cfg)  # load the file into this process
+    held = IndexCache()  # what a Searcher holds: the index stays loaded between queries
+    nearest(ds, queries[0], K, config=cfg, cache=held)  # load the file into this process
     info = describe(ds)
     print(
         f"plait build: {build_s:.1f} s, {info['index']}, calibrated ef {info['ef_search']}, "
@@ -250,10 +251,11 @@ def run_set(kind: str, args: argparse.Namespace, workdir: Path) -> list[str]:
         )
 
     def pl_one(q: np.ndarray) -> list[int]:
-        return [int(r["sample_id"][1:]) for r in nearest(ds, q, K, config=pl_cfg["c"])[0]]
+        rows = nearest(ds, q, K, config=pl_cfg["c"], cache=held)[0]
+        return [int(r["sample_id"][1:]) for r in rows]
 
     def pl_batch(qs: np.ndarray) -> Any:
-        return ann.ann_search(ds, qs, K, config=pl_cfg["c"])
+        return ann.ann_search(ds, qs, K, config=pl_cfg["c"], cache=held)
 
     # Without a graph (the pilot found HNSW useless here) every ef is the same exact scan.
     knobs = ["default"] if info["index"] == "FLAT" else ["default", *args.efs]

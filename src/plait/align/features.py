@@ -1,7 +1,7 @@
-"""Frozen-tower features for ``plait align``, cached in the corpus.
+"""Frozen-tower features for ``plait align``, computed once and cached in the corpus.
 
 The towers never change during alignment, so their features are computed once per
-(tower recipe, media id or text hash) and kept in ``CORPUS/cache/features/<recipe>.lance``;
+(tower recipe, media id or text hash) and kept by :mod:`plait.encoders.feature_cache`;
 a rerun, or another adapter over the same towers, reads them back instead of running the
 models. The image recipe also stores the features of the left-right mirrored image, the
 augmentation the trainer uses.
@@ -10,70 +10,17 @@ augmentation the trainer uses.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 
 from plait.encoders import load_encoder
+from plait.encoders.feature_cache import TowerRecipe, read_cache, write_cache
 from plait.encoders.prefetch import prefetch_batches
 from plait.errors import ConfigError
-from plait.io.corpus import Corpus, slug, sql_in
+from plait.io.corpus import Corpus
 from plait.io.media import open_image
 
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class TowerRecipe:
-    """Which frozen tower, and which of its features, an adapter is trained over."""
-
-    tower: str
-    parts: tuple[str, ...] = ()
-    flip: bool = False
-
-    @property
-    def key(self) -> str:
-        parts = "+".join(self.parts) if self.parts else "embedding"
-        return slug(f"{self.tower}@{parts}{'@flip' if self.flip else ''}")
-
-
-def _cache_name(recipe: TowerRecipe) -> str:
-    return f"cache/features/{recipe.key}"
-
-
-def _schema(dim: int) -> pa.Schema:
-    return pa.schema(
-        [
-            pa.field("key", pa.string(), nullable=False),
-            pa.field("vector", pa.list_(pa.float32(), dim)),
-        ]
-    )
-
-
-def read_cache(corpus: Corpus, recipe: TowerRecipe, keys: Sequence[str]) -> dict[str, np.ndarray]:
-    ds = corpus.dataset(_cache_name(recipe))
-    if ds is None:
-        return {}
-    wanted = list(dict.fromkeys(keys))
-    out: dict[str, np.ndarray] = {}
-    for i in range(0, len(wanted), 2048):
-        tbl = ds.to_table(columns=["key", "vector"], filter=sql_in("key", wanted[i : i + 2048]))
-        if tbl.num_rows:
-            vecs = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-            vecs = vecs.reshape(tbl.num_rows, -1).astype(np.float32)
-            for k, v in zip(tbl.column("key").to_pylist(), vecs, strict=True):
-                out[k] = v
-    return out
-
-
-def _write_cache(corpus: Corpus, recipe: TowerRecipe, keys: list[str], vecs: np.ndarray) -> None:
-    if not keys:
-        return
-    dim = vecs.shape[1]
-    arr = pa.FixedSizeListArray.from_arrays(pa.array(vecs.astype(np.float32).ravel()), dim)
-    tbl = pa.table({"key": pa.array(keys, pa.string()), "vector": arr}, schema=_schema(dim))
-    corpus.append(_cache_name(recipe), tbl, _schema(dim))
 
 
 def image_features(
@@ -126,7 +73,7 @@ def image_features(
 def _flush(corpus: Corpus, recipes: Sequence[TowerRecipe], flush: list) -> None:
     for r, (keys, vecs) in zip(recipes, flush, strict=True):
         if keys:
-            _write_cache(corpus, r, list(keys), np.stack(vecs))
+            write_cache(corpus, r, list(keys), np.stack(vecs))
         keys.clear()
         vecs.clear()
 
@@ -160,7 +107,7 @@ def text_features(
                     for j in range(0, len(keys), batch_size)
                 ]
             )
-            _write_cache(corpus, recipe, keys, vecs)
+            write_cache(corpus, recipe, keys, vecs)
             cached.update(zip(keys, vecs, strict=True))
             if progress:
                 progress("text features", i + len(keys), len(todo))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from plait._deps import require
+from plait.encoders.lit import Heads
 
 
 @dataclass
@@ -31,36 +32,6 @@ class TrainConfig:
     seeds: int = 5
     seed: int = 0
     workers: int = 1  # seeds trained in parallel processes (one torch thread each)
-
-
-@dataclass
-class Heads:
-    """An ensemble of linear heads: weights (seeds, in, dim), biases (seeds, dim)."""
-
-    image_w: np.ndarray
-    image_b: np.ndarray
-    text_w: np.ndarray
-    text_b: np.ndarray
-    image_mean: np.ndarray  # feature standardisation, fitted on the training images
-    image_std: np.ndarray
-    temperature: list[float]
-
-    @property
-    def dim(self) -> int:
-        return int(self.image_w.shape[0] * self.image_w.shape[2])
-
-    def project(self, feats: np.ndarray, side: str) -> np.ndarray:
-        """Concatenated, normalised, 1/sqrt(seeds)-scaled outputs; unit length overall."""
-        if side == "image":
-            x = (feats - self.image_mean) / self.image_std
-            w, b = self.image_w, self.image_b
-        else:
-            x, w, b = feats, self.text_w, self.text_b
-        outs = []
-        for s in range(w.shape[0]):
-            z = x.astype(np.float32) @ w[s] + b[s]
-            outs.append(z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12))
-        return (np.concatenate(outs, axis=1) / math.sqrt(w.shape[0])).astype(np.float32)
 
 
 def train_heads(

@@ -9,6 +9,7 @@ a text query finds images and the other way round.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -24,7 +25,6 @@ from plait.errors import ConfigError, NotFoundError
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-    from plait.align.train import Heads
     from plait.io.corpus import Corpus
 
 FORMAT = "plait-lit-adapter"
@@ -43,6 +43,38 @@ class AdapterConfig:
     version: int = 1
     temperature: list[float] = field(default_factory=list)
     trained: dict[str, Any] = field(default_factory=dict)  # counts, params, held-out metrics
+
+
+@dataclass
+class Heads:
+    """An ensemble of linear heads: weights (seeds, in, dim), biases (seeds, dim).
+
+    ``plait align`` trains them (:mod:`plait.align.train`); applying them is numpy only."""
+
+    image_w: np.ndarray
+    image_b: np.ndarray
+    text_w: np.ndarray
+    text_b: np.ndarray
+    image_mean: np.ndarray  # feature standardisation, fitted on the training images
+    image_std: np.ndarray
+    temperature: list[float]
+
+    @property
+    def dim(self) -> int:
+        return int(self.image_w.shape[0] * self.image_w.shape[2])
+
+    def project(self, feats: np.ndarray, side: str) -> np.ndarray:
+        """Concatenated, normalised, 1/sqrt(seeds)-scaled outputs; unit length overall."""
+        if side == "image":
+            x = (feats - self.image_mean) / self.image_std
+            w, b = self.image_w, self.image_b
+        else:
+            x, w, b = feats, self.text_w, self.text_b
+        outs = []
+        for s in range(w.shape[0]):
+            z = x.astype(np.float32) @ w[s] + b[s]
+            outs.append(z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12))
+        return (np.concatenate(outs, axis=1) / math.sqrt(w.shape[0])).astype(np.float32)
 
 
 def adapter_dir(corpus: Corpus, name: str) -> Path:
@@ -74,8 +106,6 @@ def save_adapter(corpus: Corpus, name: str, cfg: AdapterConfig, heads: Heads) ->
 
 
 def load_adapter(corpus: Corpus, name: str) -> tuple[AdapterConfig, Heads]:
-    from plait.align.train import Heads
-
     d = adapter_dir(corpus, name)
     if not (d / "config.json").is_file():
         have = ", ".join(adapter_names(corpus)) or "(none)"
@@ -139,7 +169,7 @@ class LitEncoder(BaseEncoder):
         """Vectors for content whose tower features ``plait align`` already cached in the
         corpus (keyed like the embeddings table: text sha256, media id), so embedding the
         pairs an adapter was trained on does not run the towers a second time."""
-        from plait.align.features import TowerRecipe, read_cache
+        from plait.encoders.feature_cache import TowerRecipe, read_cache
 
         image = TowerRecipe(self.config.image_tower, tuple(self.config.image_parts))
         out: dict[str, np.ndarray] = {}

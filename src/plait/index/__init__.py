@@ -10,10 +10,11 @@ check them against.
 from __future__ import annotations
 
 from plait.index.build import IndexReport, index
+from plait.index.config import VectorIndexConfig
 from plait.index.exact import exact_topk, recall_at_k
 from plait.index.fulltext import ensure_fulltext_index, fulltext_search, has_fulltext_index
+from plait.index.memory import IndexCache
 from plait.index.vector import (
-    VectorIndexConfig,
     describe,
     ensure_vector_index,
     index_state,
@@ -22,6 +23,7 @@ from plait.index.vector import (
 )
 
 __all__ = [
+    "IndexCache",
     "IndexReport",
     "VectorIndexConfig",
     "describe",

@@ -29,10 +29,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from plait.index import hnsw
+from plait.index.config import VectorIndexConfig
 from plait.index.exact import normalise
+from plait.index.memory import IndexCache, tail_fragments
 
 if TYPE_CHECKING:
-    from plait.index.vector import VectorIndexConfig
+    from lance import LanceDataset
 
 Row = dict[str, Any]  # sample_id, slot, modality, similarity
 log = logging.getLogger(__name__)
@@ -42,7 +44,7 @@ log = logging.getLogger(__name__)
 PILOT_ROWS = 100_000  # tables of at least twice this many rows get a pilot check
 
 
-def build(ds: Any, config: VectorIndexConfig) -> hnsw.HnswIndex:
+def build(ds: LanceDataset, config: VectorIndexConfig) -> hnsw.HnswIndex:
     """Train, fill, calibrate and save the index of the whole table.
 
     A large table is first indexed up to ``PILOT_ROWS`` rows and calibrated. When
@@ -138,13 +140,13 @@ def _flat_copy(index: Any, dim: int) -> Any:
     return flat
 
 
-def extend(ds: Any, idx: hnsw.HnswIndex, tail_fragments: list[Any]) -> hnsw.HnswIndex:
+def extend(ds: LanceDataset, idx: hnsw.HnswIndex, fragments: list[Any]) -> hnsw.HnswIndex:
     """Add the rows of new fragments to the graph (HNSW needs no retraining) and save."""
     fp = hnsw.fingerprint(ds)
     parts: dict[str, list[Any]] = {"ids": [idx.sample_ids], "slots": [idx.slots], "mods": []}
     parts["mods"].append(idx.modalities)
     index = hnsw.faiss_module().read_index(str(hnsw.files(ds.uri)["index"]))  # a private copy
-    hnsw.add_rows(index, hnsw.read_rows(ds, tail_fragments), parts, train=False)
+    hnsw.add_rows(index, hnsw.read_rows(ds, fragments), parts, train=False)
     new = _assemble(index, parts, {**idx.meta, "version": int(ds.version), "fragments": fp})
     new.meta["rows"] = new.ntotal
     hnsw.save(ds.uri, new)
@@ -160,20 +162,7 @@ def _assemble(index: Any, parts: dict[str, list[Any]], meta: dict[str, Any] | No
     return hnsw.HnswIndex(index, hnsw.float_vectors(index), ids, slots, mods, meta or {})
 
 
-def _concat(batches: list[hnsw.RowBatch], dim: int) -> hnsw.RowBatch | None:
-    import pyarrow as pa
-
-    if not batches:
-        return None
-    return hnsw.RowBatch(
-        np.concatenate([b.vectors for b in batches]).reshape(-1, dim),
-        pa.concat_arrays([b.sample_ids for b in batches]),
-        np.concatenate([b.slots for b in batches]),
-        np.concatenate([b.modalities for b in batches]),
-    )
-
-
-def ensure(ds: Any, config: VectorIndexConfig) -> str:
+def ensure(ds: LanceDataset, config: VectorIndexConfig) -> str:
     """Build, extend, rebuild or leave alone the table's HNSW file; returns what was done."""
     idx = hnsw.load(ds.uri)
     if idx is None:
@@ -190,121 +179,6 @@ def ensure(ds: Any, config: VectorIndexConfig) -> str:
         return "up-to-date"
     extend(ds, idx, tail)
     return "extended"
-
-
-# -- what the index covers ---------------------------------------------------------------------
-def tail_fragments(ds: Any, idx: hnsw.HnswIndex) -> list[Any] | None:
-    """Fragments added since the build, or None when the indexed ones changed (stale)."""
-    built = {f[0]: f for f in idx.meta["fragments"]}
-    seen, tail = set(), []
-    for frag, fp in zip(ds.get_fragments(), hnsw.fingerprint(ds), strict=True):
-        if fp[0] in built:
-            if fp != built[fp[0]]:
-                return None
-            seen.add(fp[0])
-        else:
-            tail.append(frag)
-    return tail if seen == built.keys() else None
-
-
-_STALE = "stale"
-_TAILS: dict[tuple[str, int, int, int], hnsw.RowBatch | str | None] = {}
-
-
-def tail_rows(ds: Any, idx: hnsw.HnswIndex) -> hnsw.RowBatch | str | None:
-    """The unindexed rows (None if there are none, ``"stale"``), once per Lance version."""
-    key = (str(ds.uri), int(ds.version), int(idx.meta["version"]), idx.ntotal)
-    if key not in _TAILS:
-        if len(_TAILS) > 64:
-            _TAILS.clear()
-        frags = tail_fragments(ds, idx)
-        if frags is None:
-            log.warning(
-                "%s changed since its HNSW index was built (delete or compaction): searching "
-                "it exactly until `plait index` rebuilds the index",
-                ds.uri,
-            )
-            _TAILS[key] = _STALE
-        elif not frags:
-            _TAILS[key] = None
-        else:
-            _TAILS[key] = _concat(list(hnsw.read_rows(ds, frags)), idx.vectors.shape[1])
-    return _TAILS[key]
-
-
-EXACT_MAX_BYTES = 1 << 30
-_EXACT: dict[tuple[str, int], hnsw.HnswIndex | None] = {}
-
-
-def exact_index(ds: Any) -> hnsw.HnswIndex | None:
-    """A table without an HNSW file, held in memory for exact search (once per version).
-
-    Tables under the index threshold are searched exactly; a numpy product over vectors
-    in memory costs a fraction of a Lance scan per query. None when the table has a Lance
-    vector index or its vectors would take more than ``EXACT_MAX_BYTES``: Lance answers.
-    """
-    key = (str(ds.uri), int(ds.version))
-    if key not in _EXACT:
-        dim = ds.schema.field("vector").type.list_size
-        lance_index = any("vector" in i.get("fields", ()) for i in ds.list_indices())
-        if lance_index or ds.count_rows() * dim * 4 > EXACT_MAX_BYTES:
-            return None  # Lance's own index (backend "lance"), or too big: Lance answers
-        if len(_EXACT) > 16:
-            _EXACT.clear()
-        rows = _concat(list(hnsw.read_rows(ds)), dim)
-        _EXACT[key] = (
-            None
-            if rows is None
-            else hnsw.HnswIndex(
-                None, rows.vectors, rows.sample_ids, rows.slots, rows.modalities, {"exact": True}
-            )
-        )
-    return _EXACT[key]
-
-
-def in_memory(ds: Any) -> tuple[hnsw.HnswIndex, hnsw.RowBatch | None] | None:
-    """The table's rows held in memory: its HNSW index and unindexed tail, or (no HNSW
-    file) the whole table for exact search; None when Lance must answer (a stale index,
-    a Lance vector index, or a table too big to hold)."""
-    idx = hnsw.load(ds.uri)
-    if idx is None:
-        exact = exact_index(ds)
-        return None if exact is None else (exact, None)
-    tail = tail_rows(ds, idx)
-    return None if isinstance(tail, str) else (idx, tail)
-
-
-def stored_vectors(ds: Any, sample_id: str, modality: str | None) -> np.ndarray | None:
-    """A sample's stored vectors from the in-memory index and its tail (a more-like-this
-    query), or None when the table is not held in memory (the caller scans Lance)."""
-    held = in_memory(ds)
-    if held is None:
-        return None
-    idx, tail = held
-    code = None if modality is None else hnsw.MODALITY_CODES[modality]
-    found: list[np.ndarray] = []
-    for src in (idx, tail):
-        if src is None:
-            continue
-        rows = _positions(src).get(sample_id, [])
-        found.extend(src.vectors[i] for i in rows if code is None or src.modalities[i] == code)
-    return np.stack(found) if found else np.zeros((0, idx.vectors.shape[1]), np.float32)
-
-
-_POSITIONS: dict[int, tuple[Any, dict[str, list[int]]]] = {}
-
-
-def _positions(src: Any) -> dict[str, list[int]]:
-    """Sample id -> row positions of an index or tail (built once per loaded object)."""
-    got = _POSITIONS.get(id(src))
-    if got is None or got[0] is not src:
-        pos: dict[str, list[int]] = {}
-        for i, name in enumerate(src.names):
-            pos.setdefault(name, []).append(i)
-        if len(_POSITIONS) > 16:
-            _POSITIONS.clear()
-        got = _POSITIONS[id(src)] = (src, pos)
-    return got[1]
 
 
 # -- search ------------------------------------------------------------------------------------
@@ -355,7 +229,12 @@ def _exact(vectors: np.ndarray, rows: np.ndarray | None, qs: np.ndarray, k: int)
 
 
 def _search_index(
-    idx: hnsw.HnswIndex, qs: np.ndarray, k: int, flt: _Filter, config: VectorIndexConfig
+    idx: hnsw.HnswIndex,
+    qs: np.ndarray,
+    k: int,
+    flt: _Filter,
+    config: VectorIndexConfig,
+    cache: IndexCache,
 ) -> tuple[np.ndarray, np.ndarray]:
     n = idx.ntotal
     mask = flt.mask(idx.sample_ids, idx.modalities, idx.masks)
@@ -368,9 +247,11 @@ def _search_index(
         # no HNSW file (a small table), no graph (the pilot found it useless), or
         # calibration found a scan faster
         return _exact(idx.vectors, None if mask is None else np.flatnonzero(mask), qs, k)
-    faiss = hnsw.faiss_module()
+    faiss = cache.faiss
     if mask is None:
-        sims, labels = hnsw.search_raw(faiss, idx.index, qs, k, ef, config.k_expansion)
+        sims, labels = hnsw.search_raw(
+            faiss, idx.index, qs, k, ef, config.k_expansion, cache=cache.params
+        )
         return labels, sims
     keep = int(mask.sum())
     if keep == 0:
@@ -413,7 +294,7 @@ def _unit_rows(queries: Any) -> np.ndarray:
 
 
 def ann_search(
-    ds: Any,
+    ds: LanceDataset,
     queries: np.ndarray,
     k: int,
     *,
@@ -421,14 +302,17 @@ def ann_search(
     exclude: str | None = None,
     allowed: set[str] | None = None,
     config: VectorIndexConfig,
+    cache: IndexCache | None = None,
 ) -> list[list[Row]] | None:
     """The ``k`` best rows per query (index plus tail), or None without a usable index.
 
     ``allowed`` restricts the sample ids, ``modality`` the slots' modality, and
     ``exclude`` drops one sample (a more-like-this query's own). Rows carry
     ``sample_id``, ``slot``, ``modality`` and ``similarity`` (cosine), best first.
+    ``cache`` keeps the index and its tail in memory for the next query (a Searcher's).
     """
-    held = in_memory(ds)
+    cache = cache if cache is not None else IndexCache()
+    held = cache.in_memory(ds)
     if held is None:
         return None
     idx, tail = held
@@ -436,7 +320,7 @@ def ann_search(
     flt = _Filter(modality, exclude, allowed)
     extra = 0 if exclude is None else 16
     while True:
-        labels, sims = _search_index(idx, qs, k + extra, flt, config)
+        labels, sims = _search_index(idx, qs, k + extra, flt, config, cache)
         out = [_rows(idx, lb, sm) for lb, sm in zip(labels, sims, strict=True)]
         if tail is not None:
             tmask = flt.mask(tail.sample_ids, tail.modalities, None)

@@ -38,13 +38,10 @@ STORAGES = ("sq8", "flat")
 FORMAT = 1
 
 
-_FAISS: list[Any] = []
-
-
 def faiss_module() -> Any:
-    if not _FAISS:  # checked once: every query asks
-        _FAISS.append(require("faiss", "index", "the HNSW vector index", package="faiss-cpu"))
-    return _FAISS[0]
+    """faiss, or MissingDependencyError naming the ``index`` extra (a searcher's
+    :class:`~plait.index.memory.IndexCache` imports it once)."""
+    return require("faiss", "index", "the HNSW vector index", package="faiss-cpu")
 
 
 def base_path(uri: str | Path) -> Path:
@@ -230,23 +227,14 @@ def save(uri: str, idx: HnswIndex) -> None:
         os.replace(tmp[k], f[k])
 
 
-_CACHE: dict[str, tuple[int, HnswIndex]] = {}
-
-
 def load(uri: str) -> HnswIndex | None:
-    """The table's index, or None without one. Cached per process, keyed by the JSON's mtime."""
+    """The table's index read from its files, or None without one (a searcher keeps it:
+    :meth:`plait.index.memory.IndexCache.hnsw_index`)."""
     import pyarrow as pa
 
     f = files(uri)
-    key = str(f["meta"])
-    try:
-        stamp = os.stat(key).st_mtime_ns
-    except FileNotFoundError:
-        _CACHE.pop(key, None)
+    if not f["meta"].is_file():
         return None
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0] == stamp:
-        return hit[1]
     faiss = faiss_module()
     meta = json.loads(f["meta"].read_text())
     index = faiss.read_index(str(f["index"]))
@@ -257,15 +245,12 @@ def load(uri: str) -> HnswIndex | None:
     ids = pa.LargeStringArray.from_buffers(n, pa.py_buffer(off), pa.py_buffer(data))
     if int(index.ntotal) != n or meta.get("rows") != n:
         raise ConfigError(f"{f['index']} does not match its row map: run `plait index` again")
-    idx = HnswIndex(index, float_vectors(index), ids, slots, mods, meta)
-    _CACHE[key] = (stamp, idx)
-    return idx
+    return HnswIndex(index, float_vectors(index), ids, slots, mods, meta)
 
 
 def remove(uri: str) -> None:
     for p in files(uri).values():
         p.unlink(missing_ok=True)
-    _CACHE.pop(str(files(uri)["meta"]), None)
 
 
 def calibrate(
@@ -289,6 +274,7 @@ def calibrate(
     from plait.index.exact import exact_topk, normalise
 
     faiss = faiss_module()
+    params: dict[tuple[bool, int, int], tuple[Any, Any]] = {}  # as a searcher keeps them
     n, dim = idx.vectors.shape
     if n <= k + 1:
         return {"ef_search": 16, "exact": True, "reached": True, "best_recall": 1.0}
@@ -302,7 +288,7 @@ def calibrate(
     truth = exact_topk(idx.vectors, qs, k)[0]
     ef, reached, best = 16.0, False, 0.0
     while ef < 4096:
-        found = search_raw(faiss, idx.index, qs, k, int(ef), k_expansion)[1]
+        found = search_raw(faiss, idx.index, qs, k, int(ef), k_expansion, cache=params)[1]
         best = max(best, recall(found, truth))
         if best >= target:
             reached = True
@@ -314,7 +300,7 @@ def calibrate(
     few = qs[:20]
     t0 = time.perf_counter()
     for q in few:
-        search_raw(faiss, idx.index, q[None, :], k, int(ef), k_expansion)
+        search_raw(faiss, idx.index, q[None, :], k, int(ef), k_expansion, cache=params)
     t_graph = time.perf_counter() - t0
     t0 = time.perf_counter()
     for q in few:
@@ -330,17 +316,24 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean(hits)) / max(1, truth.shape[1])
 
 
-_PARAMS: dict[tuple[bool, int, int], tuple[Any, Any]] = {}
+ParamsCache = dict[tuple[bool, int, int], tuple[Any, Any]]
 
 
-def search_params(faiss: Any, index: Any, ef: int, k_expansion: int, sel: Any = None) -> Any:
-    """faiss search parameters; without a selector they are cached (building them per
-    query costs as much as a small search). Returns the object to pass and the HNSW
-    part, which the caller must keep alive while searching."""
+def search_params(
+    faiss: Any,
+    index: Any,
+    ef: int,
+    k_expansion: int,
+    sel: Any = None,
+    cache: ParamsCache | None = None,
+) -> Any:
+    """faiss search parameters; without a selector they are kept in ``cache`` (building
+    them per query costs as much as a small search). Returns the object to pass and the
+    HNSW part, which the caller must keep alive while searching."""
     refine = isinstance(index, faiss.IndexRefine)
     key = (refine, int(ef), int(k_expansion))
-    if sel is None and key in _PARAMS:
-        return _PARAMS[key]
+    if sel is None and cache is not None and key in cache:
+        return cache[key]
     hp = faiss.SearchParametersHNSW()
     hp.efSearch = int(ef)
     if sel is not None:
@@ -351,16 +344,24 @@ def search_params(faiss: Any, index: Any, ef: int, k_expansion: int, sel: Any = 
         p.k_factor = float(max(1, k_expansion))
         p.base_index_params = hp
         out = (p, hp)
-    if sel is None:
-        if len(_PARAMS) > 1024:
-            _PARAMS.clear()
-        _PARAMS[key] = out
+    if sel is None and cache is not None:
+        if len(cache) > 1024:
+            cache.clear()
+        cache[key] = out
     return out
 
 
 def search_raw(
-    faiss: Any, index: Any, qs: np.ndarray, k: int, ef: int, k_expansion: int, sel: Any = None
+    faiss: Any,
+    index: Any,
+    qs: np.ndarray,
+    k: int,
+    ef: int,
+    k_expansion: int,
+    sel: Any = None,
+    cache: ParamsCache | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(similarities, labels)`` of the ``k`` best per query; ef is at least ``k * k_expansion``."""
-    params, _keep = search_params(faiss, index, max(ef, k * max(1, k_expansion)), k_expansion, sel)
+    ef = max(ef, k * max(1, k_expansion))
+    params, _keep = search_params(faiss, index, ef, k_expansion, sel, cache)
     return index.search(qs, k, params=params)

@@ -21,98 +21,29 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from plait.index import ann, hnsw
+from plait.index.config import BACKENDS, INDEX_TYPES, VectorIndexConfig
+from plait.index.memory import INDEX_NAME, IndexCache, lance_index_state
+
+if TYPE_CHECKING:
+    from lance import LanceDataset
+
 VECTOR_COLUMN = "vector"
-INDEX_NAME = "vector_idx"
-INDEX_TYPES = ("IVF_HNSW_SQ", "IVF_PQ", "IVF_FLAT")
-BACKENDS = ("hnsw", "lance")
-
-
-@dataclass(frozen=True)
-class VectorIndexConfig:
-    """How the vector index is built and searched.
-
-    HNSW back end: ``m`` edges per node, ``ef_construction`` (80, twice faiss's
-    default of 40: the build takes about twice as long and the better graph reaches a
-    recall with a smaller search ``ef``; at 100k x 512 clustered, recall@10 0.975 at
-    ef 16 against 0.964 at ef 32 with 40), ``storage`` ``flat`` (float
-    vectors, the structure of FAISS HNSW32) or ``sq8`` (8-bit codes walked, float
-    vectors re-rank ``k * k_expansion`` candidates; on the 2-core bench machine
-    decoding cost more than the memory it saved, so it is not the default).
-    ``ef`` None uses the efSearch calibrated at build for ``target_recall``
-    (recall@10 on held-out stored vectors); set it to trade recall for speed.
-    Filters keeping at most ``exact_max`` rows are answered exactly.
-
-    Lance back end (``backend="lance"``): IVF partitions of ``rows_per_partition``
-    rows, each an HNSW graph, re-ranked with ``refine_factor``.
-    """
-
-    threshold: int = 20_000  # below this many rows: exact search, no index
-    backend: str = "hnsw"  # "hnsw" (faiss file, in memory) or "lance" (Lance's index)
-    metric: str = "cosine"
-    m: int = 32  # HNSW edges per node
-    ef_construction: int = 80
-    # hnsw back end
-    storage: str = "flat"
-    k_expansion: int = 2
-    target_recall: float = 0.95
-    exact_max: int = 20_000
-    # lance back end
-    index_type: str = "IVF_HNSW_SQ"
-    rows_per_partition: int = 250_000  # IVF partitions = ceil(rows / this)
-    num_sub_vectors: int | None = None  # IVF_PQ only; default dim / 16
-    rebuild_ratio: float = 0.5  # retrain when unindexed rows exceed this share of indexed ones
-    nprobes: int | None = None  # default: every partition for IVF_HNSW_*, a tenth for IVF_PQ/FLAT
-    refine_factor: int | None = 2
-    # query side, both back ends
-    ef: int | None = None  # None: calibrated (hnsw) or 100 (lance)
-
-    def partitions(self, rows: int) -> int:
-        return max(1, math.ceil(rows / self.rows_per_partition))
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 PREFILTER_MAX = 20_000  # Lance path: larger id sets are applied after the search instead
 
-_STATE_CACHE: dict[tuple[str, int], dict[str, Any] | None] = {}
 
-
-def index_state(ds: Any) -> dict[str, Any] | None:
-    """Name, type, partitions and indexed/unindexed row counts, or None without an index.
-
-    Cached per (table, version): a Lance version never changes, and reading index
-    statistics costs more than a small search.
-    """
-    key = (str(ds.uri), int(ds.version))
-    if key not in _STATE_CACHE:
-        if len(_STATE_CACHE) > 256:
-            _STATE_CACHE.clear()
-        _STATE_CACHE[key] = _read_state(ds)
-    return _STATE_CACHE[key]
-
-
-def _read_state(ds: Any) -> dict[str, Any] | None:
-    if not any(i.name == INDEX_NAME for i in ds.describe_indices()):
-        return None
-    st = ds.stats.index_stats(INDEX_NAME)
-    parts = st["indices"][0].get("num_partitions", 1) if st.get("indices") else 1
-    return {
-        "name": INDEX_NAME,
-        "type": st.get("index_type"),
-        "partitions": parts,
-        "indexed_rows": st.get("num_indexed_rows", 0),
-        "unindexed_rows": st.get("num_unindexed_rows", 0),
-    }
+def index_state(ds: LanceDataset, cache: IndexCache | None = None) -> dict[str, Any] | None:
+    """Name, type, partitions and indexed/unindexed row counts of the Lance vector index,
+    or None without one (``cache`` keeps it per table version)."""
+    return lance_index_state(ds) if cache is None else cache.lance_state(ds)
 
 
 def ensure_vector_index(
-    ds: Any, config: VectorIndexConfig = VectorIndexConfig()
+    ds: LanceDataset, config: VectorIndexConfig = VectorIndexConfig()
 ) -> tuple[Any, str]:
     """Create, update or leave alone the index of one embeddings table.
 
@@ -129,8 +60,6 @@ def ensure_vector_index(
     if config.backend not in BACKENDS:
         raise ConfigError(f"vector backend {config.backend!r} is not one of {', '.join(BACKENDS)}")
     if config.backend == "hnsw":
-        from plait.index import ann
-
         return ds, ann.ensure(ds, config)
     rows = ds.count_rows()
     state = index_state(ds)
@@ -149,10 +78,8 @@ def ensure_vector_index(
     return lance.dataset(ds.uri), "optimised"
 
 
-def describe(ds: Any) -> dict[str, Any]:
+def describe(ds: LanceDataset) -> dict[str, Any]:
     """What serves the table's vector queries: type, rows covered and not yet covered."""
-    from plait.index import hnsw
-
     rows = ds.count_rows()
     if hnsw.files(ds.uri)["meta"].exists():
         meta = json.loads(hnsw.files(ds.uri)["meta"].read_text())
@@ -176,7 +103,9 @@ def describe(ds: Any) -> dict[str, Any]:
     }
 
 
-def create_vector_index(ds: Any, config: VectorIndexConfig, rows: int | None = None) -> None:
+def create_vector_index(
+    ds: LanceDataset, config: VectorIndexConfig, rows: int | None = None
+) -> None:
     """Train and write the index (replacing any previous one)."""
     from plait.errors import ConfigError
 
@@ -200,7 +129,11 @@ def create_vector_index(ds: Any, config: VectorIndexConfig, rows: int | None = N
 
 
 def nearest_params(
-    ds: Any, query: np.ndarray, k: int, config: VectorIndexConfig = VectorIndexConfig()
+    ds: LanceDataset,
+    query: np.ndarray,
+    k: int,
+    config: VectorIndexConfig = VectorIndexConfig(),
+    cache: IndexCache | None = None,
 ) -> dict[str, Any]:
     """The ``nearest`` argument of a Lance scan for one query vector."""
     params: dict[str, Any] = {
@@ -209,7 +142,7 @@ def nearest_params(
         "k": k,
         "metric": config.metric,  # the flat path would otherwise use L2
     }
-    state = index_state(ds)
+    state = index_state(ds, cache)
     if state is None:
         params["use_index"] = False
         return params
@@ -228,13 +161,14 @@ def nearest_params(
 
 
 def vector_search(
-    ds: Any,
+    ds: LanceDataset,
     query: np.ndarray,
     k: int,
     *,
     filter: str | None = None,
     columns: tuple[str, ...] = ("sample_id", "slot", "modality"),
     config: VectorIndexConfig = VectorIndexConfig(),
+    cache: IndexCache | None = None,
 ) -> list[dict[str, Any]]:
     """The ``k`` nearest rows to ``query`` (index plus unindexed tail), best first.
 
@@ -245,7 +179,7 @@ def vector_search(
     k = max(1, int(k))
     tbl = ds.to_table(
         columns=[*columns, "_distance"],
-        nearest=nearest_params(ds, query, k, config),
+        nearest=nearest_params(ds, query, k, config, cache),
         filter=filter,
         prefilter=filter is not None,
     )
@@ -256,7 +190,7 @@ def vector_search(
 
 
 def nearest(
-    ds: Any,
+    ds: LanceDataset,
     query: np.ndarray,
     k: int,
     *,
@@ -264,21 +198,28 @@ def nearest(
     exclude: str | None = None,
     allowed: set[str] | None = None,
     config: VectorIndexConfig = VectorIndexConfig(),
+    cache: IndexCache | None = None,
 ) -> tuple[list[dict[str, Any]], bool]:
     """The ``k`` nearest rows passing the filters, and whether the search ran out of rows.
 
     The second value tells a caller that wants more rows (after grouping them
     by sample) whether asking again with a larger ``k`` can find any. See
-    :func:`plait.index.ann.ann_search` for the filters.
+    :func:`plait.index.ann.ann_search` for the filters; ``cache`` is the caller's
+    :class:`~plait.index.memory.IndexCache` (None: nothing is kept for the next query).
     """
     from plait.io.corpus import sql_in, sql_str
 
     k = max(1, int(k))
     if config.backend == "hnsw":
-        from plait.index import ann
-
         found = ann.ann_search(
-            ds, query, k, modality=modality, exclude=exclude, allowed=allowed, config=config
+            ds,
+            query,
+            k,
+            modality=modality,
+            exclude=exclude,
+            allowed=allowed,
+            config=config,
+            cache=cache,
         )
         if found is not None:
             return found[0], len(found[0]) < k
@@ -290,7 +231,9 @@ def nearest(
     post = allowed is not None and len(allowed) > PREFILTER_MAX
     if allowed is not None and not post:
         parts.append(sql_in("sample_id", sorted(allowed)))
-    rows = vector_search(ds, query, k, filter=" AND ".join(parts) or None, config=config)
+    rows = vector_search(
+        ds, query, k, filter=" AND ".join(parts) or None, config=config, cache=cache
+    )
     exhausted = len(rows) < k
     if post:
         rows = [r for r in rows if r["sample_id"] in allowed]  # type: ignore[operator]

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from plait.errors import ConfigError, NotFoundError, PlaitError, UnknownNameError
 from plait.index.exact import normalise
+from plait.index.memory import IndexCache
 from plait.io.corpus import Corpus, slug, sql_str
 from plait.retrieval.types import Query
+
+if TYPE_CHECKING:
+    from lance import LanceDataset
 
 # Families in order of preference for a default; both modalities first (cross-modal).
 _PREFERENCE = ("lit:", "hf:", "open_clip:", "minilm", "effnet-lite0")
@@ -113,11 +117,11 @@ def load_query_encoder(spec: str, corpus: Corpus) -> QueryEncoder:
     return load_encoder(spec, corpus=corpus)
 
 
-def sample_vector(ds: Any, sample_id: str, modality: str | None) -> np.ndarray:
+def sample_vector(
+    ds: LanceDataset, sample_id: str, modality: str | None, cache: IndexCache | None = None
+) -> np.ndarray:
     """A sample's own vector: the normalised mean of its embedded slots."""
-    from plait.index import ann
-
-    vecs = ann.stored_vectors(ds, sample_id, modality)  # from memory when it is there
+    vecs = (cache or IndexCache()).stored_vectors(ds, sample_id, modality)  # from memory if held
     if vecs is None:
         flt = f"sample_id = {sql_str(sample_id)}"
         if modality:
@@ -147,16 +151,18 @@ def to_image(image: Any) -> Any:
 def query_vector(
     query: Query,
     encoder: QueryEncoder | None,
-    ds: Any,
+    ds: LanceDataset,
     text_vec: np.ndarray | None = None,
+    cache: IndexCache | None = None,
 ) -> np.ndarray:
     """The query's vector: text, image, like, or a composed reference plus text.
 
-    ``text_vec`` lets a batch pass a text vector encoded with others.
+    ``text_vec`` lets a batch pass a text vector encoded with others; ``cache`` is the
+    searcher's (a like query reads the sample's vectors from memory when they are held).
     """
     ref: np.ndarray | None = None
     if query.like is not None:
-        ref = sample_vector(ds, query.like, query.modality)
+        ref = sample_vector(ds, query.like, query.modality, cache)
     elif query.image is not None:
         _need(encoder, "image")
         ref = encoder.encode_images([to_image(query.image)])[0]  # type: ignore[union-attr]

@@ -17,8 +17,10 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from plait.errors import ConfigError, PlaitError
+from plait.index.config import VectorIndexConfig
 from plait.index.fulltext import fulltext_search, has_fulltext_index
-from plait.index.vector import VectorIndexConfig, nearest
+from plait.index.memory import IndexCache
+from plait.index.vector import nearest
 from plait.io.corpus import Corpus
 from plait.retrieval.adaptive import adaptive_cut
 from plait.retrieval.encoding import (
@@ -74,6 +76,7 @@ class Searcher:
         self._tables: dict[str, tuple[float, Any]] = {}
         self._specs: dict[str, str] = {}
         self._lookup = SampleLookup(corpus, refresh_s=refresh_s)
+        self._index = IndexCache()  # the vector path's in-memory state, for this searcher only
 
     # -- resources ---------------------------------------------------------------------------
     def encoder(self, spec: str) -> QueryEncoder:
@@ -123,7 +126,7 @@ class Searcher:
             ds = self.table(name)
             needs_encoder = query.image is not None or (query.text and text_vec is None)
             enc = self.encoder(spec) if needs_encoder else None
-            qv = query_vector(query, enc, ds, text_vec)
+            qv = query_vector(query, enc, ds, text_vec, self._index)
             vec = self._vector(ds, qv, query, depth, allowed, snap)
         if query.fulltext or query.hybrid:
             bm = self._bm25(query, depth, snap)
@@ -168,6 +171,7 @@ class Searcher:
                     exclude=query.like,
                     allowed=allowed,
                     config=self.config,
+                    cache=self._index,
                 )
                 if fetch
                 else ([], True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from plait.index import ann, hnsw
+from plait.index import IndexCache, ann, hnsw
 from plait.index.exact import exact_topk, recall_at_k
 from plait.index.vector import VectorIndexConfig, describe, ensure_vector_index, nearest
 
@@ -182,14 +182,16 @@ def test_index_file_is_reloaded_when_it_changes(tmp_path: Path) -> None:
     path = tmp_path / "e.lance"
     ds, _ = table(path, 1500, 10)
     ensure_vector_index(ds, CFG)
-    first = hnsw.load(ds.uri)
-    assert hnsw.load(ds.uri) is first  # cached
+    cache = IndexCache()
+    first = cache.hnsw_index(ds.uri)
+    assert cache.hnsw_index(ds.uri) is first  # held by its owner
+    assert IndexCache().hnsw_index(ds.uri) is not first  # another owner loads its own
     write(path, clustered(20, 11), start=1500, mode="append")
     ds, _ = ensure_vector_index(lance.dataset(str(path)), CFG)
-    second = hnsw.load(ds.uri)
+    second = cache.hnsw_index(ds.uri)
     assert second is not first and second.ntotal == 1520 and first.ntotal == 1500
     hnsw.remove(ds.uri)
-    assert hnsw.load(ds.uri) is None and describe(ds)["index"] == "exact"
+    assert cache.hnsw_index(ds.uri) is None and describe(ds)["index"] == "exact"
 
 
 def chunked_table(path: Path, vecs: np.ndarray, chunk: int = 1000) -> object:
