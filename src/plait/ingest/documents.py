@@ -14,6 +14,10 @@ row's content, so the same document in two files is stored once), ``url`` or
 objects. Everything the row said besides the slots goes into ``meta``, JSON
 strings parsed.
 
+A row plait exported (:mod:`plait.io.records`: a record in ``general_metadata``, or
+the Parquet layout with ``image_bytes``) comes back as the sample it was: same id,
+kind, slots, tags, family, licence, meta and stats.
+
 A bad row (lists of different lengths, a position with both or neither entry,
 a line that is not JSON, a local path that leaves the image root) is a
 ``Failure`` at ``file:line`` and never stops the file.
@@ -32,6 +36,7 @@ from plait.errors import ConfigError
 from plait.ingest._safety import is_url, local_path_problem
 from plait.ingest.base import Failure, ImageInput, Item, RawSample
 from plait.ingest.table import iter_rows
+from plait.io import records
 from plait.schema import DOCUMENT, Source
 
 DOC_EXTS = (".jsonl", ".ndjson", ".parquet")
@@ -98,6 +103,9 @@ class DocumentsReader:
                 yield Failure(str(f), "malformed_file", f"{type(exc).__name__}: {exc}")
 
     def _document(self, row: dict[str, Any], where: str, root: Path) -> RawSample:
+        exported = self._exported(row, where, root)
+        if exported is not None:
+            return exported
         texts, images = row.get("texts"), row.get("images")
         if not isinstance(texts, list) or not isinstance(images, list):
             raise BadRow("a document row needs list columns 'texts' and 'images'")
@@ -155,6 +163,37 @@ class DocumentsReader:
             source=Source(uri=where, dataset=self.dataset, licence=licence, url=url),
             meta=meta,
         )
+
+    def _exported(self, row: dict[str, Any], where: str, root: Path) -> RawSample | None:
+        """The sample a plait export row describes, or None for any other row."""
+        texts = row.get("texts")
+        if "image_bytes" in row:  # plait's Parquet layout: the record as columns
+            record = records.from_columns(row)
+            blobs = row.get("image_bytes") or []
+            if not records.is_record(record) or len(blobs) != len(record["images"]):
+                return None
+
+            def image(i: int, media_id: str) -> ImageInput:
+                data = blobs[i]
+                return ImageInput(data=bytes(data) if data else None, location=f"{where}#img{i}")
+
+            return records.from_record(record, image)
+        general = _parse_json(row.get("general_metadata"))
+        if not isinstance(general, dict) or not isinstance(texts, list):
+            return None
+        record = {**general, "texts": texts}
+        paths = row.get("images")
+        if not records.is_record(record) or not isinstance(paths, list):
+            return None
+        if len(paths) != len(texts):
+            raise BadRow(f"'texts' has {len(texts)} entries and 'images' {len(paths)}")
+
+        def from_file(i: int, media_id: str) -> ImageInput:
+            if paths[i] is None:  # the export had no bytes for it
+                return ImageInput(location=f"{where}#img{i}")
+            return self._image(paths[i], f"{where}#img{i}", root)
+
+        return records.from_record(record, from_file)
 
     def _image(self, value: Any, where: str, root: Path) -> ImageInput:
         if isinstance(value, dict):  # Hugging Face Image feature: {"bytes": ..., "path": ...}

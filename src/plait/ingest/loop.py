@@ -292,6 +292,7 @@ class _Loop:
         if not texts:
             return None
         stats = {k: v for k, v in it.stats.items() if k != MISSING}
+        missing += int(it.stats.get(MISSING) or 0)  # never read at its origin (a plait export)
         if missing:
             stats[MISSING] = missing
         else:

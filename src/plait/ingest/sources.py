@@ -51,6 +51,9 @@ def detect_format(source: str) -> str:
     from plait.av.probe import AUDIO_EXTS, VIDEO_EXTS
     from plait.ingest.folder import IMAGE_EXTS
 
+    tables = sorted(f for f in p.iterdir() if f.suffix.lower() in (".jsonl", ".ndjson", ".parquet"))
+    if tables and all(_has_document_columns(f) for f in tables):
+        return "documents"  # a folder of OBELICS files (plait's export: images/ beside them)
     has_images = has_pdfs = has_tars = has_videos = has_sounds = False
     for f in p.rglob("*"):
         ext = f.suffix.lower()
@@ -75,6 +78,23 @@ def detect_format(source: str) -> str:
     if has_sounds:
         return "audio"
     raise ConfigError(f"{source!r} holds no images, PDFs, tar shards, videos or sound files")
+
+
+def shard_of_metadata(source: str) -> str | None:
+    """The tar shard a WebDataset metadata file describes (img2dataset, and plait's
+    export, write ``NNNNN.parquet`` beside ``NNNNN.tar``: one row per key, no image
+    bytes), else None. Ingesting the metadata file reads its shard."""
+    p = Path(source)
+    tar = p.with_suffix(".tar")
+    if p.suffix.lower() != ".parquet" or not p.is_file() or not tar.is_file():
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        names = set(pq.read_schema(p).names)
+    except Exception:  # noqa: BLE001 - not Parquet after all: let the table reader say so
+        return None
+    return str(tar) if {"key", "status"} <= names else None
 
 
 def _has_document_columns(path: Path) -> bool:
@@ -107,6 +127,9 @@ def open_source(
 ) -> Reader:
     """A reader for ``source``; ``fmt`` is a name from :data:`READERS` or ``auto``."""
     source = str(source)
+    shard = shard_of_metadata(source) if fmt in ("auto", "webdataset") else None
+    if shard is not None:  # img2dataset's NNNNN.parquet: its rows describe NNNNN.tar
+        source, fmt = shard, "webdataset"
     name = detect_format(source) if fmt == "auto" else fmt
     cls = READERS.get(name)
     kwargs: dict[str, Any] = dict(options)

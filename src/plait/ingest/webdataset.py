@@ -23,6 +23,9 @@ Hostile or broken shards yield ``Failure`` items, never exceptions:
 
 Image bytes are passed on unchecked; the ingest loop validates them (corrupt,
 truncated, decompression bombs).
+
+Shards plait exported come back as the samples they were written from (same ids,
+every caption, tags, stats): see :mod:`plait.ingest.reassemble`.
 """
 
 from __future__ import annotations
@@ -40,10 +43,11 @@ from typing import Any
 
 from plait.ingest._safety import member_name_problem
 from plait.ingest.base import Failure, ImageInput, Item, RawSample
+from plait.ingest.reassemble import Part, assemble, exported_part
 from plait.io.media import MAX_BYTES
 from plait.schema import IMAGE, PAIR, TEXT, Source
 
-IMAGE_EXTS = ("jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff")
+IMAGE_EXTS = ("jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "svg")
 CAPTION_EXTS = ("txt", "caption", "text")
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz")
 _BRACE = re.compile(r"\{([^{}]*)\}")
@@ -155,10 +159,10 @@ class WebDatasetReader:
 
     def __iter__(self) -> Iterator[Item]:
         for _, path, name in self._paths():
-            yield from self._read_shard(path, name)
+            yield from assemble(self._read_shard(path, name))
 
     # -- one shard ---------------------------------------------------------------------------
-    def _read_shard(self, path: Path, name: str) -> Iterator[Item]:
+    def _read_shard(self, path: Path, name: str) -> Iterator[Item | Part]:
         loc = str(path)
         try:
             f = open(path, "rb")  # noqa: SIM115 - closed below, around a generator
@@ -182,7 +186,7 @@ class WebDatasetReader:
             finally:
                 members.close()
 
-    def _members(self, tar: _Members, loc: str, name: str) -> Iterator[Item]:
+    def _members(self, tar: _Members, loc: str, name: str) -> Iterator[Item | Part]:
         group: dict[str, bytes] = {}
         group_key: str | None = None
         broken = False  # a member of the key in hand was refused: do not emit a partial key
@@ -245,7 +249,7 @@ class WebDatasetReader:
 
     def _emit(
         self, loc: str, name: str, key: str, members: dict[str, bytes], seen: set[str]
-    ) -> Item:
+    ) -> Item | Part:
         where = f"{loc}#{key}"
         if key in seen:
             return Failure(where, "duplicate_key", f"key {key!r} appears twice in the shard")
@@ -269,6 +273,9 @@ class WebDatasetReader:
         images = [
             ImageInput(data=members[e], location=f"{where}.{e}") for e in IMAGE_EXTS if e in members
         ]
+        exported = exported_part(meta, images, where)
+        if exported is not None:
+            return exported
         extra = sorted(set(members) - set(IMAGE_EXTS) - set(CAPTION_EXTS) - {"json"})
         if extra:
             meta["extra_members"] = extra

@@ -1,0 +1,86 @@
+"""Samples back from plait's WebDataset export.
+
+The export writes one member group per image of a sample (``KEY.png`` + ``KEY.txt``
++ ``KEY.json``), the groups of one sample adjacent in one shard, the first carrying
+the sample's record (:mod:`plait.io.records`). The WebDataset reader turns such
+groups into :class:`Part` items and :func:`assemble` puts each sample back together:
+its record, with every image slot fed the bytes of the group that holds that media
+id. An image whose group is gone becomes a slot with no data, which the ingest loop
+quarantines (``missing_image``) while keeping the rest of the sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from plait.ingest.base import Failure, ImageInput, Item
+from plait.io import records
+
+
+@dataclass
+class Part:
+    """One member group of a plait-exported sample."""
+
+    plait_id: str
+    location: str
+    record: dict[str, Any] | None = None  # on the sample's first group
+    media_id: str | None = None
+    image: ImageInput | None = None
+
+
+@dataclass
+class _Sample:
+    part: Part
+    images: dict[str, ImageInput] = field(default_factory=dict)
+
+    def build(self) -> Item:
+        assert self.part.record is not None
+        where = self.part.location
+
+        def image(i: int, media_id: str) -> ImageInput:
+            return self.images.get(media_id) or ImageInput(location=f"{where}#slot{i}")
+
+        return records.from_record(self.part.record, image)
+
+
+def assemble(items: Iterable[Item | Part]) -> Iterator[Item]:
+    """Items with every run of :class:`Part` of one sample replaced by that sample."""
+    cur: _Sample | None = None
+    for it in items:
+        if isinstance(it, Part):
+            if cur is not None and (it.record is not None or it.plait_id != cur.part.plait_id):
+                yield cur.build()
+                cur = None
+            if cur is None:
+                if it.record is None:
+                    yield Failure(
+                        it.location,
+                        "missing_record",
+                        f"member group of {it.plait_id!r} without the group that holds its record",
+                    )
+                    continue
+                cur = _Sample(it)
+            if it.media_id and it.image is not None:
+                cur.images.setdefault(it.media_id, it.image)
+            continue
+        if cur is not None:
+            yield cur.build()
+            cur = None
+        yield it
+    if cur is not None:
+        yield cur.build()
+
+
+def exported_part(meta: dict[str, Any], images: list[ImageInput], where: str) -> Part | Failure | None:
+    """The :class:`Part` a member group's JSON describes, a Failure for a broken record,
+    or None for a group plait did not write."""
+    pid = meta.get("plait_id")
+    if not isinstance(pid, str) or not (records.KEY in meta or "slot" in meta):
+        return None
+    record = meta.get(records.KEY)
+    if record is not None and not records.is_record(record):
+        return Failure(f"{where}.json", "bad_sidecar", "the plait record is malformed")
+    mid = meta.get("sha256") if isinstance(meta.get("sha256"), str) else None
+    return Part(pid, where, record, mid, images[0] if images else None)
