@@ -73,7 +73,9 @@ def assemble(items: Iterable[Item | Part]) -> Iterator[Item]:
         yield cur.build()
 
 
-def exported_part(meta: dict[str, Any], images: list[ImageInput], where: str) -> Part | Failure | None:
+def exported_part(
+    meta: dict[str, Any], images: list[ImageInput], where: str
+) -> Part | Failure | None:
     """The :class:`Part` a member group's JSON describes, a Failure for a broken record,
     or None for a group plait did not write."""
     pid = meta.get("plait_id")
