@@ -35,6 +35,7 @@ from typing import Any
 from plait.errors import ConfigError
 from plait.ingest._safety import is_url, local_path_problem
 from plait.ingest.base import Failure, ImageInput, Item, RawSample
+from plait.ingest.reassemble import from_record
 from plait.ingest.table import iter_rows
 from plait.io import records
 from plait.schema import DOCUMENT, Source
@@ -177,7 +178,7 @@ class DocumentsReader:
                 data = blobs[i]
                 return ImageInput(data=bytes(data) if data else None, location=f"{where}#img{i}")
 
-            return records.from_record(record, image)
+            return from_record(record, image)
         general = _parse_json(row.get("general_metadata"))
         if not isinstance(general, dict) or not isinstance(texts, list):
             return None
@@ -193,7 +194,7 @@ class DocumentsReader:
                 return ImageInput(location=f"{where}#img{i}")
             return self._image(paths[i], f"{where}#img{i}", root)
 
-        return records.from_record(record, from_file)
+        return from_record(record, from_file)
 
     def _image(self, value: Any, where: str, root: Path) -> ImageInput:
         if isinstance(value, dict):  # Hugging Face Image feature: {"bytes": ..., "path": ...}

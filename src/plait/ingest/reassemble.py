@@ -1,4 +1,6 @@
-"""Samples back from plait's WebDataset export.
+"""Samples back from plait's exports: a record (:mod:`plait.io.records`) as a raw
+sample (:func:`from_record`), and the member groups of a WebDataset export put back
+together (:func:`assemble`).
 
 The export writes one member group per image of a sample (``KEY.png`` + ``KEY.txt``
 + ``KEY.json``), the groups of one sample adjacent in one shard, the first carrying
@@ -11,12 +13,14 @@ quarantines (``missing_image``) while keeping the rest of the sample.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from plait.ingest.base import Failure, ImageInput, Item
+from plait.ingest.base import Failure, ImageInput, Item, RawSample
 from plait.io import records
+from plait.schema import Source
 
 
 @dataclass
@@ -42,7 +46,7 @@ class _Sample:
         def image(i: int, media_id: str) -> ImageInput:
             return self.images.get(media_id) or ImageInput(location=f"{where}#slot{i}")
 
-        return records.from_record(self.part.record, image)
+        return from_record(self.part.record, image)
 
 
 def assemble(items: Iterable[Item | Part]) -> Iterator[Item]:
@@ -86,3 +90,33 @@ def exported_part(
         return Failure(f"{where}.json", "bad_sidecar", "the plait record is malformed")
     mid = meta.get("sha256") if isinstance(meta.get("sha256"), str) else None
     return Part(pid, where, record, mid, images[0] if images else None)
+
+
+def from_record(record: Mapping[str, Any], image: Callable[[int, str], Any]) -> RawSample:
+    """The :class:`~plait.ingest.base.RawSample` a record describes; ``image(slot,
+    media_id)`` gives each image slot's input (an ``ImageInput``)."""
+    src = record.get("source") or {}
+    fetched = src.get("fetched_at")
+    slots: list[Any] = []
+    for i, (text, media) in enumerate(zip(record["texts"], record["images"], strict=True)):
+        slots.append(text if text is not None else image(i, media))
+    tags = list(record.get("langs") or [])
+    tags += [None] * (len(slots) - len(tags))
+    return RawSample(
+        key=record["id"],
+        kind=record.get("kind") or "document",
+        slots=slots,
+        source=Source(
+            uri=src.get("uri") or "",
+            dataset=src.get("dataset") or "",
+            licence=src.get("licence") or "unknown",
+            url=src.get("url"),
+            fetched_at=datetime.fromisoformat(fetched) if isinstance(fetched, str) else fetched,
+        ),
+        langs=[tag if isinstance(s, str) else None for s, tag in zip(slots, tags, strict=False)],
+        meta=dict(record.get("meta") or {}),
+        position=record.get("position"),
+        id=record["id"],
+        parent_id=record.get("parent"),
+        stats=dict(record.get("stats") or {}),
+    )

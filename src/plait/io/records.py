@@ -10,16 +10,17 @@ family, provenance, ``meta`` and ``stats``. Only ``run_id`` is new (the ingest r
 
 Record fields: ``id kind texts images langs parent position source meta stats``,
 ``source`` = ``uri dataset licence url fetched_at`` (ISO 8601), ``images`` = media
-ids (null at text slots), and ``plait`` = the record format version.
+ids (null at text slots), and ``plait`` = the record format version. Readers turn
+a record back into a raw sample with :func:`plait.ingest.reassemble.from_record`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from plait.schema import Sample, Source
+from plait.schema import Sample
 
 VERSION = 1
 KEY = "plait"  # where a record sits in a WebDataset member's JSON
@@ -88,35 +89,3 @@ def from_columns(row: Mapping[str, Any]) -> dict[str, Any]:
         "meta": obj(row.get("meta")),
         "stats": obj(row.get("stats")),
     }
-
-
-def from_record(record: Mapping[str, Any], image: Callable[[int, str], Any]) -> Any:
-    """The :class:`~plait.ingest.base.RawSample` a record describes; ``image(slot,
-    media_id)`` gives each image slot's input (an ``ImageInput``)."""
-    from plait.ingest.base import RawSample
-
-    src = record.get("source") or {}
-    fetched = src.get("fetched_at")
-    slots: list[Any] = []
-    for i, (text, media) in enumerate(zip(record["texts"], record["images"], strict=True)):
-        slots.append(text if text is not None else image(i, media))
-    tags = list(record.get("langs") or [])
-    tags += [None] * (len(slots) - len(tags))
-    return RawSample(
-        key=record["id"],
-        kind=record.get("kind") or "document",
-        slots=slots,
-        source=Source(
-            uri=src.get("uri") or "",
-            dataset=src.get("dataset") or "",
-            licence=src.get("licence") or "unknown",
-            url=src.get("url"),
-            fetched_at=datetime.fromisoformat(fetched) if isinstance(fetched, str) else fetched,
-        ),
-        langs=[tag if isinstance(s, str) else None for s, tag in zip(slots, tags, strict=False)],
-        meta=dict(record.get("meta") or {}),
-        position=record.get("position"),
-        id=record["id"],
-        parent_id=record.get("parent"),
-        stats=dict(record.get("stats") or {}),
-    )
