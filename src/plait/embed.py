@@ -52,6 +52,7 @@ class Todo:
 
     texts: dict[str, tuple[str, list[tuple[str, int]]]] = field(default_factory=dict)
     images: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    sounds: Any = None  # plait.av.embed.SoundTodo when the encoder embeds sound
 
     def add_text(self, key: str, text: str, where: tuple[str, int]) -> None:
         self.texts.setdefault(key, (text, []))[1].append(where)
@@ -61,8 +62,10 @@ class Todo:
 
     @property
     def slots(self) -> int:
-        return sum(len(w) for _, w in self.texts.values()) + sum(
-            len(w) for w in self.images.values()
+        return (
+            sum(len(w) for _, w in self.texts.values())
+            + sum(len(w) for w in self.images.values())
+            + (self.sounds.slots if self.sounds is not None else 0)
         )
 
 
@@ -170,6 +173,13 @@ def plan(
                     todo.add_image(key, (sid, slot))
                 else:
                     todo.add_text(key, text, (sid, slot))
+    if "audio" in modalities:  # sounds and clips' sound tracks (plait.av.embed)
+        from plait.av.embed import plan_sounds
+
+        todo.sounds, n, cached, old = plan_sounds(corpus, existing, where)
+        counts["slots"] += n
+        counts["cached"] += cached
+        stale += old
     filters = [f"sample_id = {sql_str(s)} AND slot = {n}" for s, n in stale]
     return todo, counts, filters
 
@@ -213,8 +223,8 @@ def embed(
     """
     if executor not in EXECUTORS:
         raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
-    if modality not in (None, "image", "text"):
-        raise ConfigError(f"modality must be 'image' or 'text', not {modality!r}")
+    if modality not in (None, "image", "text", "audio"):
+        raise ConfigError(f"modality must be 'image', 'text' or 'audio', not {modality!r}")
     params = {
         "encoder": spec,
         "modality": modality,
@@ -242,7 +252,8 @@ def embed(
         tick = progress or (lambda _d, _t: None)
         tick(0, total)
 
-        reuse = _known_vectors(corpus, spec, [*todo.texts, *todo.images])
+        sounds = todo.sounds.items if todo.sounds is not None else {}
+        reuse = _known_vectors(corpus, spec, [*todo.texts, *todo.images, *sounds])
         from_cache = getattr(enc, "cached_vectors", None)  # lit: features align computed
         if from_cache is not None:
             texts_left = {k: t for k, (t, _) in todo.texts.items() if k not in reuse}
@@ -253,6 +264,9 @@ def embed(
             if key in todo.texts:
                 where_ = todo.texts.pop(key)[1]
                 writer.add("text", key, where_, vec)
+            elif key in sounds:
+                where_ = sounds.pop(key)[1]
+                writer.add("audio", key, where_, vec)
             else:
                 where_ = todo.images.pop(key)
                 writer.add("image", key, where_, vec)
@@ -289,6 +303,20 @@ def embed(
             n_img += len(keys)
             tick(done, total)
         secs = time.perf_counter() - t0
+        if sounds:
+            from plait.av.embed import sound_batches
+
+            t1 = time.perf_counter()
+            for keys, vecs, failures in sound_batches(corpus, enc, todo.sounds):
+                for key, v in zip(keys, vecs, strict=True):
+                    writer.add("audio", key, sounds[key][1], v)
+                    done += len(sounds[key][1])
+                for key, reason in failures:
+                    failed[reason] = failed.get(reason, 0) + len(sounds[key][1])
+                    done += len(sounds[key][1])
+                tick(done, total)
+            counts["sounds_embedded"] = len(sounds)
+            counts["sound_seconds"] = round(time.perf_counter() - t1, 3)
         writer.flush()
         counts.update(
             {

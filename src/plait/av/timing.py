@@ -65,6 +65,17 @@ def slot_times(sample: Sample) -> list[Span | None]:
     return out
 
 
+def hit_time(sample: Sample, slot: int | None) -> Span | None:
+    """Where a search hit on ``slot`` of ``sample`` is in its file: the slot's own span
+    when it has one (a keyframe's instant gives way to its clip's range), else the
+    sample's range; None for samples without time."""
+    if slot is not None and 0 <= slot < len(sample.texts):
+        t = slot_times(sample)[slot]
+        if t is not None and t[1] > t[0]:
+            return t
+    return time_range(sample)
+
+
 def add_slot_times(stats: dict[str, Any], spans: dict[int, Span]) -> None:
     """Record the times of slots an operator added (see the module doc)."""
     times = dict(stats.get("times") or {})

@@ -22,7 +22,7 @@ def embed(
         "-e",
         help="Encoder spec: minilm, effnet-lite0, hf:PATH, open_clip:ARCH/TAG, lit:NAME.",
     ),
-    modality: str | None = typer.Option(None, help="Only 'image' or 'text' slots."),
+    modality: str | None = typer.Option(None, help="Only 'image', 'text' or 'audio' slots."),
     where: str | None = typer.Option(None, help="SQL filter over sample columns."),
     lang: list[str] = typer.Option(
         None,

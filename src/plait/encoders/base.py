@@ -157,6 +157,7 @@ ENCODERS.add("effnet-lite0", "plait.encoders.effnet:EffNetLite0Encoder")
 ENCODERS.add("hf", "plait.encoders.hf:HFEncoder")
 ENCODERS.add("open_clip", "plait.encoders.openclip:OpenCLIPEncoder")
 ENCODERS.add("lit", "plait.encoders.lit:LitEncoder")
+ENCODERS.add("yamnet", "plait.encoders.sound_labels:SoundLabelBridge")
 
 _PREFIXED = {"hf", "open_clip", "lit"}
 

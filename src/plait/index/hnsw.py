@@ -33,7 +33,7 @@ import numpy as np
 from plait._deps import require
 from plait.errors import ConfigError
 
-MODALITY_CODES = {"image": 0, "text": 1}
+MODALITY_CODES = {"image": 0, "text": 1, "audio": 2}
 STORAGES = ("sq8", "flat")
 FORMAT = 1
 
@@ -114,12 +114,14 @@ def read_rows(ds: Any, fragments: list[Any] | None = None, batch_size: int = 65_
         if b.num_rows == 0:
             continue
         flat = b.column("vector").flatten().to_numpy(zero_copy_only=False)
-        mods = pc.equal(b.column("modality"), "text").to_numpy(zero_copy_only=False)
+        col = b.column("modality")
+        mods = pc.equal(col, "text").to_numpy(zero_copy_only=False).astype(np.int8)
+        mods += 2 * pc.equal(col, "audio").to_numpy(zero_copy_only=False).astype(np.int8)
         yield RowBatch(
             vectors=np.ascontiguousarray(normalise(np.asarray(flat, np.float32).reshape(-1, dim))),
             sample_ids=b.column("sample_id").cast(pa.large_string()),
             slots=b.column("slot").to_numpy(zero_copy_only=False).astype(np.int32),
-            modalities=mods.astype(np.int8),  # 1 text, 0 image
+            modalities=mods,  # MODALITY_CODES: 0 image, 1 text, 2 audio
         )
 
 

@@ -24,7 +24,11 @@ if TYPE_CHECKING:
 
 # Families in order of preference for a default; both modalities first (cross-modal).
 _PREFERENCE = ("lit:", "hf:", "open_clip:", "minilm", "effnet-lite0")
-_KNOWN_MODALITIES = {"minilm": {"text"}, "effnet-lite0": {"image"}}
+_KNOWN_MODALITIES = {
+    "minilm": {"text"},
+    "effnet-lite0": {"image"},
+    "yamnet": {"text", "audio"},
+}
 
 
 class QueryEncoder(Protocol):
@@ -95,6 +99,8 @@ def choose_table(
         needs.add("text")
     if query.image is not None:
         needs.add("image")
+    if query.modality:  # the slots it must match (text finding sounds needs text and audio)
+        needs.add(query.modality)
     specs = sorted(((spec_of(corpus, t), t) for t in tables), key=lambda st: (_rank(st[0]), st[0]))
     for spec, name in specs:
         if needs <= _modalities(spec):

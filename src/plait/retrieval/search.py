@@ -16,6 +16,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from plait.av.timing import hit_time
 from plait.errors import ConfigError, PlaitError
 from plait.index.config import VectorIndexConfig
 from plait.index.fulltext import fulltext_search, has_fulltext_index
@@ -277,6 +278,7 @@ def _attach(hits: list[Hit], snap: Snapshot) -> None:
         h.sample = found.get(h.sample_id)
         if h.sample is not None:
             h.kind = h.sample.kind
+            h.time = hit_time(h.sample, h.slot)
 
 
 def search(

@@ -8,7 +8,7 @@ from typing import Any
 from plait.errors import ConfigError
 from plait.schema import Sample
 
-MODALITIES = ("image", "text")
+MODALITIES = ("image", "text", "audio")
 
 
 @dataclass
@@ -83,7 +83,8 @@ class Hit:
     ``score`` is the cosine similarity for vector search, the BM25 score for
     full-text search and the reciprocal-rank-fusion score for hybrid search.
     A document rolled up from its pages lists the matching pages, best first, in
-    ``pages``; its ``parts`` are those of its best page.
+    ``pages``; its ``parts`` are those of its best page. A clip, video or sound
+    hit carries ``time``: where in its file the match is (see ``plait.av.timing``).
     """
 
     sample_id: str
@@ -93,6 +94,9 @@ class Hit:
     kind: str = ""
     sample: Sample | None = None
     pages: list[str] = field(default_factory=list)
+    # seconds in the file: the matched slot's span (a transcript or subtitle line, a
+    # window of sound labels), else the clip's or the sound's own range
+    time: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -104,6 +108,8 @@ class Hit:
         }
         if self.pages:
             out["pages"] = self.pages
+        if self.time is not None:
+            out["time"] = list(self.time)
         if self.sample is not None:
             s = self.sample
             out["sample"] = {

@@ -170,7 +170,7 @@ def test_errors_say_what_to_do(corpus, fake) -> None:
     with pytest.raises(ConfigError):
         search(corpus, Query())
     with pytest.raises(ConfigError, match="modality"):
-        search(corpus, Query(text="cat", modality="audio"), encoder=fake)
+        search(corpus, Query(text="cat", modality="smell"), encoder=fake)
     import shutil
 
     shutil.rmtree(corpus.path / "embeddings")
