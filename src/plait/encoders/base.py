@@ -154,6 +154,8 @@ def resize_square(image: Image, size: int) -> np.ndarray:
 ENCODERS: Registry[Callable[..., Encoder]] = Registry("encoder")
 ENCODERS.add("minilm", "plait.encoders.minilm:MiniLMEncoder")
 ENCODERS.add("effnet-lite0", "plait.encoders.effnet:EffNetLite0Encoder")
+ENCODERS.add("effnet-lite1", "plait.encoders.effnet:EffNetLite1Encoder")
+ENCODERS.add("effnet-lite2", "plait.encoders.effnet:EffNetLite2Encoder")
 ENCODERS.add("hf", "plait.encoders.hf:HFEncoder")
 ENCODERS.add("open_clip", "plait.encoders.openclip:OpenCLIPEncoder")
 ENCODERS.add("lit", "plait.encoders.lit:LitEncoder")

@@ -7,7 +7,7 @@ recovered from the slug (``lit_NAME`` -> ``lit:NAME``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -16,17 +16,17 @@ import numpy as np
 from plait.errors import ConfigError, NotFoundError, PlaitError, UnknownNameError
 from plait.index.exact import normalise
 from plait.index.memory import IndexCache
-from plait.io.corpus import Corpus, slug, sql_str
+from plait.io.corpus import Corpus, slug, sql_in, sql_str
 from plait.retrieval.types import Query
 
 if TYPE_CHECKING:
     from lance import LanceDataset
 
 # Families in order of preference for a default; both modalities first (cross-modal).
-_PREFERENCE = ("lit:", "hf:", "open_clip:", "minilm", "effnet-lite0")
+_PREFERENCE = ("lit:", "hf:", "open_clip:", "minilm", "effnet-lite")
 _KNOWN_MODALITIES = {
     "minilm": {"text"},
-    "effnet-lite0": {"image"},
+    **{f"effnet-lite{v}": {"image"} for v in (0, 1, 2)},
     "yamnet": {"text", "audio"},
 }
 
@@ -123,6 +123,27 @@ def load_query_encoder(spec: str, corpus: Corpus) -> QueryEncoder:
     return load_encoder(spec, corpus=corpus)
 
 
+def vectors_by_content(
+    ds: LanceDataset, keys: Sequence[str], modality: str | None = None
+) -> dict[str, np.ndarray]:
+    """Stored vectors by content key (media id = sha256 of the bytes, or text sha256): the
+    embedding cache. Content embedded before, by the same encoder, need not run it again."""
+    wanted = list(dict.fromkeys(keys))
+    out: dict[str, np.ndarray] = {}
+    for i in range(0, len(wanted), 2048):
+        flt = sql_in("content", wanted[i : i + 2048])
+        if modality:
+            flt += f" AND modality = {sql_str(modality)}"
+        t = ds.to_table(columns=["content", "vector"], filter=flt)
+        if t.num_rows:
+            dim = t.schema.field("vector").type.list_size
+            flat = t.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+            vecs = np.asarray(flat, np.float32).reshape(-1, dim)
+            for k, v in zip(t.column("content").to_pylist(), vecs, strict=True):
+                out.setdefault(k, v)
+    return out
+
+
 def sample_vector(
     ds: LanceDataset, sample_id: str, modality: str | None, cache: IndexCache | None = None
 ) -> np.ndarray:
@@ -160,15 +181,19 @@ def query_vector(
     ds: LanceDataset,
     text_vec: np.ndarray | None = None,
     cache: IndexCache | None = None,
+    image_vec: np.ndarray | None = None,
 ) -> np.ndarray:
     """The query's vector: text, image, like, or a composed reference plus text.
 
     ``text_vec`` lets a batch pass a text vector encoded with others; ``cache`` is the
-    searcher's (a like query reads the sample's vectors from memory when they are held).
+    searcher's (a like query reads the sample's vectors from memory when they are held);
+    ``image_vec`` is the query image's stored vector (see :func:`vectors_by_content`).
     """
     ref: np.ndarray | None = None
     if query.like is not None:
         ref = sample_vector(ds, query.like, query.modality, cache)
+    elif image_vec is not None:
+        ref = image_vec
     elif query.image is not None:
         _need(encoder, "image")
         ref = encoder.encode_images([to_image(query.image)])[0]  # type: ignore[union-attr]

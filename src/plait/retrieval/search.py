@@ -23,6 +23,7 @@ from plait.index.fulltext import fulltext_search, has_fulltext_index
 from plait.index.memory import IndexCache
 from plait.index.vector import nearest
 from plait.io.corpus import Corpus
+from plait.io.media import sha256
 from plait.retrieval.adaptive import adaptive_cut
 from plait.retrieval.encoding import (
     QueryEncoder,
@@ -31,6 +32,7 @@ from plait.retrieval.encoding import (
     query_vector,
     table_path,
     table_spec,
+    vectors_by_content,
 )
 from plait.retrieval.fusion import rrf
 from plait.retrieval.lookup import SampleLookup, Snapshot
@@ -109,9 +111,12 @@ class Searcher:
         return self._specs[name]
 
     # -- one query ---------------------------------------------------------------------------
-    def search(self, query: Query, text_vec: Any = None, *, attach: bool = True) -> list[Hit]:
+    def search(
+        self, query: Query, text_vec: Any = None, *, image_vec: Any = None, attach: bool = True
+    ) -> list[Hit]:
         """Hits best first; ``attach=False`` leaves ``Hit.sample`` empty (an evaluation
-        needs only ids and scores, not the rows)."""
+        needs only ids and scores, not the rows). ``text_vec`` / ``image_vec``: the query's
+        text or image vector when the caller already has it."""
         query.validate()
         snap = self._lookup.current()
         if snap is None:
@@ -125,9 +130,11 @@ class Searcher:
         if not query.fulltext:
             name, spec = self.resolve(query)
             ds = self.table(name)
-            needs_encoder = query.image is not None or (query.text and text_vec is None)
+            needs_encoder = (query.image is not None and image_vec is None) or (
+                query.text and text_vec is None
+            )
             enc = self.encoder(spec) if needs_encoder else None
-            qv = query_vector(query, enc, ds, text_vec, self._index)
+            qv = query_vector(query, enc, ds, text_vec, self._index, image_vec)
             vec = self._vector(ds, qv, query, depth, allowed, snap)
         if query.fulltext or query.hybrid:
             bm = self._bm25(query, depth, snap)
@@ -303,21 +310,39 @@ def search_batch(
     batch_size: int = 256,
     attach: bool = True,
 ) -> list[list[Hit]]:
-    """Run many queries, loading each encoder once and embedding query texts in batches."""
+    """Run many queries, loading each encoder once and embedding query texts in batches.
+
+    A query image whose bytes were embedded before by the same encoder (the corpus's own
+    images, as an evaluation's image queries are) takes its stored vector, looked up by
+    content hash, instead of being decoded and encoded again.
+    """
     s = Searcher(corpus, encoder=encoder, reranker=reranker, config=config)
     text_vecs: dict[int, Any] = {}
     by_spec: dict[str, list[int]] = {}
+    images: dict[str, dict[int, str]] = {}  # table -> query index -> content hash
     for i, q in enumerate(queries):
-        if q.text and not q.fulltext:
+        if q.fulltext:
+            continue
+        if q.text or isinstance(q.image, (bytes, bytearray)):
             q.validate()
+        if q.text:
             by_spec.setdefault(s.resolve(q)[1], []).append(i)
+        if isinstance(q.image, (bytes, bytearray)) and q.like is None:
+            images.setdefault(s.resolve(q)[0], {})[i] = sha256(bytes(q.image))
+    image_vecs: dict[int, Any] = {}
+    for name, hashes in images.items():
+        stored = vectors_by_content(s.table(name), list(hashes.values()), "image")
+        image_vecs.update({i: stored[h] for i, h in hashes.items() if h in stored})
     for spec, idx in by_spec.items():
         enc = s.encoder(spec)
         for lo in range(0, len(idx), batch_size):
             chunk = idx[lo : lo + batch_size]
             vecs = enc.encode_text([queries[i].text for i in chunk])
             text_vecs.update(zip(chunk, vecs, strict=True))
-    return [s.search(q, text_vecs.get(i), attach=attach) for i, q in enumerate(queries)]
+    return [
+        s.search(q, text_vecs.get(i), image_vec=image_vecs.get(i), attach=attach)
+        for i, q in enumerate(queries)
+    ]
 
 
 __all__ = ["Reranker", "Searcher", "search", "search_batch"]

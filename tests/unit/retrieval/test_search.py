@@ -139,6 +139,34 @@ def test_search_batch_matches_single_searches(small, fake) -> None:
     assert [ids(b) for b in batch] == [ids(search(small, q, encoder=fake)) for q in qs]
 
 
+def test_search_batch_takes_stored_vectors_of_query_images_it_has_embedded(small, fake) -> None:
+    """An image query whose bytes the corpus already embedded (an evaluation's i2t queries)
+    is looked up by content hash, not encoded again; an unseen image is encoded."""
+
+    class Counting(FakeEncoder):
+        images = 0
+
+        def encode_images(self, images):  # noqa: ANN001, ANN202
+            Counting.images += len(images)
+            return super().encode_images(images)
+
+    enc = Counting()
+    qs = [
+        Query(image=png(COLOURS["red"]), modality="text", k=3),
+        Query(image=png(COLOURS["blue"]), k=2),
+        Query(image=png((128, 0, 128)), k=2),  # purple: not in the corpus
+        Query(image=png(COLOURS["green"]), text="gpl-2", modality="text", k=2),
+    ]
+    batch = search_batch(small, qs, encoder=enc)
+    assert Counting.images == 1  # only the purple square went through the encoder
+    single = [search(small, q, encoder=fake) for q in qs]
+    assert [ids(b) for b in batch] == [ids(s) for s in single]
+    for b, s in zip(batch, single, strict=True):
+        assert [h.score for h in b] == pytest.approx([h.score for h in s], abs=1e-6)
+    assert set(ids(batch[0])[:2]) == {"pair/red-MIT", "pair/red-GPL-2"}
+    assert batch[3][0].sample_id == "pair/green-GPL-2"
+
+
 def test_samples_added_after_indexing_are_found(small, fake) -> None:
     add_text_sample(small, fake, "text/zebra", "zebra stripes")
     hits = search(small, Query(text="zebra stripes", hybrid=True, k=2), encoder=fake)
