@@ -147,3 +147,39 @@ def test_drops_fall_where_the_data_says(curated) -> None:
     # the similarity step keeps at most the top 30% of what reached it (every one is a pair)
     top = report.steps[-1]
     assert 0 < top["kept"] <= math.ceil(0.3 * top["in"])
+
+
+def test_translations_are_kept_with_the_run_and_come_back(curated, tmp_path: Path) -> None:
+    """select_langs reduced each stamp to its English slots; the run kept what it replaced,
+    ``why`` says what went, and restoring the run gives every stamp its translations."""
+    from plait.lineage import restore, why
+
+    corpus, before, report, _ = curated
+    translated = {i for i, s in before.items() if len(set(s.langs or []) - {None}) > 1}
+    assert len(translated) > 20
+    assert report.steps[0]["changed"] == len(translated) == report.replaced
+    old = {r["id"]: r for r in corpus.read("replaced").to_pylist()}
+    assert set(old) == translated
+    for i in translated:
+        assert old[i]["texts"] == before[i].texts and old[i]["langs"] == before[i].langs
+        assert old[i]["op"] == "select_langs"
+    stamp = max(translated, key=lambda i: len(before[i].texts))
+    assert "changed by select_langs: text slots" in why(corpus, stamp).events[1].what
+    # the top-fraction cut wrote its scores on what it kept and what it dropped
+    top = report.run_id
+    cut = corpus.read(
+        "rejected", where=f"rejected_by = '{top}' AND op = 'image_text_similarity_top'"
+    )
+    assert cut.num_rows and all('"sim_score"' in s for s in cut.column("stats").to_pylist())
+    assert all("sim_score" in s.stats for s in corpus.samples())
+    # undo the run on a copy: every sample comes back as it was, translations included
+    import shutil
+
+    from plait import Corpus
+
+    copy = Corpus.open(shutil.copytree(corpus.path, tmp_path / "copy"))
+    restore(copy, report.run_id)
+    after = {s.id: s for s in copy.samples()}
+    assert {i: (s.texts, s.langs, s.images) for i, s in after.items()} == {
+        i: (s.texts, s.langs, s.images) for i, s in before.items()
+    }

@@ -24,12 +24,41 @@ def _state(corpus):
     )
 
 
+def _documents(path: Path):  # noqa: ANN202
+    """20 documents of 3 pages, pages stored apart from their document; odd documents
+    have a one-word title."""
+    from plait import Corpus
+    from plait.schema import DOCUMENT, PAGE, Sample, Source, samples_table
+
+    docs, pages = [], []
+    for k in range(20):
+        title = "short" if k % 2 else f"a long enough title {k}"
+        docs.append(Sample(f"d/{k:02d}", DOCUMENT, [title], [None], Source("m", "d")))
+        for p in range(3):
+            text = f"page {p} of document {k} reads well"
+            pages.append(
+                Sample(
+                    f"d/{k:02d}#p{p}",
+                    PAGE,
+                    [text],
+                    [None],
+                    Source("m", "d"),
+                    parent=f"d/{k:02d}",
+                    position=p,
+                )
+            )
+    corpus = Corpus.init(path)
+    corpus.append("samples", samples_table(pages[::-1] + docs))
+    return corpus
+
+
 @pytest.mark.ray
 @pytest.mark.slow
 def test_local_and_ray_give_the_same_corpus(tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
     logs = {name: tmp_path / f"setup-{name}" for name in ("local", "ray")}
     corpora = {name: toy_corpus.text_corpus(tmp_path / name, 600) for name in logs}
+    docs = {name: _documents(tmp_path / f"docs-{name}") for name in logs}
     reports = {}
     ray.init(
         num_cpus=2,
@@ -46,6 +75,9 @@ def test_local_and_ray_give_the_same_corpus(tmp_path: Path) -> None:
                 {"op": "toy_ops:FakeModel", "log_dir": str(logs[name]), "threshold": 0.3},
             ]
             reports[name] = curate(corpus, recipe, executor=name, workers=2, shard_size=100)
+        for name, corpus in docs.items():  # pages go with their document on both executors
+            recipe = [{"op": "word_count", "min_words": 3}, {"op": "dedup_text"}]
+            curate(corpus, recipe, executor=name, workers=2, shard_size=5)
     finally:
         ray.shutdown()
     local, remote = (_state(corpora[n]) for n in ("local", "ray"))
@@ -55,6 +87,12 @@ def test_local_and_ray_give_the_same_corpus(tmp_path: Path) -> None:
     strip = [{k: v for k, v in s.items() if k != "seconds"} for s in reports["local"].steps]
     assert strip == [{k: v for k, v in s.items() if k != "seconds"} for s in reports["ray"].steps]
     assert all("model_score" in schema.loads(s) for _, _, s in remote[0])
+    local, remote = (_state(docs[n]) for n in ("local", "ray"))
+    assert local == remote
+    cascaded = [(i, r) for i, _, r in remote[1] if r.startswith("parent_dropped:")]
+    assert len(cascaded) == 3 * 10 and all(
+        i.startswith(r.split(":", 1)[1] + "#") for i, r in cascaded
+    )
     # the model op loaded once per worker process / actor, never per batch (6 shards)
     for name in logs:
         loads = list(logs[name].iterdir())
