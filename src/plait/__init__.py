@@ -23,6 +23,15 @@ from plait.schema import Sample, Source
 
 __version__ = "0.1.0"
 
+
+def ask(corpus: object, question: str, **options: object) -> object:
+    """Answer a question from a corpus, with cited sources (see :func:`plait.answer.ask`).
+    Imported on first use: ``import plait`` stays light."""
+    from plait.answer import ask as _ask
+
+    return _ask(corpus, question, **options)  # type: ignore[arg-type]
+
+
 __all__ = [
     "ConfigError",
     "Corpus",
@@ -37,4 +46,5 @@ __all__ = [
     "Source",
     "UnknownNameError",
     "__version__",
+    "ask",
 ]

@@ -159,6 +159,24 @@ RUNS = pa.schema(
 )
 
 
+ANSWERS = pa.schema(
+    [
+        pa.field("answer_id", pa.string(), nullable=False),
+        pa.field("question", pa.string()),
+        pa.field("generator", pa.string()),
+        pa.field("abstained", pa.bool_()),
+        pa.field("answer", pa.string()),  # markdown
+        pa.field("sources", pa.string()),  # JSON: the numbered sources given, with scores
+        pa.field("cited", pa.list_(pa.string())),  # sample ids cited or shown, in order
+        pa.field("segments", pa.string()),  # JSON
+        pa.field("cut", pa.string()),  # JSON: what rerank and the budget left out, and why
+        pa.field("timings", pa.string()),  # JSON: seconds per step
+        pa.field("params", pa.string()),  # JSON: k, threshold, rerank, where, tokens, warnings
+        pa.field("at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
 def embeddings_schema(dim: int) -> pa.Schema:
     """One row per embedded slot of a sample, for one encoder."""
     return pa.schema(
@@ -179,6 +197,7 @@ TABLES: dict[str, pa.Schema] = {
     "rejected": REJECTED,
     "replaced": REPLACED,
     "runs": RUNS,
+    "answers": ANSWERS,
 }
 
 

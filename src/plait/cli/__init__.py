@@ -23,6 +23,7 @@ _MODULES = (
     "export_cmd",
     "index_cmd",
     "search_cmd",
+    "ask_cmd",
     "curate_cmd",
     "lineage_cmd",
     "audit_cmd",

@@ -227,6 +227,26 @@ class HFGenerator(BaseGenerator):
             )
         return out
 
+    def yes_probability(self, prompts: Sequence[Prompt]) -> list[float]:
+        """P(yes) / (P(yes) + P(no)) for the first answer token of each prompt: a graded
+        pointwise relevance judgement (one forward per batch, no decoding)."""
+        torch = self._torch_mod
+        vocab = self.tokenizer
+        yes = {vocab.encode(w, add_special_tokens=False)[0] for w in ("yes", "Yes", " yes", " Yes")}
+        no = {vocab.encode(w, add_special_tokens=False)[0] for w in ("no", "No", " no", " No")}
+        out: list[float] = []
+        for lo in range(0, len(prompts), self.batch_size):
+            chats = [self._chat(p) for p in prompts[lo : lo + self.batch_size]]
+            with self.lock, torch.inference_mode():
+                self.tokenizer.padding_side = "left"
+                inputs = self._inputs([c[0] for c in chats], [c[1] for c in chats])
+                logits = self.model(**inputs).logits[:, -1, :].float()
+            probs = torch.softmax(logits, dim=-1)
+            py = probs[:, sorted(yes)].sum(dim=-1)
+            pn = probs[:, sorted(no)].sum(dim=-1)
+            out.extend((py / (py + pn + 1e-9)).tolist())
+        return out
+
     def close(self) -> None:
         self.model = None
 

@@ -17,8 +17,8 @@ AMOUNT = re.compile(
     r"(?<![\d.,])(?:RM|\$|USD|EUR|£|€)?\s?(\d{1,3}(?:,\d{3})+|\d+)[.,](\d{2})(?![\d])"
 )
 DATE = re.compile(
-    r"\b(\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}|"
-    r"\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{2,4})\b",
+    r"(?<![\d/.-])(\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}|"
+    r"\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{2,4})",
     re.I,
 )
 _STOP = """a an the of on in at to for from by with and or is was were are be been what which
@@ -84,15 +84,31 @@ def question_terms(question: str) -> Terms:
     return Terms(content, tuple(dict.fromkeys(anchors)), kind, label)
 
 
+def squash(text: str) -> str:
+    """Lower case letters and digits only: OCR often drops the spaces between words."""
+    return re.sub(r"[^0-9a-z]+", "", text.lower())
+
+
 def coverage(terms: Terms, text: str) -> float:
-    """Share of the question's anchors (else content words) that ``text`` contains."""
+    """Share of the question's anchors (else content words) that ``text`` contains,
+    weighted by length (a long name counts more than a two-letter word). Matching is on
+    squashed text, so ``ABCHOTRADING`` holds ``abc``, ``ho`` and ``trading``."""
     want = terms.anchors or tuple(terms.words)
     if not want:
         return 0.0
-    have = set(words(text)) | {norm_date(d) for d in DATE.findall(text)}
-    flat = " ".join(words(text))
-    hit = sum(1 for a in want if a in have or (len(a) > 3 and a in flat))
-    return hit / len(want)
+    dates = {norm_date(d) for d in DATE.findall(text)}
+    flat = squash(text)
+    total = hit = 0.0
+    date_missed = False
+    for a in want:
+        weight = float(len(squash(a)) or 1)
+        total += weight
+        if a in dates or (squash(a) and squash(a) in flat and "-" not in a):
+            hit += weight
+        elif "-" in a and a[0].isdigit():
+            date_missed = True
+    # a date the question names is a hard constraint: another day's receipt is not it
+    return hit / total * (0.5 if date_missed else 1.0)
 
 
 def amounts(line: str) -> list[str]:

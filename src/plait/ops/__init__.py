@@ -54,6 +54,7 @@ _ENTRIES = {
     "near_dup_clip": "plait.ops.dedup.near_clip:NearDupClip",
     "sound_events": "plait.ops.mappers.sound_events:SoundEvents",
     "speech": "plait.ops.mappers.speech:Speech",
+    "ocr_text": "plait.ops.mappers.ocr:OcrText",
 }
 for _name, _target in _ENTRIES.items():
     OPS.add(_name, _target)
