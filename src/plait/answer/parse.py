@@ -52,7 +52,9 @@ def parse(raw: str, sources: Sequence[Candidate]) -> tuple[list[Segment], list[s
             warnings.append(f"dropped a link to image {n}: no image source has that number")
         else:
             caption = " ".join(m.group(1).split()) or _caption(c)
-            segments.append(Segment("image", caption, n=n, media_id=c.media_id, sample_id=c.sample_id))
+            segments.append(
+                Segment("image", caption, n=n, media_id=c.media_id, sample_id=c.sample_id)
+            )
         pos = m.end()
     _text(raw[pos:], by_n, segments, warnings)
     if not segments:
@@ -60,9 +62,7 @@ def parse(raw: str, sources: Sequence[Candidate]) -> tuple[list[Segment], list[s
     return segments, warnings
 
 
-def _text(
-    chunk: str, by_n: dict[int, Candidate], out: list[Segment], warnings: list[str]
-) -> None:
+def _text(chunk: str, by_n: dict[int, Candidate], out: list[Segment], warnings: list[str]) -> None:
     cites: list[int] = []
     for m in CITE.finditer(chunk):
         for part in re.split(r"[,;]", m.group(1)):
@@ -79,10 +79,10 @@ def _text(
             out[-1].cites.extend(n for n in cites if n not in out[-1].cites)
         return
     if not cites:
-        n = attribute(text, list(by_n.values()))
-        if n is not None:
-            cites = [n]
-            warnings.append(f"the answer cited nothing; attributed to source [{n}] by its words")
+        found = attribute(text, list(by_n.values()))
+        if found is not None:
+            cites = [found]
+            warnings.append(f"the answer cited nothing; attributed to source [{found}] by its words")
     out.append(Segment("text", text, cites=cites))
 
 

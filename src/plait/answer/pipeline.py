@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from plait import schema
@@ -36,7 +37,7 @@ class AskOptions:
     """``k`` sources at most, each scoring ``threshold`` or more under ``rerank``."""
 
     k: int = 5
-    threshold: float = 0.5
+    threshold: float = 0.4
     rerank: str = "lexical"
     depth: int = 20  # candidates retrieved before rerank
     where: str | None = None
@@ -81,7 +82,7 @@ class Asker:
 
     def __init__(
         self,
-        corpus: Corpus | str,
+        corpus: Corpus | str | Path,
         generator: Generator | str = "extractive",
         *,
         retriever: Retriever | None = None,
@@ -121,7 +122,8 @@ class Asker:
     # -- answers -----------------------------------------------------------------------------
     def stream(self, question: str, opts: AskOptions | None = None) -> Iterator[dict[str, Any]]:
         """Events: ``sources`` (numbered sources and cuts), ``delta`` (text as generated),
-        then ``answer`` (the parsed, recorded answer)."""
+        then ``answer`` (the parsed, recorded answer as a dict; ``_answer`` holds the
+        :class:`Answer` itself)."""
         opts = replace(opts) if opts else AskOptions()
         t0 = time.perf_counter()
         run = self.prepare(question, opts)
@@ -151,15 +153,13 @@ class Asker:
             tokens = {"new": self.generator.count_tokens(raw)}
         run.timings["generate"] = time.perf_counter() - t
         answer = self._finish(run, raw, tokens, t0)
-        yield {"type": "answer", "answer": answer.to_dict()}
-        self.last = answer
+        yield {"type": "answer", "answer": answer.to_dict(), "_answer": answer}
 
     def ask(self, question: str, opts: AskOptions | None = None) -> Answer:
-        for _ in self.stream(question, opts):
-            pass
-        return self.last
-
-    last: Answer
+        for ev in self.stream(question, opts):
+            if ev["type"] == "answer":
+                return ev["_answer"]
+        raise AssertionError("the answer stream ended without an answer")
 
     def _finish(self, run: _Run, raw: str, tokens: dict[str, int], t0: float) -> Answer:
         segments, warnings = parse.parse(raw, run.sources)
@@ -185,7 +185,7 @@ class Asker:
 
 def record(corpus: Corpus, answer: Answer, opts: AskOptions) -> None:
     """One row in ``answers``: enough to audit the answer later without rerunning it."""
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     d = answer.to_dict()
     params = {k: v for k, v in asdict(opts).items() if k != "record"}
@@ -208,7 +208,7 @@ def record(corpus: Corpus, answer: Answer, opts: AskOptions) -> None:
 
 
 def ask(
-    corpus: Corpus | str,
+    corpus: Corpus | str | Path,
     question: str,
     *,
     generator: Generator | str = "extractive",

@@ -61,8 +61,7 @@ def build(
     prompt = Prompt.of(parts, system=SYSTEM)
     prompt.question = question
     prompt.sources = [
-        Source(c.n, c.text, "image" if c.is_image else "text", _first_line(c.text))
-        for c in sources
+        Source(c.n, c.text, "image" if c.is_image else "text", _first_line(c.text)) for c in sources
     ]
     return prompt
 

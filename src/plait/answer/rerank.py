@@ -3,9 +3,12 @@
 Pluggable by name (``rerank=`` on :func:`plait.answer.ask`):
 
 - ``score``: the retriever's own score (cosine similarity; BM25 squashed to [0, 1]).
-- ``lexical``: a text cross-scorer that reads question and source together: the share
-  of the question's anchors (names, numbers, dates) the source holds, and the
-  IDF-weighted share of its content words. Deterministic, no model; the default.
+- ``lexical``: a text cross-scorer that reads question and source together. A question
+  with anchors (names, numbers, dates) scores the share of them the source holds (a
+  named date that is missing halves it), scaled by the IDF-weighted share of its
+  content words; a question without anchors ("show me two dogs in the snow") averages
+  that share with the retriever's cosine similarity, which sees paraphrases.
+  Deterministic, no model; the default.
 - ``judge``: the generator itself as a pointwise yes/no judge ("does this source help
   answer the question?"), as the RagLLaVA and MM-Embed rerankers do. A generator that
   exposes ``yes_probability`` gives a graded score; any other is read yes=1 / no=0.
@@ -20,8 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from plait.answer.types import Candidate
-from plait.generators import GenOptions, ImagePart, Prompt
-from plait.generators import spans
+from plait.generators import GenOptions, ImagePart, Prompt, spans
 from plait.generators.base import Generator
 from plait.registry import Registry
 
@@ -46,8 +48,8 @@ class RetrievalScore:
 class Lexical:
     name = "lexical"
 
-    def __init__(self, anchor_weight: float = 0.7) -> None:
-        self.anchor_weight = anchor_weight
+    def __init__(self, content_weight: float = 0.3) -> None:
+        self.content_weight = content_weight
 
     def score(self, question: str, candidates: Sequence[Candidate]) -> list[float]:
         terms = spans.question_terms(question)
@@ -59,16 +61,16 @@ class Lexical:
         for c, d in zip(candidates, docs, strict=True):
             content = sum(v for w, v in idf.items() if w in d) / total
             if terms.anchors:
-                anchored = spans.coverage(terms, c.text)
-                out.append(self.anchor_weight * anchored + (1 - self.anchor_weight) * content)
+                w = self.content_weight
+                out.append(spans.coverage(terms, c.text) * ((1 - w) + w * content))
             else:
-                out.append(content)
+                semantic = c.retrieval if c.retrieval <= 1.0 else 0.0
+                out.append(0.5 * content + 0.5 * max(0.0, semantic))
         return out
 
 
 JUDGE_SYSTEM = (
-    "You judge whether a source is relevant to a question. "
-    "Reply with one word: yes or no."
+    "You judge whether a source is relevant to a question. Reply with one word: yes or no."
 )
 
 

@@ -25,7 +25,7 @@ def ask_cmd(
     k: int = typer.Option(5, "-k", help="Sources given to the generator, at most."),
     where: str = typer.Option(None, "--where", help="SQL over sample columns."),
     threshold: float = typer.Option(
-        0.5, help="Relevance a source needs (0-1) to be given to the generator."
+        0.4, help="Relevance a source needs (0-1) to be given to the generator."
     ),
     rerank: str = typer.Option("lexical", help="Reranker: lexical, score or judge."),
     rollup: bool = typer.Option(True, help="Pages roll up to documents while retrieving."),

@@ -33,6 +33,11 @@ def serve(
     ),
     max_upload_mb: float = typer.Option(8.0, help="Largest query image accepted (413 above)."),
     max_page: int = typer.Option(100, help="Most results per page (422 above)."),
+    generator: list[str] = typer.Option(
+        ["extractive"],
+        "--generator",
+        help="Generator for /ask and /v1 (repeat to allow several; the first is the default).",
+    ),
 ) -> None:
     """Serve the HTTP API and web UI over one or more corpora.
 
@@ -53,6 +58,7 @@ def serve(
         export_root=export_root,
         max_upload_bytes=int(max_upload_mb * 1024 * 1024),
         max_page=max_page,
+        generators=list(generator),
     )
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/"
     names = ", ".join(app.state.plait.corpora)

@@ -35,8 +35,8 @@ def create_app(
     from fastapi.staticfiles import StaticFiles
 
     from plait.server import errors
+    from plait.server.routes import ask, export, samples, search
     from plait.server.routes import corpora as corpora_routes
-    from plait.server.routes import export, samples, search
     from plait.server.settings import ServerSettings
     from plait.server.state import AppState
 
@@ -60,7 +60,7 @@ def create_app(
     )
     app.state.plait = state
     errors.install(app)
-    for module in (corpora_routes, samples, search, export):
+    for module in (corpora_routes, samples, search, export, ask):
         app.include_router(module.router)
 
     upload_cap = settings.max_upload_bytes + 64 * 1024  # multipart overhead

@@ -27,6 +27,9 @@ class ServerSettings:
     max_offset: int = 10_000
     max_export_query: int = 100_000
     thumb_cache: int = 4096
+    # Generators that /ask and /v1/chat/completions may use; the first is the default.
+    # A request cannot name any other (hf:DIR reads local paths, openai: reaches hosts).
+    generators: list[str] = field(default_factory=lambda: ["extractive"])
 
     def __post_init__(self) -> None:
         if not self.corpora:
@@ -35,6 +38,7 @@ class ServerSettings:
             self.api_key = os.environ.get(API_KEY_ENV) or None
         self.export_root = Path(self.export_root).resolve()
         self.corpora = {k: Path(v) for k, v in self.corpora.items()}
+        self.generators = list(dict.fromkeys(self.generators or ["extractive"]))
 
     @property
     def default(self) -> str:

@@ -66,6 +66,15 @@ class CorpusSearch:
         self._loaded: set[str] = set()
         self._lock = threading.Lock()
 
+    def searcher(self) -> Any:
+        """The corpus's one Searcher (built on first use); answers share it."""
+        from plait.retrieval import Searcher
+
+        with self._lock:
+            if self._searcher is None:
+                self._searcher = Searcher(self.corpus)
+            return self._searcher
+
     def __call__(self, query: Any) -> list[Any]:
         from plait.retrieval import Searcher
 
@@ -125,6 +134,9 @@ class AppState:
         self.stats = StatsCache()
         self.jobs = ExportJobs()
         self.write_lock = threading.Lock()  # one writer per table at a time
+        from plait.server.answers import AskService
+
+        self.ask = AskService(self)
 
     def corpus(self, name: str) -> Corpus:
         try:
