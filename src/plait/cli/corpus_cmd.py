@@ -54,6 +54,9 @@ def info(
         console.print(
             counts_table("rejected by operator and reason", inf.rejected_by_reason, "op: reason")
         )
+    if inf.replaced_by_op:
+        title = "changed samples (earlier versions kept; plait restore --run puts them back)"
+        console.print(counts_table(title, inf.replaced_by_op, "changed by"))
     if inf.embeddings:
         console.print(counts_table("embeddings", inf.embeddings, "encoder", "vectors"))
     if inf.runs:

@@ -50,6 +50,7 @@ class TableCounts:
     media_bytes: int = 0
     quarantine_by_reason: dict[str, int] = field(default_factory=dict)
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    replaced_by_op: dict[str, int] = field(default_factory=dict)  # versions runs replaced
     runs: list[dict[str, Any]] = field(default_factory=list)
     embeddings: dict[str, int] = field(default_factory=dict)
 
@@ -273,6 +274,9 @@ class Corpus:
         if self.has("rejected"):
             t = self.read("rejected", columns=["op", "reason"]).to_pylist()
             c.rejected_by_reason = _value_counts(f"{r['op']}: {r['reason']}" for r in t)
+        if self.has("replaced"):
+            ops = self.read("replaced", columns=["op"], where="restored_by IS NULL")
+            c.replaced_by_op = _value_counts(ops.column("op").to_pylist())
         if self.has("runs"):
             runs = self.read("runs").to_pylist()
             runs.sort(key=lambda r: r["started_at"])
