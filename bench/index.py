@@ -49,8 +49,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from plait.index.exact import exact_topk, normalise, recall_at_k
+from plait.index.exact import exact_topk, recall_at_k
 from plait.schema import embeddings_schema
+from plait.vectors import l2_normalise
 
 K = 10
 
@@ -82,8 +83,8 @@ def make_vectors(
             (nq, dim), dtype=np.float32
         )
     for lo in range(0, n, 100_000):
-        base[lo : lo + 100_000] = normalise(base[lo : lo + 100_000])
-    return base, normalise(queries)
+        base[lo : lo + 100_000] = l2_normalise(base[lo : lo + 100_000])
+    return base, l2_normalise(queries)
 
 
 def write_corpus(root: Path, vecs: np.ndarray) -> Any:

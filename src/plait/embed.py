@@ -15,7 +15,6 @@ Image decoding and resizing run in a thread pool ahead of the model (see
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,22 +27,13 @@ from plait import schema
 from plait.encoders import Encoder, load_encoder
 from plait.encoders.prefetch import prefetch_batches
 from plait.errors import ConfigError
-from plait.io.corpus import Corpus, slug, sql_str
-from plait.io.media import open_image
+from plait.io.corpus import Corpus, embeddings_table, sql_str
+from plait.io.media import open_image, text_key
 from plait.io.runs import Run
 from plait.langs import slot_langs
 
 Progress = Callable[[int, int], None]
 EXECUTORS = ("local", "ray")
-
-
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def table_name(spec: str) -> str:
-    """The Corpus table name of an encoder's embeddings (``corpus.embeddings_path(spec)``)."""
-    return f"embeddings/{slug(spec)}"
 
 
 @dataclass
@@ -73,7 +63,7 @@ class _Writer:
     """Buffers rows and commits them to the embeddings table in large batches."""
 
     def __init__(self, corpus: Corpus, spec: str, dim: int, flush_rows: int) -> None:
-        self.corpus, self.name, self.dim = corpus, table_name(spec), dim
+        self.corpus, self.name, self.dim = corpus, embeddings_table(spec), dim
         self.schema = schema.embeddings_schema(dim)
         self.flush_rows = flush_rows
         self.rows: dict[str, list[Any]] = {
@@ -127,7 +117,7 @@ def plan(
     language at all.
     """
     existing: dict[tuple[str, int], str] = {}
-    ds = corpus.dataset(table_name(spec))
+    ds = corpus.dataset(embeddings_table(spec))
     if ds is not None:
         t = ds.to_table(columns=["sample_id", "slot", "content"])
         for sid, slot, content in zip(
@@ -159,7 +149,7 @@ def plan(
                     and "text" in modalities
                     and (langs is None or tags[slot] in langs)
                 ):
-                    key, is_image = text_hash(text), False
+                    key, is_image = text_key(text), False
                 else:
                     continue
                 counts["slots"] += 1
@@ -176,10 +166,10 @@ def plan(
     if "audio" in modalities:  # sounds and clips' sound tracks (plait.av.embed)
         from plait.av.embed import plan_sounds
 
-        todo.sounds, n, cached, old = plan_sounds(corpus, existing, where)
+        todo.sounds, n, cached, stale_sounds = plan_sounds(corpus, existing, where)
         counts["slots"] += n
         counts["cached"] += cached
-        stale += old
+        stale += stale_sounds
     filters = [f"sample_id = {sql_str(s)} AND slot = {n}" for s, n in stale]
     return todo, counts, filters
 
@@ -187,7 +177,7 @@ def plan(
 def _known_vectors(corpus: Corpus, spec: str, keys: list[str]) -> dict[str, np.ndarray]:
     from plait.retrieval.encoding import vectors_by_content
 
-    ds = corpus.dataset(table_name(spec))
+    ds = corpus.dataset(embeddings_table(spec))
     if not keys or ds is None:
         return {}
     return vectors_by_content(ds, keys)
@@ -237,7 +227,7 @@ def embed(
         )
         counts: dict[str, Any] = dict(planned)
         for f in stale:
-            corpus.delete(table_name(spec), f)
+            corpus.delete(embeddings_table(spec), f)
         counts["replaced"] = len(stale)
         total = todo.slots
         writer = _Writer(corpus, spec, enc.dim, flush_rows)
@@ -321,7 +311,7 @@ def embed(
                 "dim": enc.dim,
             }
         )
-        corpus.compact(table_name(spec))
+        corpus.compact(embeddings_table(spec))
         run.counts.update(counts)
         return {**counts, "run_id": run.run_id}
 

@@ -12,8 +12,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "encoders"
 from tiny_models import save_tiny_clip  # noqa: E402
 
 from plait import Corpus, Sample, Source  # noqa: E402
-from plait.embed import embed, table_name, text_hash  # noqa: E402
-from plait.io.media import probe  # noqa: E402
+from plait.embed import embed  # noqa: E402
+from plait.io.corpus import embeddings_table  # noqa: E402
+from plait.io.media import (
+    probe,  # noqa: E402
+    text_key,  # noqa: E402
+)
 from plait.schema import MEDIA, samples_table  # noqa: E402
 
 pytest.importorskip("transformers")
@@ -73,7 +77,7 @@ def flickr_images(shared_data: Path) -> list[Path]:
 
 
 def _table(corpus: Corpus, spec: str):  # noqa: ANN202
-    return corpus.dataset(table_name(spec)).to_table().to_pylist()
+    return corpus.dataset(embeddings_table(spec)).to_table().to_pylist()
 
 
 def test_embed_writes_one_row_per_slot_and_matches_the_encoder(
@@ -99,7 +103,7 @@ def test_embed_writes_one_row_per_slot_and_matches_the_encoder(
     img = open_image(flickr_images[2].read_bytes())
     np.testing.assert_allclose(by_key[("a/2", 0)], enc.encode_images([img])[0], atol=1e-5)
     text_row = next(r for r in rows if r["sample_id"] == "a/0" and r["slot"] == 1)
-    assert text_row["content"] == text_hash("a dog runs")
+    assert text_row["content"] == text_key("a dog runs")
     run = [r for r in corpus.read("runs").to_pylist() if r["command"] == "embed"]
     assert len(run) == 1 and run[0]["status"] == "ok"
 
@@ -170,7 +174,7 @@ def test_changed_content_replaces_the_old_row(
     counts = embed(corpus, spec, modality="text")
     assert counts["replaced"] == 1 and counts["texts_embedded"] == 1 and counts["cached"] == 1
     rows = {(r["sample_id"], r["slot"]): r["content"] for r in _table(corpus, spec)}
-    assert rows == {("a/0", 1): text_hash("a dog"), ("a/1", 1): text_hash("a cat on a red ball")}
+    assert rows == {("a/0", 1): text_key("a dog"), ("a/1", 1): text_key("a cat on a red ball")}
 
 
 def test_lang_follows_one_rule_tag_else_detected(corpus: Corpus, clip_dir: Path) -> None:

@@ -14,14 +14,15 @@ from test_embed import add_pairs  # noqa: E402
 from tiny_models import save_tiny_clip  # noqa: E402
 
 from plait import Corpus  # noqa: E402
-from plait.embed import embed, table_name  # noqa: E402
+from plait.embed import embed  # noqa: E402
+from plait.io.corpus import embeddings_table  # noqa: E402
 
 pytestmark = pytest.mark.ray
 pytest.importorskip("ray")
 
 
 def _vectors(corpus: Corpus, spec: str) -> dict[tuple[str, int], np.ndarray]:
-    rows = corpus.dataset(table_name(spec)).to_table().to_pylist()
+    rows = corpus.dataset(embeddings_table(spec)).to_table().to_pylist()
     return {(r["sample_id"], r["slot"]): np.array(r["vector"]) for r in rows}
 
 

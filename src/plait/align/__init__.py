@@ -18,10 +18,11 @@ import numpy as np
 
 from plait.align.features import TowerRecipe, image_features, text_features
 from plait.align.metrics import retrieval_recall
-from plait.align.pairs import Pairs, read_pairs, text_key
+from plait.align.pairs import Pairs, read_pairs
 from plait.align.train import Heads, TrainConfig, train_heads
 from plait.errors import ConfigError
 from plait.io.corpus import Corpus
+from plait.io.media import text_key
 from plait.io.runs import Run
 
 __all__ = ["AlignReport", "TrainConfig", "align", "evaluate_heads", "pair_features"]

@@ -92,7 +92,7 @@ def text_features(
     progress: Progress | None = None,
 ) -> dict[str, np.ndarray]:
     """Features keyed by text hash, computing only the texts not cached yet."""
-    from plait.align.pairs import text_key
+    from plait.io.media import text_key
 
     by_key = {text_key(t): t for t in texts}
     cached = read_cache(corpus, recipe, list(by_key))

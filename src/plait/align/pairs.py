@@ -7,17 +7,11 @@ Flickr-style pair sample (image + 5 captions) gives one image with 5 captions.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from plait.io.corpus import Corpus
 from plait.langs import slot_langs
-
-
-def text_key(text: str) -> str:
-    """The cache key of a text: sha256 of its UTF-8 bytes (same as the embeddings table)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass

@@ -76,7 +76,9 @@ def plan_sounds(
 def _content(s: Sample, videos: dict[str, str | None]) -> tuple[str, int, Any] | None:
     if s.kind == AUDIO and s.media_ids:
         slot = next(i for i, m in enumerate(s.images) if m)
-        return s.images[slot], slot, ("media", s.images[slot], media_path(s))
+        mid = s.images[slot]
+        assert mid is not None  # the slot was chosen for holding a media id
+        return mid, slot, ("media", mid, media_path(s))
     if s.kind == CLIP and s.parent in videos and videos[s.parent]:
         start, end = float(s.meta.get("start", 0)), float(s.meta.get("end", 0))
         key = fragment(str(videos[s.parent]), start, end)

@@ -20,6 +20,7 @@ import numpy as np
 
 from plait.errors import ConfigError
 from plait.registry import Registry
+from plait.vectors import l2_normalise
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -55,13 +56,6 @@ class Encoder(Protocol):
     def prepare_pixels(self, image: Image) -> np.ndarray: ...
 
     def encode_pixels(self, batch: np.ndarray) -> np.ndarray: ...
-
-
-def l2_normalise(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length, float32; an all-zero row stays zero instead of NaN."""
-    x = np.asarray(x, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.maximum(norms, 1e-12)
 
 
 class BaseEncoder:

@@ -21,6 +21,7 @@ import numpy as np
 from plait._deps import require
 from plait.encoders.base import IMAGE, TEXT, BaseEncoder, load_encoder
 from plait.errors import ConfigError, NotFoundError
+from plait.vectors import l2_normalise
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -73,7 +74,7 @@ class Heads:
         outs = []
         for s in range(w.shape[0]):
             z = x.astype(np.float32) @ w[s] + b[s]
-            outs.append(z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12))
+            outs.append(l2_normalise(z))
         return (np.concatenate(outs, axis=1) / math.sqrt(w.shape[0])).astype(np.float32)
 
 

@@ -7,8 +7,6 @@ Unreadable media do not stop the stream: they come back as failures with a reaso
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,6 +15,7 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from plait.errors import InputError
+from plait.readahead import read_ahead
 
 T = TypeVar("T")
 
@@ -43,8 +42,6 @@ def prefetch_batches(
     ``load`` fetches the bytes of one chunk (one scan of the media table); ``prepare``
     decodes and resizes one image. Both run off the consumer's thread.
     """
-    out: queue.Queue[Prepared[T] | BaseException | None] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
 
     def one(data: bytes | None) -> np.ndarray | str:
         if data is None:
@@ -53,48 +50,26 @@ def prefetch_batches(
             return prepare(data)
         except InputError as exc:
             return exc.reason
-        except Exception as exc:  # a decoder can raise anything on bad bytes
+        except Exception as exc:  # a decoder can raise anything on bad bytes: counted
             return f"corrupt_image: {type(exc).__name__}"
 
-    def finish(chunk: Sequence[T], futures: list[Future]) -> None:
+    def finish(chunk: Sequence[T], futures: list[Future]) -> Prepared[T]:
         results = [f.result() for f in futures]
         good = [(it, r) for it, r in zip(chunk, results, strict=True) if isinstance(r, np.ndarray)]
         bad = [(it, r) for it, r in zip(chunk, results, strict=True) if isinstance(r, str)]
         pixels = np.stack([r for _, r in good]) if good else None
-        out.put(Prepared([it for it, _ in good], pixels, bad))
+        return Prepared([it for it, _ in good], pixels, bad)
 
-    def produce() -> None:
-        try:
-            with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-                pending: tuple[Sequence[T], list[Future]] | None = None
-                for chunk in chunks:
-                    if stop.is_set():
-                        return
-                    # chunk k+1 is read while chunk k decodes in the pool
-                    futures = [pool.submit(one, data) for data in load(chunk)]
-                    if pending is not None:
-                        finish(*pending)
-                    pending = (chunk, futures)
-                if pending is not None and not stop.is_set():
-                    finish(*pending)
-            out.put(None)
-        except BaseException as exc:  # hand the error to the consumer's thread
-            out.put(exc)
+    def produce() -> Iterator[Prepared[T]]:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            pending: tuple[Sequence[T], list[Future]] | None = None
+            for chunk in chunks:
+                # chunk k+1 is read while chunk k decodes in the pool
+                futures = [pool.submit(one, data) for data in load(chunk)]
+                if pending is not None:
+                    yield finish(*pending)
+                pending = (chunk, futures)
+            if pending is not None:
+                yield finish(*pending)
 
-    thread = threading.Thread(target=produce, name="plait-prefetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            got = out.get()
-            if got is None:
-                return
-            if isinstance(got, BaseException):
-                raise got
-            yield got
-    finally:
-        stop.set()
-        while thread.is_alive():  # unblock a producer waiting on a full queue
-            try:
-                out.get_nowait()
-            except queue.Empty:
-                thread.join(timeout=0.05)
+    return read_ahead(produce(), depth, name="plait-prefetch")

@@ -13,7 +13,6 @@ come; batches are left-padded so every row's new tokens start at the same column
 
 from __future__ import annotations
 
-import io
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -252,6 +251,6 @@ class HFGenerator(BaseGenerator):
 
 
 def _pil(part: ImagePart) -> Any:
-    from PIL import Image
+    from plait.io.media import open_image
 
-    return Image.open(io.BytesIO(part.data)).convert("RGB")
+    return open_image(part.data)

@@ -296,11 +296,13 @@ def _shrink(part: ImagePart, side: int) -> tuple[bytes, str]:
     """The image as sent: unchanged when small enough, else a JPEG at most ``side`` pixels."""
     from PIL import Image
 
+    from plait.io.media import open_image
+
     try:
         src = Image.open(io.BytesIO(part.data))
         if max(src.size) <= side and part.mime in ("image/jpeg", "image/png"):
             return part.data, part.mime
-        im = src.convert("RGB")
+        im = open_image(part.data)
         im.thumbnail((side, side))
         buf = io.BytesIO()
         im.save(buf, "JPEG", quality=85)

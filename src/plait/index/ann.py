@@ -30,8 +30,8 @@ import numpy as np
 
 from plait.index import hnsw
 from plait.index.config import VectorIndexConfig
-from plait.index.exact import normalise
 from plait.index.memory import IndexCache, tail_fragments
+from plait.vectors import l2_normalise
 
 if TYPE_CHECKING:
     from lance import LanceDataset
@@ -63,7 +63,7 @@ def build(ds: LanceDataset, config: VectorIndexConfig) -> hnsw.HnswIndex:
         pick = np.sort(np.random.default_rng(0).choice(n, min(n, 65_536), replace=False))
         tbl = ds.take(pick.tolist(), columns=["vector"])
         flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-        index.train(normalise(np.asarray(flat, np.float32).reshape(-1, dim)))
+        index.train(l2_normalise(np.asarray(flat, np.float32).reshape(-1, dim)))
     parts: dict[str, list[Any]] = {"ids": [], "slots": [], "mods": []}
     fp = hnsw.fingerprint(ds)
     batches = hnsw.read_rows(ds)

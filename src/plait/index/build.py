@@ -69,7 +69,7 @@ def index(
     params = {"encoders": list(encoders or []), "fulltext": fulltext, **config.to_dict()}
     with Run(corpus, "index", params) as run:
         for name in tables:
-            ds = lance.dataset(str(corpus.path / "embeddings" / f"{name}.lance"))
+            ds = lance.dataset(str(corpus.embeddings_path(name)))
             ds, action = ensure_vector_index(ds, config)
             report.vectors[name] = {"action": action, "rows": ds.count_rows(), **describe(ds)}
         if fulltext:

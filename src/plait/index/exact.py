@@ -11,12 +11,7 @@ from typing import Any
 
 import numpy as np
 
-
-def normalise(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm (zero rows stay zero)."""
-    x = np.asarray(x, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=-1, keepdims=True)
-    return x / np.where(norms == 0, 1.0, norms)
+from plait.vectors import l2_normalise
 
 
 def exact_topk(vectors: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -25,8 +20,8 @@ def exact_topk(vectors: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.nda
     Both inputs are normalised here, so callers may pass raw vectors. Returns two
     ``(n_queries, min(k, n))`` arrays, best first.
     """
-    vecs = normalise(vectors)
-    qs = normalise(np.atleast_2d(queries))
+    vecs = l2_normalise(vectors)
+    qs = l2_normalise(np.atleast_2d(queries))
     k = min(k, len(vecs))
     if k == 0:
         empty = np.zeros((len(qs), 0))
@@ -47,12 +42,18 @@ def exact_topk(vectors: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.nda
 def recall_at_k(
     found: np.ndarray | list[list[Any]], truth: np.ndarray | list[list[Any]], k: int
 ) -> float:
-    """Mean fraction of the true top-``k`` ids present in the found top-``k`` ids."""
-    total = 0.0
+    """Mean fraction of the true top-``k`` ids present in the found top-``k`` ids (the
+    recall of an approximate search against :func:`exact_topk`; calibration uses it too)."""
+    hits, sizes = [], []
     for f, t in zip(found, truth, strict=True):
         t_k = set(list(t)[:k])
-        total += len(t_k & set(list(f)[:k])) / max(1, len(t_k))
-    return total / max(1, len(truth))
+        hits.append(len(t_k & set(list(f)[:k])))
+        sizes.append(len(t_k))
+    if not hits:
+        return 0.0
+    if len(set(sizes)) == 1:  # every query has k true ids: the mean hit count over k
+        return float(np.mean(hits)) / max(1, sizes[0])
+    return float(np.mean([h / max(1, n) for h, n in zip(hits, sizes, strict=True)]))
 
 
 def table_vectors(ds: Any, filter: str | None = None) -> tuple[np.ndarray, list[str], list[int]]:

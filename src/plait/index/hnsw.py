@@ -32,6 +32,7 @@ import numpy as np
 
 from plait._deps import require
 from plait.errors import ConfigError
+from plait.vectors import l2_normalise
 
 MODALITY_CODES = {"image": 0, "text": 1, "audio": 2}
 STORAGES = ("sq8", "flat")
@@ -101,8 +102,6 @@ def read_rows(ds: Any, fragments: list[Any] | None = None, batch_size: int = 65_
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from plait.index.exact import normalise
-
     dim = ds.schema.field("vector").type.list_size
     scanner = ds.scanner(
         columns=["sample_id", "slot", "modality", "vector"],
@@ -118,7 +117,9 @@ def read_rows(ds: Any, fragments: list[Any] | None = None, batch_size: int = 65_
         mods = pc.equal(col, "text").to_numpy(zero_copy_only=False).astype(np.int8)
         mods += 2 * pc.equal(col, "audio").to_numpy(zero_copy_only=False).astype(np.int8)
         yield RowBatch(
-            vectors=np.ascontiguousarray(normalise(np.asarray(flat, np.float32).reshape(-1, dim))),
+            vectors=np.ascontiguousarray(
+                l2_normalise(np.asarray(flat, np.float32).reshape(-1, dim))
+            ),
             sample_ids=b.column("sample_id").cast(pa.large_string()),
             slots=b.column("slot").to_numpy(zero_copy_only=False).astype(np.int32),
             modalities=mods,  # MODALITY_CODES: 0 image, 1 text, 2 audio
@@ -273,7 +274,7 @@ def calibrate(
     """
     import time
 
-    from plait.index.exact import exact_topk, normalise
+    from plait.index.exact import exact_topk, recall_at_k
 
     faiss = faiss_module()
     params: dict[tuple[bool, int, int], tuple[Any, Any]] = {}  # as a searcher keeps them
@@ -286,12 +287,12 @@ def calibrate(
     t = float(np.sqrt(1.0 / max(nn_sim, 0.05) ** 2 - 1.0))
     noise = rng.standard_normal(base.shape).astype(np.float32)
     noise -= (noise * base).sum(axis=1, keepdims=True) * base  # orthogonal to the row
-    qs = normalise(base + t * normalise(noise))
+    qs = l2_normalise(base + t * l2_normalise(noise))
     truth = exact_topk(idx.vectors, qs, k)[0]
     ef, reached, best = 16.0, False, 0.0
     while ef < 4096:
         found = search_raw(faiss, idx.index, qs, k, int(ef), k_expansion, cache=params)[1]
-        best = max(best, recall(found, truth))
+        best = max(best, recall_at_k(found, truth, k))
         if best >= target:
             reached = True
             break
@@ -310,12 +311,6 @@ def calibrate(
         np.argpartition(-s, k)[:k]
     t_exact = time.perf_counter() - t0
     return {"ef_search": int(ef), "exact": t_exact < t_graph, **out}
-
-
-def recall(found: np.ndarray, truth: np.ndarray) -> float:
-    """Mean share of each row of ``truth`` found in the same row of ``found``."""
-    hits = [len(set(f.tolist()) & set(t.tolist())) for f, t in zip(found, truth, strict=True)]
-    return float(np.mean(hits)) / max(1, truth.shape[1])
 
 
 ParamsCache = dict[tuple[bool, int, int], tuple[Any, Any]]

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import queue
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +31,7 @@ from plait.ingest.ledger import MISSING, Known, QuarantineLedger, locations
 from plait.io import media as media_mod
 from plait.io.corpus import Corpus, sql_in
 from plait.io.runs import Run
+from plait.readahead import read_ahead
 
 # Kinds for which a missing image (or video, or sound) means the sample is not worth keeping.
 _IMAGE_REQUIRED = (schema.PAIR, schema.IMAGE, *schema.TIMED_MEDIA)
@@ -395,7 +394,8 @@ def run_ingest(
             pending: _Prepared | None = None
             batch: list[RawSample | Failure] = []
             nbytes = 0
-            for item in _ahead(_guarded(reader, report), opts.batch_size):
+            # parsing runs ahead in a thread while the previous batch is written
+            for item in read_ahead(_guarded(reader, report), opts.batch_size, "plait-ingest-read"):
                 batch.append(item)
                 nbytes += _item_bytes(item)
                 if len(batch) >= opts.batch_size or nbytes >= opts.max_batch_bytes:
@@ -443,46 +443,6 @@ def _step(
         if on_progress:
             on_progress(pending.size)
     return prep
-
-
-def _ahead(items: Iterable[Any], depth: int) -> Iterator[Any]:
-    """Run an iterator in a thread, ``depth`` items ahead of the consumer.
-
-    Parsing a tar or a table is Python work that would otherwise wait while a
-    batch is written (Lance releases the GIL), so the two overlap. An exception
-    in the producer is raised in the consumer; leaving early stops the producer.
-    """
-    q: queue.Queue = queue.Queue(maxsize=max(1, depth))
-    stop = threading.Event()
-    end = object()
-
-    def produce() -> None:
-        try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put((end, None))
-        except BaseException as exc:  # handed to the consumer, raised there
-            q.put((end, exc))
-
-    thread = threading.Thread(target=produce, name="plait-ingest-read", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = q.get()
-            if isinstance(item, tuple) and len(item) == 2 and item[0] is end:
-                if item[1] is not None:
-                    raise item[1]
-                return
-            yield item
-    finally:
-        stop.set()
 
 
 def _guarded(reader: Iterable[RawSample | Failure], report: IngestReport):

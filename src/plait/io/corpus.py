@@ -248,7 +248,8 @@ class Corpus:
 
     # -- embeddings --------------------------------------------------------------------------
     def embeddings_path(self, encoder: str) -> Path:
-        return self.path / "embeddings" / f"{slug(encoder)}.lance"
+        """Where an encoder's embeddings table lives (``encoder``: a spec or its slug)."""
+        return self.table_path(embeddings_table(encoder))
 
     def embedding_tables(self) -> list[str]:
         d = self.path / "embeddings"
@@ -282,9 +283,7 @@ class Corpus:
             runs.sort(key=lambda r: r["started_at"])
             c.runs = runs[-last_runs:]
         for name in self.embedding_tables():
-            c.embeddings[name] = (
-                _lance().dataset(str(self.path / "embeddings" / f"{name}.lance")).count_rows()
-            )
+            c.embeddings[name] = _lance().dataset(str(self.embeddings_path(name))).count_rows()
         return c
 
     def destroy(self) -> None:
@@ -295,8 +294,15 @@ class Corpus:
 
 
 def slug(name: str) -> str:
-    """A file-system-safe name for an encoder spec such as ``hf:openai/clip``."""
+    """A file-system-safe name for an encoder spec such as ``hf:openai/clip`` (a slug is
+    its own slug)."""
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+
+
+def embeddings_table(encoder: str) -> str:
+    """The table name of an encoder's embeddings, ``embeddings/<slug>`` (a spec or its slug);
+    the one rule behind :meth:`Corpus.embeddings_path`, ``plait embed`` and search."""
+    return f"embeddings/{slug(encoder)}"
 
 
 def _value_counts(values: Iterable[Any]) -> dict[str, int]:

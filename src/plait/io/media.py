@@ -29,7 +29,14 @@ class MediaInfo:
 
 
 def sha256(data: bytes) -> str:
+    """A media item's id: the sha256 of its bytes (content-addressed)."""
     return hashlib.sha256(data).hexdigest()
+
+
+def text_key(text: str) -> str:
+    """A text's content key (the sha256 of its UTF-8 bytes): embeddings rows and the
+    tower-feature cache key texts by it, as media by their id."""
+    return sha256(text.encode("utf-8"))
 
 
 def is_svg(data: bytes) -> bool:

@@ -8,16 +8,15 @@ recovered from the slug (``lit_NAME`` -> ``lit:NAME``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from plait.errors import ConfigError, NotFoundError, PlaitError, UnknownNameError
-from plait.index.exact import normalise
 from plait.index.memory import IndexCache
 from plait.io.corpus import Corpus, slug, sql_in, sql_str
 from plait.retrieval.types import Query
+from plait.vectors import l2_normalise
 
 if TYPE_CHECKING:
     from lance import LanceDataset
@@ -47,17 +46,13 @@ def table_spec(corpus: Corpus, name: str) -> str:
     """The encoder spec behind the embeddings table ``name``."""
     import lance
 
-    meta = lance.dataset(str(table_path(corpus, name))).schema.metadata or {}
+    meta = lance.dataset(str(corpus.embeddings_path(name))).schema.metadata or {}
     if b"encoder" in meta:
         return meta[b"encoder"].decode()
     for prefix in ("lit", "hf", "open_clip"):
         if name.startswith(prefix + "_"):
             return f"{prefix}:{name[len(prefix) + 1 :]}"
     return name
-
-
-def table_path(corpus: Corpus, name: str) -> Path:
-    return corpus.path / "embeddings" / f"{name}.lance"
 
 
 def _modalities(spec: str) -> set[str]:
@@ -163,7 +158,7 @@ def sample_vector(
                 "  ", " "
             )
         )
-    return normalise(vecs.mean(axis=0))
+    return l2_normalise(vecs.mean(axis=0))
 
 
 def to_image(image: Any) -> Any:
@@ -205,10 +200,10 @@ def query_vector(
         txt = text_vec
     if ref is not None and txt is not None:
         w = query.text_weight
-        return normalise((1.0 - w) * normalise(ref) + w * normalise(txt))
+        return l2_normalise((1.0 - w) * l2_normalise(ref) + w * l2_normalise(txt))
     vec = ref if ref is not None else txt
     assert vec is not None  # Query.validate guarantees one of them
-    return normalise(vec)
+    return l2_normalise(vec)
 
 
 def _need(encoder: QueryEncoder | None, modality: str) -> None:

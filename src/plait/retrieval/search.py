@@ -30,7 +30,6 @@ from plait.retrieval.encoding import (
     choose_table,
     load_query_encoder,
     query_vector,
-    table_path,
     table_spec,
     vectors_by_content,
 )
@@ -96,7 +95,7 @@ class Searcher:
         if got is None or now - got[0] >= self._lookup.refresh_s:
             import lance
 
-            got = (now, lance.dataset(str(table_path(self.corpus, name))))
+            got = (now, lance.dataset(str(self.corpus.embeddings_path(name))))
             self._tables[name] = got
         return got[1]
 

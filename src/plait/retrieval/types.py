@@ -18,7 +18,7 @@ class Query:
     - ``text`` alone: a text query (vector, BM25 with ``fulltext``, or both with ``hybrid``).
     - ``image`` alone: an image query (bytes or a PIL image).
     - ``image`` + ``text`` (or ``like`` + ``text``): a composed query. The query
-      vector is ``normalise((1 - text_weight) * ref + text_weight * text)``, where
+      vector is ``l2_normalise((1 - text_weight) * ref + text_weight * text)``, where
       ``ref`` is the image (or the ``like`` sample's) vector: the text says how
       the result should differ from the reference.
     - ``like``: more like this sample: the normalised mean of its own vectors

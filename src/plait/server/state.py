@@ -15,6 +15,7 @@ from fastapi import Depends, Header, Request
 
 from plait.errors import SecurityError, UnknownNameError
 from plait.io.corpus import Corpus
+from plait.io.media import open_image
 from plait.server.errors import AuthError
 from plait.server.jobs import ExportJobs
 from plait.server.settings import ServerSettings
@@ -47,8 +48,11 @@ def make_thumb(data: bytes, size: int) -> bytes:
     from PIL import Image
 
     src = Image.open(io.BytesIO(data))
-    src.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
-    img = src.convert("RGB")
+    if src.format == "JPEG":
+        src.draft("RGB", (size, size))  # decode at a reduced scale, much faster
+        img = src.convert("RGB")
+    else:  # as every other decoder does: transparency composited on white (clip art)
+        img = open_image(data)
     img.thumbnail((size, size))
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=85)

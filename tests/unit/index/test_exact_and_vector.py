@@ -8,9 +8,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from plait.index.exact import exact_topk, normalise, recall_at_k
+from plait.index.exact import exact_topk, recall_at_k
 from plait.index.vector import VectorIndexConfig, ensure_vector_index, index_state, vector_search
 from plait.schema import embeddings_schema
+from plait.vectors import l2_normalise
 
 lance = pytest.importorskip("lance")
 DIM = 32
@@ -20,7 +21,7 @@ CFG = VectorIndexConfig(threshold=1000, rows_per_partition=1000, backend="lance"
 def clustered(n: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((40, DIM))
-    return normalise(centres[rng.integers(0, 40, n)] + 0.5 * rng.standard_normal((n, DIM)))
+    return l2_normalise(centres[rng.integers(0, 40, n)] + 0.5 * rng.standard_normal((n, DIM)))
 
 
 def write(path: Path, vecs: np.ndarray, start: int = 0, mode: str = "create") -> None:

@@ -15,9 +15,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from plait.index.exact import normalise
 from plait.io.media import sha256
 from plait.schema import Sample, Source, embeddings_schema, samples_table
+from plait.vectors import l2_normalise
 
 DIM = 48
 
@@ -33,14 +33,14 @@ class FakeEncoder:
     modalities = frozenset({"text", "image"})
 
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
-        return normalise(np.stack([sum(word_vec(w) for w in t.split()) for t in texts]))
+        return l2_normalise(np.stack([sum(word_vec(w) for w in t.split()) for t in texts]))
 
     def encode_images(self, images: Sequence) -> np.ndarray:
         out = []
         for im in images:
             r, g, b = np.asarray(im.convert("RGB"), np.float32).reshape(-1, 3).mean(axis=0) / 255
             out.append(r * word_vec("red") + g * word_vec("green") + b * word_vec("blue"))
-        return normalise(np.stack(out))
+        return l2_normalise(np.stack(out))
 
 
 def png(colour: tuple[int, int, int]) -> bytes:

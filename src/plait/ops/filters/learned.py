@@ -22,6 +22,7 @@ from plait.errors import ConfigError, NotFoundError
 from plait.ops._media import images
 from plait.ops.base import DROP, Filter, OpContext
 from plait.schema import Sample, now
+from plait.vectors import l2_normalise
 
 MODALITIES = ("image", "text")
 
@@ -85,7 +86,7 @@ def embed_samples(
             out.append(None)
             continue
         v = np.mean(g, axis=0)
-        out.append(v / (np.linalg.norm(v) + 1e-12))
+        out.append(l2_normalise(v))
     return out
 
 
