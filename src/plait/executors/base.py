@@ -155,8 +155,15 @@ def run_fused(
                     name = op.name or step.op
                     if name not in tag.changed:
                         tag.changed.append(name)
-            for rej in res.flagged:
-                c.flagged[reason_code(rej.reason)] += 1
+            flagged = {r.sample.id: r.reason for r in res.flagged}
+            if flagged and any(s.parent for s in res.kept):  # the pages would go too
+                ids, parents = [s.id for s in res.kept], [s.parent for s in res.kept]
+                more = cascade(ids, parents, flagged)
+                for s in res.kept:
+                    if s.id in more:
+                        flag(s, res.flagged[0].op or step.op, more[s.id])
+                flagged.update(more)
+            c.flagged.update(reason_code(r) for r in flagged.values())
             rejected = list(res.rejected)
             now_kept = res.kept
             if rejected and any(s.parent for s in now_kept):

@@ -234,3 +234,4 @@ class RestoreResponse(BaseModel):
     restored: int
     already_present: int
     by_reason: dict[str, int]
+    reverted: int = Field(0, description="Samples put back to the version the run replaced.")

@@ -103,3 +103,17 @@ def test_a_page_dropped_alone_leaves_its_document(tmp_path: Path) -> None:
         ("d/x#p1", "too_few_words")
     ]
     assert rep.kept == 3 and "d/x" in corpus.ids()
+
+
+def test_annotate_mode_flags_the_pages_that_would_go_too(tmp_path: Path) -> None:
+    corpus = _documents(tmp_path / "c", 4, seed=1)
+    recipe = [
+        {"op": "word_count", "min_words": 3, "mode": "annotate"},
+        {"op": "dedup_text", "mode": "annotate"},
+    ]
+    rep = curate(corpus, recipe, workers=0, shard_size=2)
+    assert rep.rejected == 0 and rep.kept == 16
+    assert rep.steps[0]["would_drop"] == {"too_few_words": 2, "parent_dropped": 6}
+    flags = {s.id: s.stats.get("would_drop", {}) for s in corpus.samples()}
+    assert flags["d/001#p0"] == {"word_count": "parent_dropped:d/001"}
+    assert flags["d/000#p0"] == {}

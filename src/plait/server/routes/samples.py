@@ -83,7 +83,8 @@ def media(
 
 @router.post("/restore", response_model=models.RestoreResponse, dependencies=[WriteKey])
 def restore_samples(corpus: CorpusDep, state: State, req: models.RestoreRequest) -> dict:
-    """Undo the drops of one curate run: its rejected samples go back (needs the API key)."""
+    """Undo one run: its dropped samples come back, the samples it changed get their earlier
+    version back (needs the API key; 422 while a later run changed the same samples)."""
     from plait.lineage import restore
 
     with state.write_lock:
