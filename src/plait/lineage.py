@@ -41,6 +41,9 @@ class Lineage:
     uri: str
     events: list[Event] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
+    # earlier versions runs replaced, oldest first: run, op, change, restored_by and the
+    # slots (texts, images, langs) as they were
+    versions: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "events": [e.__dict__ for e in self.events]}
@@ -71,6 +74,13 @@ def why(corpus: Corpus, sample_id: str) -> Lineage:
         src.get("uri") or "",
         stats=stats,
     )
+    out.versions = [
+        {
+            k: v[k]
+            for k in ("replaced_by", "op", "change", "restored_by", "texts", "images", "langs")
+        }
+        for v in versions
+    ]
     drops = {r["rejected_by"]: r for r in rejected}
     replaced = {r["replaced_by"]: r for r in versions}
     undone = {r["restored_by"]: r for r in versions if r["restored_by"]}

@@ -120,6 +120,14 @@ def test_a_mapper_change_is_explained_and_undone(tmp_path: Path) -> None:
     what = why(corpus, "stamps/0").events[-1].what
     assert what.startswith("changed by select_langs: text slots 7 -> 1, removed 6")
     assert "de" in what and "ja" in what and "kept" in what
+    versions = why(corpus, "stamps/0").versions
+    assert [v["op"] for v in versions] == ["select_langs"] and len(versions[0]["texts"]) == 7
+    from typer.testing import CliRunner
+
+    from plait.cli import app
+
+    res = CliRunner().invoke(app, ["why", "stamps/0", "-c", str(corpus.path)])
+    assert res.exit_code == 0 and "[ja] ja apple 0" in res.output, res.output
 
     back = restore(corpus, rep.run_id)
     assert (back.restored, back.reverted) == (0, 6)

@@ -38,6 +38,20 @@ def why(
         )
     state = "still in samples" if lin.status == "present" else "in rejected"
     console.print(f"  now: {state}")
+    for v in lin.versions:  # what the changes replaced, so the reader sees what went
+        slots = [
+            f"[{lang or '?'}] {t}" if t is not None else f"<image {m[:12]}>"
+            for t, m, lang in zip(v["texts"], v["images"], v["langs"] or [None] * len(v["texts"]))
+        ]
+        back = f", put back by {v['restored_by']}" if v["restored_by"] else ""
+        line = " | ".join(slots)
+        console.print(
+            f"  before {v['replaced_by']} ({v['op']}{back}): {len(slots)} slots: "
+            f"{line[:300]}{'...' if len(line) > 300 else ''}",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
 
 
 def restore(

@@ -66,6 +66,7 @@ def sample_detail(corpus: Corpus, sample_id: str) -> dict[str, Any]:
         "parent": sample.parent,
         "position": sample.position,
         "lineage": [e.__dict__ for e in lineage.events],
+        "versions": lineage.versions,  # what runs replaced (a mapper's change), oldest first
     }
 
 

@@ -157,6 +157,11 @@ class SampleDetail(BaseModel):
     parent: str | None = None
     position: int | None = None
     lineage: list[LineageEvent]
+    versions: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Earlier versions runs replaced (a mapper's change), oldest first: "
+        "replaced_by, op, change, restored_by, texts, images, langs.",
+    )
 
 
 class Stats(BaseModel):
