@@ -154,14 +154,17 @@ def test_sounds_with_captions_and_empty_and_long_silent_wavs(
     (folder / "empty.wav").write_bytes(b"")
     hours = float(os.environ.get("PLAIT_LONG_WAV_HOURS", "1"))
     silent_wav(folder / "long.wav", hours)
-    # Ingest in a fresh process so its peak RSS is this ingest's alone (the test process's
-    # own ru_maxrss is the peak of every test that ran before it).
+    # Ingest in a fresh process and read its own high-water mark (VmHWM): the test process's
+    # ru_maxrss is the peak of every test before it, and a child's ru_maxrss inherits the
+    # parent's peak across exec.
     code = (
-        "import resource, sys\n"
+        "import re, sys\n"
+        "from pathlib import Path\n"
         "from plait import Corpus\n"
         "from plait.ingest import ingest\n"
         "ingest(Corpus.open(sys.argv[1]), sys.argv[2])\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "status = Path('/proc/self/status').read_text()\n"
+        "print(re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code, str(corpus.path), str(folder)],
