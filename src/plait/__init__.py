@@ -7,6 +7,8 @@ server load only when a component that needs them is built.
 
 from __future__ import annotations
 
+from typing import Any
+
 from plait.errors import (
     ConfigError,
     CorpusError,
@@ -24,12 +26,12 @@ from plait.schema import Sample, Source
 __version__ = "0.1.0"
 
 
-def ask(corpus: object, question: str, **options: object) -> object:
+def ask(corpus: Any, question: str, **options: Any) -> Any:
     """Answer a question from a corpus, with cited sources (see :func:`plait.answer.ask`).
     Imported on first use: ``import plait`` stays light."""
     from plait.answer import ask as _ask
 
-    return _ask(corpus, question, **options)  # type: ignore[arg-type]
+    return _ask(corpus, question, **options)
 
 
 __all__ = [

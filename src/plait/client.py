@@ -50,7 +50,7 @@ def _raise_for(response: Any) -> None:
     cls = getattr(plait_errors, name, None) or getattr(server_errors, name, None)
     if isinstance(cls, type) and issubclass(cls, PlaitError) and not issubclass(cls, _SIMPLE_INIT):
         exc = cls(msg)
-        exc.body = body  # type: ignore[attr-defined]
+        exc.body = body  # type: ignore[attr-defined]  # the server's JSON, for callers who want it
         raise exc
     raise ApiError(response.status_code, name, msg, body)
 
@@ -187,7 +187,7 @@ class PlaitClient:
     ) -> models.ExportJob:
         """Start an export (``where``, ``query``, ``ids``, ``filters``, ``limit``,
         ``shard_size``, ``overwrite``); with ``wait`` poll until it is done or failed."""
-        req = models.ExportRequest(format=fmt, dest=dest, **fields)  # type: ignore[arg-type]
+        req = models.ExportRequest.model_validate({"format": fmt, "dest": dest, **fields})
         job = models.ExportJob.model_validate(
             self._post(
                 self._url("/export"), json=req.model_dump(mode="json", exclude_none=True)

@@ -107,7 +107,7 @@ def type_name(expected: Any) -> str:
 def parse_spec(spec: str, prefixed: Collection[str], what: str) -> tuple[str, str, dict[str, str]]:
     """``"hf:./m?dtype=bf16"`` -> ``("hf", "./m", {"dtype": "bf16"})``: the spec strings of
     encoders and generators. Only names in ``prefixed`` take an argument after ``:``."""
-    base, _, query = spec.partition("?")
+    base, _, query = spec.strip().partition("?")
     opts = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
     prefix, sep, arg = base.partition(":")
     if sep and prefix in prefixed:

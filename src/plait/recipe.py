@@ -15,19 +15,16 @@ learned filter or an aligned encoder that must exist), still before any work.
 
 from __future__ import annotations
 
-import collections.abc
 import hashlib
 import importlib
-import inspect
 import json
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from plait.errors import ConfigError, PlaitError
 from plait.ops.base import Deduplicator, Filter, Mapper, Op
+from plait.params import ParamError, bind
 
 if TYPE_CHECKING:
     from plait.registry import Registry
@@ -203,80 +200,18 @@ def build_op(name: str, params: dict[str, Any]) -> Op:
     cls = op_class(name)
     _bind(cls, params)
     op = cls(**params)
-    op._params = dict(params)  # type: ignore[attr-defined]
+    op._params = dict(params)
     if not type(op).name:
-        op.name = name  # type: ignore[misc]
+        op.name = name  # type: ignore[misc]  # name is per class; a path-built op names its instance
     return op
 
 
 def _bind(cls: type[Op], params: dict[str, Any]) -> dict[str, Any]:
     """Check ``params`` against the constructor; return them with defaults filled in."""
-    sig = inspect.signature(cls.__init__)
-    accepted = [
-        p
-        for p in list(sig.parameters.values())[1:]
-        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-    ]
-    names = {p.name for p in accepted}
-    var_kw = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
-    for key in params:
-        if key not in names and not var_kw:
-            raise RecipeError(
-                f"unknown parameter; valid: {', '.join(sorted(names)) or '(none)'}", field=key
-            )
-    for p in accepted:
-        if p.default is p.empty and p.name not in params:
-            raise RecipeError("required parameter is missing", field=p.name)
-    hints = _hints(cls)
-    for key, value in params.items():
-        expected = hints.get(key)
-        if expected is not None and not _type_ok(value, expected):
-            raise RecipeError(f"expected {_type_name(expected)}, got {value!r}", field=key)
-    resolved = {p.name: params.get(p.name, p.default) for p in accepted}
-    resolved.update({k: v for k, v in params.items() if k not in resolved})
-    return resolved
-
-
-def _hints(cls: type[Op]) -> dict[str, Any]:
     try:
-        return typing.get_type_hints(cls.__init__)
-    except Exception:  # unresolvable forward references: leave the check to the constructor
-        return {}
-
-
-_SIMPLE = (bool, int, float, str)
-
-
-def _type_ok(value: Any, expected: Any) -> bool:
-    """Check scalars, optionals and lists of scalars; anything richer is the op's job."""
-    origin = typing.get_origin(expected)
-    if origin in (typing.Union, types.UnionType):
-        return any(_type_ok(value, a) for a in typing.get_args(expected))
-    if expected is type(None):
-        return value is None
-    if origin in (list, tuple, collections.abc.Sequence):
-        args = typing.get_args(expected)
-        return isinstance(value, (list, tuple)) and (
-            not args
-            or args[-1] is Ellipsis
-            and len(args) == 2
-            and all(_type_ok(v, args[0]) for v in value)
-            or len(args) == 1
-            and all(_type_ok(v, args[0]) for v in value)
-            or len(args) > 1
-            and args[-1] is not Ellipsis
-        )
-    if expected is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if expected is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if expected in _SIMPLE:
-        return isinstance(value, expected)
-    return True
-
-
-def _type_name(expected: Any) -> str:
-    return getattr(expected, "__name__", None) or str(expected).replace("typing.", "")
+        return bind(cls.__init__, params)
+    except ParamError as exc:
+        raise RecipeError(exc.detail, field=exc.field) from exc
 
 
 def _registry() -> Registry[type[Op]]:

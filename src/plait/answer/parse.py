@@ -82,7 +82,9 @@ def _text(chunk: str, by_n: dict[int, Candidate], out: list[Segment], warnings: 
         found = attribute(text, list(by_n.values()))
         if found is not None:
             cites = [found]
-            warnings.append(f"the answer cited nothing; attributed to source [{found}] by its words")
+            warnings.append(
+                f"the answer cited nothing; attributed to source [{found}] by its words"
+            )
     out.append(Segment("text", text, cites=cites))
 
 

@@ -185,7 +185,7 @@ class Asker:
 
 def record(corpus: Corpus, answer: Answer, opts: AskOptions) -> None:
     """One row in ``answers``: enough to audit the answer later without rerunning it."""
-    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow as pa
 
     d = answer.to_dict()
     params = {k: v for k, v in asdict(opts).items() if k != "record"}

@@ -45,7 +45,8 @@ def parse_subtitles(text: str) -> tuple[list[Cue], int]:
             continue
         g = m.groups()
         start, end = _seconds(*g[:4]), _seconds(*g[4:])
-        body = " ".join(_TAG.sub("", ln).strip() for ln in lines[at + 1 :]).strip()  # type: ignore[operator]
+        assert at is not None  # m is None without a timing line
+        body = " ".join(_TAG.sub("", ln).strip() for ln in lines[at + 1 :]).strip()
         if not body or end < start:
             skipped += 1
             continue

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
-from urllib.parse import parse_qsl
 
 import numpy as np
 
+from plait import params
 from plait.errors import ConfigError
 from plait.registry import Registry
 from plait.vectors import l2_normalise
@@ -160,14 +160,7 @@ _PREFIXED = {"hf", "open_clip", "lit"}
 
 def parse_spec(spec: str) -> tuple[str, str, dict[str, str]]:
     """``"hf:./m?dtype=bf16"`` -> ``("hf", "./m", {"dtype": "bf16"})``."""
-    base, _, query = spec.partition("?")
-    opts = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
-    prefix, sep, arg = base.partition(":")
-    if sep and prefix in _PREFIXED:
-        if not arg:
-            raise ConfigError(f"encoder spec {spec!r} needs something after {prefix + ':'!r}")
-        return prefix, arg, opts
-    return base, "", opts
+    return params.parse_spec(spec, _PREFIXED, "encoder")
 
 
 def load_encoder(spec: str, *, corpus: Corpus | None = None, **opts: Any) -> Encoder:
@@ -175,7 +168,7 @@ def load_encoder(spec: str, *, corpus: Corpus | None = None, **opts: Any) -> Enc
     kind, arg, spec_opts = parse_spec(spec)
     factory = ENCODERS.get(kind)
     merged = {**spec_opts, **opts}
-    _check_options(kind, factory, merged)
+    params.check_options("encoder", kind, factory, merged, skip=("corpus",))
     enc = (
         factory(arg, corpus=corpus, **merged)
         if kind in _PREFIXED
@@ -183,19 +176,6 @@ def load_encoder(spec: str, *, corpus: Corpus | None = None, **opts: Any) -> Enc
     )
     enc.name = spec
     return enc
-
-
-def _check_options(kind: str, factory: Callable[..., Encoder], opts: dict[str, Any]) -> None:
-    """Unknown options fail before a model loads, naming the ones the encoder takes."""
-    import inspect
-
-    params = inspect.signature(factory).parameters
-    valid = [n for n, p in params.items() if p.kind == p.KEYWORD_ONLY and n != "corpus"]
-    bad = [k for k in opts if k not in valid]
-    if bad:
-        raise ConfigError(
-            f"encoder {kind!r} has no option {bad[0]!r}; options: {', '.join(valid) or '(none)'}"
-        )
 
 
 def encoder_names() -> list[str]:

@@ -15,14 +15,13 @@ answer pipeline build generators through this one registry.
 
 from __future__ import annotations
 
-import inspect
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import parse_qsl
 
+from plait import params
 from plait.errors import ConfigError
 from plait.registry import Registry
 
@@ -212,14 +211,7 @@ _PREFIXED = {"hf", "openai"}
 
 def parse_spec(spec: str) -> tuple[str, str, dict[str, str]]:
     """``"hf:./m?dtype=bf16"`` -> ``("hf", "./m", {"dtype": "bf16"})``."""
-    base, _, query = spec.strip().partition("?")
-    opts = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
-    prefix, sep, arg = base.partition(":")
-    if sep and prefix in _PREFIXED:
-        if not arg:
-            raise ConfigError(f"generator spec {spec!r} needs something after {prefix + ':'!r}")
-        return prefix, arg, opts
-    return base, "", opts
+    return params.parse_spec(spec, _PREFIXED, "generator")
 
 
 def load_generator(spec: str, **opts: Any) -> Generator:
@@ -230,13 +222,7 @@ def load_generator(spec: str, **opts: Any) -> Generator:
     kind, arg, spec_opts = parse_spec(spec)
     factory = GENERATORS.get(kind)
     merged = {**spec_opts, **opts}
-    params = inspect.signature(factory).parameters
-    valid = [n for n, p in params.items() if p.kind == p.KEYWORD_ONLY]
-    bad = [k for k in merged if k not in valid]
-    if bad:
-        raise ConfigError(
-            f"generator {kind!r} has no option {bad[0]!r}; options: {', '.join(valid) or '(none)'}"
-        )
+    params.check_options("generator", kind, factory, merged, skip=())
     gen = factory(arg, **merged) if kind in _PREFIXED else factory(**merged)
     gen.name = spec.strip()
     return gen

@@ -236,5 +236,6 @@ def nearest(
     )
     exhausted = len(rows) < k
     if post:
-        rows = [r for r in rows if r["sample_id"] in allowed]  # type: ignore[operator]
+        keep = allowed or set()  # post implies a set
+        rows = [r for r in rows if r["sample_id"] in keep]
     return rows, exhausted

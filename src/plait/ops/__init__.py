@@ -11,6 +11,7 @@ from typing import Any
 
 from plait.errors import ConfigError
 from plait.ops.base import ANNOTATE, DROP, Deduplicator, Filter, Mapper, Op, OpContext, Result
+from plait.params import ParamError, bind
 from plait.registry import Registry
 
 OPS: Registry[type[Op]] = Registry("operator")
@@ -60,29 +61,6 @@ for _name, _target in _ENTRIES.items():
     OPS.add(_name, _target)
 
 
-def _check_type(op: str, field: str, value: Any, annotation: Any) -> None:
-    """Light type check from the annotation string (recipes come from YAML)."""
-    ann = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
-    if not ann or value is None:
-        return
-    kinds: dict[str, type | tuple[type, ...]] = {
-        "int": int,
-        "float": (int, float),
-        "str": str,
-        "bool": bool,
-        "list": (list, tuple),
-        "dict": dict,
-    }
-    allowed = [k for k in kinds if k in ann.replace("Sequence", "list").replace("Mapping", "dict")]
-    if not allowed:
-        return
-    ok = any(isinstance(value, kinds[k]) for k in allowed)
-    if isinstance(value, bool) and "bool" not in allowed:
-        ok = False
-    if not ok:
-        raise ConfigError(f"operator {op!r}: field {field!r} expects {ann}, got {value!r}")
-
-
 def build(name: str, /, **params: Any) -> Op:
     """Build operator ``name`` from recipe parameters, checked against its constructor.
 
@@ -90,23 +68,15 @@ def build(name: str, /, **params: Any) -> Op:
     naming the operator and the field, before anything runs.
     """
     cls = OPS.get(name)
-    sig = inspect.signature(cls.__init__)
-    fields = {p: v for p, v in list(sig.parameters.items())[1:]}
-    for key in params:
-        if key not in fields:
-            raise ConfigError(
-                f"operator {name!r}: unknown field {key!r}; valid fields: {', '.join(fields) or '(none)'}"
-            )
-    for key, p in fields.items():
-        if p.default is inspect.Parameter.empty and key not in params:
-            raise ConfigError(f"operator {name!r}: missing required field {key!r}")
-        if key in params:
-            _check_type(name, key, params[key], p.annotation)
+    try:
+        bind(cls.__init__, params)
+    except ParamError as exc:
+        raise ConfigError(f"operator {name!r}: {exc}") from exc
     try:
         op = cls(**params)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"operator {name!r}: {exc}") from exc
-    op._params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}  # type: ignore[attr-defined]
+    op._params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}
     return op
 
 

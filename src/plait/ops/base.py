@@ -78,6 +78,7 @@ class Op(ABC):  # noqa: B024 - hooks with defaults, no abstract method
     # Parameters for a minimal working instance: ``plait ops show`` prints them as a
     # recipe line and the contract tests build every registered op from them.
     example: ClassVar[dict[str, Any]] = {}
+    _params: dict[str, Any]  # set by build(): the parameters as the recipe gave them
 
     def setup(self) -> None:  # noqa: B027 - optional hook
         """Load models or other heavy state; called once per worker before any batch."""

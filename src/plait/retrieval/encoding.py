@@ -190,13 +190,11 @@ def query_vector(
     elif image_vec is not None:
         ref = image_vec
     elif query.image is not None:
-        _need(encoder, "image")
-        ref = encoder.encode_images([to_image(query.image)])[0]  # type: ignore[union-attr]
+        ref = _need(encoder, "image").encode_images([to_image(query.image)])[0]
     txt: np.ndarray | None = None
     if query.text:
         if text_vec is None:
-            _need(encoder, "text")
-            text_vec = encoder.encode_text([query.text])[0]  # type: ignore[union-attr]
+            text_vec = _need(encoder, "text").encode_text([query.text])[0]
         txt = text_vec
     if ref is not None and txt is not None:
         w = query.text_weight
@@ -206,10 +204,11 @@ def query_vector(
     return l2_normalise(vec)
 
 
-def _need(encoder: QueryEncoder | None, modality: str) -> None:
+def _need(encoder: QueryEncoder | None, modality: str) -> QueryEncoder:
     if encoder is None:
         raise ConfigError(f"a {modality} query needs an encoder")
     if modality not in encoder.modalities:
         raise ConfigError(
             f"encoder {encoder.name!r} does not embed {modality}s (it embeds {', '.join(sorted(encoder.modalities))})"
         )
+    return encoder

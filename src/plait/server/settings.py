@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from plait.errors import ConfigError
 
@@ -46,11 +47,11 @@ class ServerSettings:
 
     @classmethod
     def build(
-        cls, corpora: str | Path | Sequence[str | Path] | Mapping[str, str | Path], **kw: object
+        cls, corpora: str | Path | Sequence[str | Path] | Mapping[str, str | Path], **kw: Any
     ) -> ServerSettings:
         """From one path, several paths (``NAME=PATH`` allowed), or a name -> path map."""
         if isinstance(corpora, Mapping):
-            return cls(corpora={str(k): Path(v) for k, v in corpora.items()}, **kw)  # type: ignore[arg-type]
+            return cls(corpora={str(k): Path(v) for k, v in corpora.items()}, **kw)
         items = [corpora] if isinstance(corpora, (str, Path)) else list(corpora)
         named: dict[str, Path] = {}
         for item in items:
@@ -61,4 +62,4 @@ class ServerSettings:
             if name in named:
                 raise ConfigError(f"two corpora are named {name!r}; name them with NAME=PATH")
             named[name] = Path(path)
-        return cls(corpora=named, **kw)  # type: ignore[arg-type]
+        return cls(corpora=named, **kw)

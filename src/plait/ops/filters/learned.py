@@ -205,7 +205,7 @@ class LearnedFilter(Filter):
             from plait.ops.filters.similarity import _load_any
 
             self.check(corpus_path)
-            cfg, w, b = load_filter(corpus_path, self.filter_name)  # type: ignore[arg-type]
+            cfg, w, b = load_filter(corpus_path or "", self.filter_name)  # check() refused None
             self._state = (
                 corpus_path or "",
                 _load_any(cfg.encoder, corpus_path, cfg.modality),
