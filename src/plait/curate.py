@@ -15,7 +15,6 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from plait.executors.local import WORK, work_dir
 from plait.executors.plan import Outcome, Plan, lay_out_families
 from plait.io.corpus import Corpus, sql_str
 from plait.io.runs import Run, new_run_id
+from plait.progress import Progress, counter
 from plait.recipe import Recipe, load_recipe
 
 PLAN = "plan.json"
@@ -64,13 +64,14 @@ def curate(
     shard_size: int = 1000,
     batch_size: int = 256,
     resume: bool | str | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> CurateReport:
     """Run ``recipe`` over ``corpus``; returns counts per step and reason.
 
     ``resume``: None resumes an unfinished run of the same recipe if there is
     one; a run id resumes that run; False always starts afresh. ``workers=0``
-    runs the local executor in this process (for debugging).
+    runs the local executor in this process (for debugging). ``progress`` counts
+    samples through every stage (samples x stages in all).
     """
     corpus = corpus if isinstance(corpus, Corpus) else Corpus.open(corpus)
     rec = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
@@ -125,7 +126,8 @@ def curate(
         "resumed": resumed,
     }
     with Run(corpus, "curate", params, run_id=plan.run_id) as run:
-        outcome = ex.run(plan, progress=progress)
+        advance = counter(progress, plan.total * len(plan.stages), "curate")
+        outcome = ex.run(plan, progress=advance)
         result = commit(corpus, plan.run_id, outcome, plan.snapshot)
         _fill(report, plan, outcome)
         report.replaced = result.replaced_written

@@ -23,6 +23,7 @@ from typing import Any
 
 from plait.errors import ConfigError
 from plait.io.corpus import Corpus
+from plait.progress import bar
 
 TUXPAINT = Path("/usr/share/tuxpaint/stamps")
 REFCARD = Path("/usr/share/doc/debian-refcard")
@@ -119,9 +120,15 @@ def build(
 
     log("1/6 ingest sample data")
     for src in gather(work):
-        r = ingest(
-            corpus, src.path, dataset=src.name, licence=src.licence, fmt=src.fmt, progress=True
-        )
+        with bar(f"ingest {src.name}") as drawn:
+            r = ingest(
+                corpus,
+                src.path,
+                dataset=src.name,
+                licence=src.licence,
+                fmt=src.fmt,
+                progress=drawn,
+            )
         report.steps[f"ingest {src.name}"] = {
             "added": r.added,
             "skipped": r.skipped,

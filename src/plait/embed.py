@@ -16,7 +16,7 @@ Image decoding and resizing run in a thread pool ahead of the model (see
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,8 +31,8 @@ from plait.io.corpus import Corpus, embeddings_table, sql_str
 from plait.io.media import open_image, text_key
 from plait.io.runs import Run
 from plait.langs import slot_langs
+from plait.progress import Progress, silent
 
-Progress = Callable[[int, int], None]
 EXECUTORS = ("local", "ray")
 
 
@@ -232,7 +232,7 @@ def embed(
         total = todo.slots
         writer = _Writer(corpus, spec, enc.dim, flush_rows)
         done = 0
-        tick = progress or (lambda _d, _t: None)
+        tick = progress or silent
         tick(0, total)
 
         sounds = todo.sounds.items if todo.sounds is not None else {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 
 def new_progress(unit: str = "", counted: bool = True) -> Any:
@@ -46,15 +46,48 @@ def new_progress(unit: str = "", counted: bool = True) -> Any:
     )
 
 
+class Progress(Protocol):
+    """The one shape of every progress callback in plait: ``done`` of ``total`` units
+    (None: not known yet) of a ``stage`` ("" for a one-stage run). Counts are absolute,
+    so a callback may drop calls; library functions call it, the CLI draws it
+    (:func:`bar`), the HTTP server stores it for polling."""
+
+    def __call__(self, done: int, total: int | None, stage: str = "") -> None: ...
+
+
+def silent(done: int, total: int | None, stage: str = "") -> None:
+    """A :class:`Progress` that reports nowhere."""
+
+
+def counter(
+    progress: Progress | None, total: int | None, stage: str = ""
+) -> Callable[[int], None] | None:
+    """An ``advance(n)`` for code that counts in steps (executors, the ingest loop),
+    reporting absolute counts to ``progress``; None when there is nothing to report to."""
+    if progress is None:
+        return None
+    done = 0
+    progress(0, total, stage)
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(done, total, stage)
+
+    return advance
+
+
 @contextmanager
-def progress_bar(
-    description: str, total: int | None = None, unit: str = "items"
-) -> Iterator[Callable[[int], None]]:
-    """Yields ``advance(n)``; shows done/total, rate and ETA when the total is known."""
-    with new_progress(unit, counted=bool(total)) as prog:
-        task = prog.add_task(description, total=total)
+def bar(description: str, unit: str = "items") -> Iterator[Progress]:
+    """Yields a :class:`Progress` that draws a bar on stderr per stage (the stage's name,
+    else ``description``) with done/total, rate and ETA."""
+    with new_progress(unit) as prog:
+        tasks: dict[str, Any] = {}
 
-        def advance(n: int) -> None:
-            prog.advance(task, n)
+        def update(done: int, total: int | None, stage: str = "") -> None:
+            name = stage or description
+            if name not in tasks:
+                tasks[name] = prog.add_task(name, total=total)
+            prog.update(tasks[name], completed=done, total=total)
 
-        yield advance
+        yield update

@@ -60,7 +60,6 @@ def test_random_clip_scores_at_chance_and_leaves_every_output(
         str(flickr_subset),
         dataset="flickr8k-test",
         image_root=shared_data / "flickr8k" / "images",
-        progress=False,
     )
     assert report.added == N_IMAGES
     spec = f"hf:{save_tiny_clip(tmp_path / 'clip')}"

@@ -32,7 +32,7 @@ def test_webdataset_shards_as_img2dataset_writes_them(corpus: Corpus, tmp_path: 
         tmp_path / "wds",
         "webdataset",
         shard_size=20,
-        on_progress=lambda d, t: progress.append((d, t)),
+        progress=lambda d, t, stage="": progress.append((d, t)),
     )
     samples = corpus.samples()
     images = sum(len(s.media_ids) for s in samples)

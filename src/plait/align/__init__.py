@@ -10,7 +10,7 @@ The adapter is then usable as the encoder ``lit:NAME`` (both modalities).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -24,13 +24,12 @@ from plait.errors import ConfigError
 from plait.io.corpus import Corpus
 from plait.io.media import text_key
 from plait.io.runs import Run
+from plait.progress import Progress
 
 __all__ = ["AlignReport", "TrainConfig", "align", "evaluate_heads", "pair_features"]
 
 # The image feature recipe per tower: the richer recipe where the tower offers one.
 IMAGE_PARTS = {"effnet-lite0": ("pooled", "stages")}
-
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass

@@ -9,7 +9,7 @@ augmentation the trainer uses.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -19,8 +19,7 @@ from plait.encoders.prefetch import prefetch_batches
 from plait.errors import ConfigError
 from plait.io.corpus import Corpus
 from plait.io.media import open_image
-
-Progress = Callable[[str, int, int], None]
+from plait.progress import Progress
 
 
 def image_features(
@@ -63,7 +62,7 @@ def image_features(
                     cached[j].update(zip(batch.items, v, strict=True))
             done += len(batch.items) + len(batch.failures)
             if progress:
-                progress("image features", done, len(todo))
+                progress(done, len(todo), "image features")
             if len(flush[0][0]) >= 256:
                 _flush(corpus, recipes, flush)
         _flush(corpus, recipes, flush)
@@ -110,5 +109,5 @@ def text_features(
             write_cache(corpus, recipe, keys, vecs)
             cached.update(zip(keys, vecs, strict=True))
             if progress:
-                progress("text features", i + len(keys), len(todo))
+                progress(i + len(keys), len(todo), "text features")
     return cached

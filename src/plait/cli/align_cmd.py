@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -42,18 +41,10 @@ def align(
     """
     from plait.align import TrainConfig
     from plait.align import align as run_align
+    from plait.progress import bar
 
     c = Corpus.open(corpus)
-    from plait.progress import new_progress
-
-    with new_progress() as bar:
-        tasks: dict[str, Any] = {}
-
-        def tick(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
+    with bar("align") as tick:
         rep = run_align(
             c,
             image=image,

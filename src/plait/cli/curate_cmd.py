@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import typer
@@ -32,10 +33,12 @@ def curate(
     """
     from plait.curate import curate as run_curate
     from plait.io.corpus import Corpus
+    from plait.progress import bar
 
     c = Corpus.open(corpus)
     resume_arg: bool | str | None = False if fresh else resume
-    if dry_run or as_json:
+    quiet = dry_run or as_json
+    with nullcontext() if quiet else bar("curate", unit="samples") as shown:
         report = run_curate(
             c,
             recipe,
@@ -44,23 +47,8 @@ def curate(
             workers=workers,
             shard_size=shard_size,
             resume=resume_arg,
+            progress=shown,
         )
-    else:
-        from plait.progress import progress_bar
-
-        plan = run_curate(c, recipe, executor=executor, dry_run=True, shard_size=shard_size)
-        with progress_bar(
-            "curate", total=plan.samples * plan.stages or None, unit="samples"
-        ) as advance:
-            report = run_curate(
-                c,
-                recipe,
-                executor=executor,
-                workers=workers,
-                shard_size=shard_size,
-                resume=resume_arg,
-                progress=advance,
-            )
     if as_json:
         print_json(report.to_dict())
         return

@@ -40,16 +40,10 @@ def embed(
     Example: plait embed ./my-corpus --encoder minilm
     """
     from plait.embed import embed as run_embed
+    from plait.progress import bar
 
     c = Corpus.open(corpus)
-    from plait.progress import new_progress
-
-    with new_progress("slots") as bar:
-        task = bar.add_task(f"embed {encoder}", total=None)
-
-        def tick(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
+    with bar(f"embed {encoder}", unit="slots") as tick:
         counts = run_embed(
             c,
             encoder,

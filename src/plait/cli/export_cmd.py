@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -53,19 +54,10 @@ def export_cmd(
         "shard_size": shard_size,
         "overwrite": overwrite,
     }
-    if progress:
-        from plait.progress import progress_bar
+    from plait.progress import bar
 
-        with progress_bar(f"export {fmt}", unit="samples") as advance:
-            seen = [0]
-
-            def on_progress(done: int, total: int) -> None:
-                advance(done - seen[0])
-                seen[0] = done
-
-            report = export(c, dest, fmt, on_progress=on_progress, **kwargs)
-    else:
-        report = export(c, dest, fmt, **kwargs)
+    with bar(f"export {fmt}", unit="samples") if progress else nullcontext() as shown:
+        report = export(c, dest, fmt, progress=shown, **kwargs)
     if as_json:
         print_json(report.to_dict())
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import typer
@@ -10,6 +11,7 @@ from plait.cli._util import console, counts_table, human_bytes, print_json
 from plait.errors import ConfigError
 from plait.ingest import IngestOptions, ingest
 from plait.io.corpus import Corpus
+from plait.progress import bar
 
 
 def parse_options(pairs: list[str]) -> dict[str, object]:
@@ -79,16 +81,17 @@ def ingest_cmd(
     )
     extra: dict[str, object] = {"image_root": image_root} if image_root else {}
     extra.update(parse_options(option or []))
-    report = ingest(
-        Corpus.init(corpus),
-        source,
-        dataset=dataset,
-        licence=licence,
-        fmt=fmt,
-        progress=progress,
-        options=opts,
-        **extra,
-    )
+    with bar("ingest") if progress else nullcontext() as shown:
+        report = ingest(
+            Corpus.init(corpus),
+            source,
+            dataset=dataset,
+            licence=licence,
+            fmt=fmt,
+            progress=shown,
+            options=opts,
+            **extra,
+        )
     if as_json:
         print_json(report.to_dict())
         return

@@ -13,7 +13,6 @@ or a list of ids. Each export records a ``runs`` row.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,10 +22,9 @@ from plait.export.select import select
 from plait.export.writers import WRITERS
 from plait.io.corpus import Corpus
 from plait.io.runs import Run
+from plait.progress import Progress
 
 FORMATS = tuple(WRITERS)
-
-Progress = Callable[[int, int], None]  # (samples done, samples total)
 
 
 @dataclass
@@ -56,7 +54,7 @@ def export(
     limit: int | None = None,
     shard_size: int = 10_000,
     overwrite: bool = False,
-    on_progress: Progress | None = None,
+    progress: Progress | None = None,
 ) -> ExportReport:
     """Write the chosen samples to ``dest`` in ``fmt``; returns counts and file names.
 
@@ -91,15 +89,15 @@ def export(
         out.mkdir(parents=True, exist_ok=True)
         writer = WRITERS[fmt](out, shard_size)
         done = 0
-        if on_progress:
-            on_progress(0, selection.total)
+        if progress:
+            progress(0, selection.total)
         for batch in selection.batches:
             media = corpus.media_many(m for s in batch for m in s.images if m)
             for sample in batch:
                 writer.add(sample, media)
             done += len(batch)
-            if on_progress:
-                on_progress(done, selection.total)
+            if progress:
+                progress(done, selection.total)
         writer.close()
         report.exported = writer.records
         report.files = writer.files

@@ -14,6 +14,7 @@ from plait.ingest.base import Failure, ImageInput, RawSample, Reader
 from plait.ingest.loop import IngestOptions, IngestReport, run_ingest
 from plait.ingest.sources import READERS, detect_format, open_source
 from plait.io.corpus import Corpus
+from plait.progress import Progress, counter
 
 __all__ = [
     "READERS",
@@ -36,7 +37,7 @@ def ingest(
     dataset: str | None = None,
     licence: str | None = None,
     fmt: str = "auto",
-    progress: bool = False,
+    progress: Progress | None = None,
     fetcher: Any = None,
     options: IngestOptions | None = None,
     **reader_options: Any,
@@ -47,6 +48,7 @@ def ingest(
     PDF or folder of PDFs, tar shard or brace pattern of shards) or a reader.
     Returns counts of samples added, skipped (already present) and quarantined
     by reason. Raises NothingReadError only if no input at all could be read.
+    ``progress`` counts the inputs read (of the reader's estimate, when it has one).
     """
     if not isinstance(corpus, Corpus):
         corpus = Corpus.init(corpus)
@@ -63,10 +65,5 @@ def ingest(
         "licence": getattr(reader, "licence", None),
         **{k: str(v) for k, v in reader_options.items()},
     }
-    if not progress:
-        return run_ingest(corpus, reader, opts, fetcher=fetcher, params=params)
-
-    from plait.progress import progress_bar
-
-    with progress_bar(f"ingest {reader.dataset}", total=reader.estimate()) as advance:
-        return run_ingest(corpus, reader, opts, fetcher=fetcher, params=params, on_progress=advance)
+    advance = counter(progress, reader.estimate(), f"ingest {reader.dataset}") if progress else None
+    return run_ingest(corpus, reader, opts, fetcher=fetcher, params=params, on_progress=advance)

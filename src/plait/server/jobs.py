@@ -52,8 +52,8 @@ class ExportJobs:
             while len(self._jobs) > self._keep:
                 self._jobs.pop(next(iter(self._jobs)))
 
-        def progress(done: int, total: int) -> None:
-            job.done, job.total = done, total
+        def progress(done: int, total: int | None, stage: str = "") -> None:
+            job.done, job.total = done, total or 0
 
         def run() -> None:
             job.status = "running"

@@ -122,7 +122,7 @@ def test_bind_maps_an_ingested_caption_set_to_sample_slots(tmp_path: Path, corpu
     b = load_caption_tsv(tsv)
     with pytest.raises(ConfigError, match=r"3 of 3 images .*`plait ingest"):
         bind(b, corpus)
-    ds = ingest(corpus, str(tsv), progress=False).dataset
+    ds = ingest(corpus, str(tsv)).dataset
     bound = bind(b, corpus)
     assert bound.notes["dataset"] == ds
     assert bound.task("t2i").qrels["green.jpg#1"] == {f"{ds}/green.jpg": 1}
@@ -134,7 +134,7 @@ def test_bind_maps_an_ingested_caption_set_to_sample_slots(tmp_path: Path, corpu
     assert pairs.task("t2i").qrels[f"{ds}/red.jpg#0"] == {f"{ds}/red.jpg": 1}
     assert set(pairs.task("i2t").qrels[f"{ds}/red.jpg"]) == {f"{ds}/red.jpg#1", f"{ds}/red.jpg#2"}
     with pytest.raises(ConfigError, match="several datasets"):
-        ingest(corpus, str(tsv), dataset="again", progress=False)
+        ingest(corpus, str(tsv), dataset="again")
         bind(b, corpus)
     assert bind(b, corpus, dataset="again").task("t2i").qrels["red.jpg#0"] == {"again/red.jpg": 1}
 

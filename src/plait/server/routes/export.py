@@ -59,7 +59,7 @@ def start_export(
         from plait.export import export
 
         with state.write_lock:  # export writes a runs row
-            report = export(corpus, dest, req.format, on_progress=progress, **kwargs)
+            report = export(corpus, dest, req.format, progress=progress, **kwargs)
         state.stats.clear()
         out = report.to_dict()
         out["dest"] = str(dest.relative_to(s.export_root))
