@@ -47,30 +47,20 @@ def distinct_bytes(paths: list[Path], n: int) -> list[bytes]:
 
 def build_corpus(root: Path, images: list[bytes]):  # noqa: ANN201
     from plait import Corpus, Sample, Source
-    from plait.io.media import probe
+    from plait.io.media import media_row
     from plait.schema import MEDIA, samples_table
 
     corpus = Corpus.init(root)
     media, samples = [], []
     for i, data in enumerate(images):
-        info = probe(data)
-        media.append(
-            {
-                "id": info.id,
-                "bytes": data,
-                "uri": None,
-                "mime": info.mime,
-                "width": info.width,
-                "height": info.height,
-                "size": info.size,
-            }
-        )
+        row = media_row(data)
+        media.append(row)
         samples.append(
             Sample(
                 id=f"bench/{i}",
                 kind="image",
                 texts=[None],
-                images=[info.id],
+                images=[row["id"]],
                 source=Source(uri=f"bench/{i}", dataset="bench"),
             )
         )

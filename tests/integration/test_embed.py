@@ -14,9 +14,9 @@ from tiny_models import save_tiny_clip  # noqa: E402
 from plait import Corpus, Sample, Source  # noqa: E402
 from plait.embed import embed  # noqa: E402
 from plait.io.corpus import embeddings_table  # noqa: E402
-from plait.io.media import (
-    probe,  # noqa: E402
-    text_key,  # noqa: E402
+from plait.io.media import (  # noqa: E402
+    media_row,
+    text_key,
 )
 from plait.schema import MEDIA, samples_table  # noqa: E402
 
@@ -39,25 +39,14 @@ def add_pairs(corpus: Corpus, images: list[Path], captions: list[str], prefix: s
     """Write media rows and one pair sample per image, as ingest would."""
     media, samples = [], []
     for i, (path, cap) in enumerate(zip(images, captions, strict=True)):
-        data = path.read_bytes()
-        info = probe(data)
-        media.append(
-            {
-                "id": info.id,
-                "bytes": data,
-                "uri": None,
-                "mime": info.mime,
-                "width": info.width,
-                "height": info.height,
-                "size": info.size,
-            }
-        )
+        row = media_row(path.read_bytes())
+        media.append(row)
         samples.append(
             Sample(
                 id=f"{prefix}/{i}",
                 kind="pair",
                 texts=[None, cap],
-                images=[info.id, None],
+                images=[row["id"], None],
                 source=Source(uri=str(path), dataset=prefix),
             )
         )

@@ -12,6 +12,7 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from plait.errors import InputError
 
@@ -82,6 +83,20 @@ def probe(data: bytes, *, max_pixels: int = MAX_PIXELS, max_bytes: int = MAX_BYT
         raise InputError(reason, msg) from exc
     mime = Image.MIME.get(img.format or "", "application/octet-stream")
     return MediaInfo(digest, mime, w, h, len(data))
+
+
+def media_row(data: bytes) -> dict[str, Any]:
+    """A ``media`` table row holding ``data`` itself (probed: bad bytes raise InputError)."""
+    info = probe(data)
+    return {
+        "id": info.id,
+        "bytes": data,
+        "uri": None,
+        "mime": info.mime,
+        "width": info.width,
+        "height": info.height,
+        "size": info.size,
+    }
 
 
 def svg_size(data: bytes) -> tuple[int | None, int | None]:

@@ -84,14 +84,30 @@ class _FrameFilter(Filter):
         return out
 
 
-class BlackFrames(_FrameFilter):
+class _TooMuch(_FrameFilter):
+    """A frame statistic whose share above ``max_fraction`` drops the sample for ``stat``'s
+    reason (each subclass's constructor stays its own: it is the recipe schema)."""
+
+    reason = ""
+
+    def _limit(self, max_fraction: float) -> None:
+        if not 0 <= max_fraction <= 1:
+            raise ValueError("max_fraction must be in [0, 1]")
+        self.max_fraction = max_fraction
+
+    def keep(self, sample: Sample, stats: dict[str, Any]) -> str | None:
+        v = stats.get(self.stat)
+        return self.reason if v is not None and v > self.max_fraction else None
+
+
+class BlackFrames(_TooMuch):
     """Drop clips or videos that are mostly black (fades, dead air, lens caps).
 
     Writes ``black_fraction`` (of sampled frames under level 16); reason
     ``black_frames`` above ``max_fraction``.
     """
 
-    name = "black_frames"
+    name = reason = "black_frames"
     stat = "black_fraction"
     example = {"max_fraction": 0.5}
 
@@ -104,23 +120,17 @@ class BlackFrames(_FrameFilter):
         mode: str = DROP,
     ) -> None:
         super().__init__(fps, width, kinds, mode)
-        if not 0 <= max_fraction <= 1:
-            raise ValueError("max_fraction must be in [0, 1]")
-        self.max_fraction = max_fraction
-
-    def keep(self, sample: Sample, stats: dict[str, Any]) -> str | None:
-        v = stats.get(self.stat)
-        return "black_frames" if v is not None and v > self.max_fraction else None
+        self._limit(max_fraction)
 
 
-class StaticFrames(_FrameFilter):
+class StaticFrames(_TooMuch):
     """Drop clips or videos whose picture is frozen (slides, still images, stalls).
 
     Writes ``static_fraction`` (of consecutive samples differing by under one level);
     reason ``static_frames`` above ``max_fraction``.
     """
 
-    name = "static_frames"
+    name = reason = "static_frames"
     stat = "static_fraction"
     example = {"max_fraction": 0.9}
 
@@ -133,13 +143,7 @@ class StaticFrames(_FrameFilter):
         mode: str = DROP,
     ) -> None:
         super().__init__(fps, width, kinds, mode)
-        if not 0 <= max_fraction <= 1:
-            raise ValueError("max_fraction must be in [0, 1]")
-        self.max_fraction = max_fraction
-
-    def keep(self, sample: Sample, stats: dict[str, Any]) -> str | None:
-        v = stats.get(self.stat)
-        return "static_frames" if v is not None and v > self.max_fraction else None
+        self._limit(max_fraction)
 
 
 class Motion(_FrameFilter):
