@@ -44,6 +44,7 @@ class AuditReport:
     quarantine_by_reason: dict[str, int]
     duplicates: DuplicateClusters
     runs: list[dict[str, Any]]
+    orphans: int = 0  # kept children (pages, clips) whose parent is not kept
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -57,7 +58,11 @@ def _counts(values: Any) -> dict[str, int]:
 
 
 def audit(corpus: Corpus, largest: int = 10) -> AuditReport:
-    table = corpus.read("samples", columns=["kind", "source", "texts", "langs", "stats"])
+    table = corpus.read(
+        "samples", columns=["id", "parent", "kind", "source", "texts", "langs", "stats"]
+    )
+    ids = set(table.column("id").to_pylist())
+    orphans = sum(1 for p in table.column("parent").to_pylist() if p is not None and p not in ids)
     s = table.select(["kind", "source"]).to_pylist()
     r = corpus.read("rejected", columns=["id", "source", "op", "reason"]).to_pylist()
     q = corpus.read("quarantine", columns=["reason"]).column("reason").to_pylist()
@@ -78,6 +83,7 @@ def audit(corpus: Corpus, largest: int = 10) -> AuditReport:
         rejected_by_source=_counts((x["source"] or {}).get("dataset") for x in r),
         quarantine_by_reason=_counts(q),
         duplicates=clusters(r, largest),
+        orphans=orphans,
         runs=[
             {
                 "run_id": x["run_id"],

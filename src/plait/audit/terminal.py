@@ -27,6 +27,11 @@ def print_report(report: AuditReport, console: Console) -> None:
         f"[bold]{report.corpus}[/]: {report.samples:,} samples kept, "
         f"{report.rejected:,} rejected, {report.quarantined:,} quarantined"
     )
+    if report.orphans:
+        console.print(
+            f"[bold red]{report.orphans:,} pages or clips kept without their parent[/] "
+            "(curated before documents and pages were judged together)"
+        )
     n = report.samples
     console.print(_table("sources", report.by_source, "dataset", n))
     console.print(_table("licences", report.by_licence, "licence", n))

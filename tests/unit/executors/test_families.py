@@ -117,3 +117,22 @@ def test_annotate_mode_flags_the_pages_that_would_go_too(tmp_path: Path) -> None
     flags = {s.id: s.stats.get("would_drop", {}) for s in corpus.samples()}
     assert flags["d/001#p0"] == {"word_count": "parent_dropped:d/001"}
     assert flags["d/000#p0"] == {}
+
+
+def test_audit_counts_pages_kept_without_their_document(tmp_path: Path) -> None:
+    from plait.audit import audit
+
+    corpus = _documents(tmp_path / "c", 4, seed=2)
+    curate(corpus, [{"op": "word_count", "min_words": 3}], workers=0)
+    assert audit(corpus).orphans == 0
+    stray = Sample(
+        "d/gone#p0",
+        PAGE,
+        ["a page of a lost document"],
+        [None],
+        Source("m", "d"),
+        parent="d/gone",
+        position=0,
+    )
+    corpus.append("samples", samples_table([stray]))
+    assert audit(corpus).orphans == 1
