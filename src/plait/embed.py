@@ -28,6 +28,7 @@ from plait.encoders import Encoder, load_encoder
 from plait.encoders.prefetch import prefetch_batches
 from plait.errors import ConfigError
 from plait.io.corpus import Corpus, embeddings_table, sql_str
+from plait.io.keyed import KeyedWriter
 from plait.io.media import open_image, text_key
 from plait.io.runs import Run
 from plait.langs import slot_langs
@@ -65,6 +66,8 @@ class _Writer:
     def __init__(self, corpus: Corpus, spec: str, dim: int, flush_rows: int) -> None:
         self.corpus, self.name, self.dim = corpus, embeddings_table(spec), dim
         self.schema = schema.embeddings_schema(dim)
+        # keyed by (sample_id, slot): an embed running beside this one cannot double a row
+        self.table = KeyedWriter.open(corpus, self.name, schema_=self.schema)
         self.flush_rows = flush_rows
         self.rows: dict[str, list[Any]] = {
             "sample_id": [],
@@ -94,7 +97,7 @@ class _Writer:
         cols = {k: pa.array(v) for k, v in self.rows.items()}
         cols["slot"] = pa.array(self.rows["slot"], pa.int32())
         cols["vector"] = pa.FixedSizeListArray.from_arrays(flat, self.dim)
-        self.corpus.append(self.name, pa.table(cols, schema=self.schema), self.schema)
+        self.table.write(pa.table(cols, schema=self.schema))
         self.written += len(self.vecs)
         for v in self.rows.values():
             v.clear()

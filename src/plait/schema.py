@@ -128,7 +128,7 @@ REJECTED = pa.schema(
     + [
         pa.field("op", pa.string()),  # the operator that dropped it
         pa.field("reason", pa.string()),
-        pa.field("rejected_by", pa.string()),  # run id of the dropping run
+        pa.field("rejected_by", pa.string(), nullable=False),  # run id of the dropping run
         pa.field("rejected_at", pa.timestamp("us", tz="UTC")),
     ]
 )
@@ -182,7 +182,8 @@ def embeddings_schema(dim: int) -> pa.Schema:
     return pa.schema(
         [
             pa.field("sample_id", pa.string(), nullable=False),
-            pa.field("slot", pa.int32()),  # position in the sample's slots; -1 = whole sample
+            # position in the sample's slots; -1 = whole sample
+            pa.field("slot", pa.int32(), nullable=False),
             pa.field("modality", pa.string()),  # image or text
             pa.field("content", pa.string()),  # media id or text hash: the embedding cache key
             pa.field("vector", pa.list_(pa.float32(), dim)),
@@ -198,6 +199,18 @@ TABLES: dict[str, pa.Schema] = {
     "replaced": REPLACED,
     "runs": RUNS,
     "answers": ANSWERS,
+}
+
+# The key of each table family: a key is stored once, whatever writers run at once
+# (declared as Lance's unenforced primary key; see plait.io.tables). ``embeddings/*`` and
+# other tables under a folder take their family's key.
+KEYS: dict[str, tuple[str, ...]] = {
+    "samples": ("id",),
+    "media": ("id",),
+    "quarantine": ("id",),
+    "rejected": ("id", "rejected_by"),
+    "runs": ("run_id",),
+    "embeddings": ("sample_id", "slot"),
 }
 
 

@@ -30,7 +30,10 @@ N = 1500
 
 
 def _plait(*args: str, **kw) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(TOY)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(TOY), os.environ.get("PYTHONPATH", "")]),
+    }
     return subprocess.Popen(
         [str(Path(sys.executable).parent / "plait"), *args],
         env=env,
@@ -68,9 +71,9 @@ def test_sigkill_then_rerun_equals_uninterrupted_run(tmp_path: Path) -> None:
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
     done_before = len(list(killed.path.glob(".work/*/s*/*.done")))
-    # nothing was committed: the corpus is untouched
+    # nothing was committed: the corpus is untouched, and the run shows as killed
     assert killed.count("samples") == N and killed.count("rejected") == 0
-    assert not killed.has("runs")
+    assert [r["status"] for r in killed.info().runs] == ["killed"]
 
     rerun = _plait(*args, str(killed.path), str(recipe))
     out, _ = rerun.communicate(timeout=600)

@@ -11,6 +11,7 @@ per-seed cosine similarities.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,7 +62,14 @@ def train_heads(
 
         args = (xi.numpy(), None if xf is None else xf.numpy(), xt.numpy(), caps_of, cfg)
         ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(min(cfg.workers, cfg.seeds), mp_context=ctx) as pool:
+        from plait.children import die_with_parent
+
+        with ProcessPoolExecutor(
+            min(cfg.workers, cfg.seeds),
+            mp_context=ctx,
+            initializer=die_with_parent,
+            initargs=(os.getpid(),),
+        ) as pool:
             fits = list(pool.map(_fit_in_worker, [(*args, s) for s in seeds]))
     else:
         fits = [_fit_one(torch, xi, xf, xt, caps_of, cfg, s) for s in seeds]

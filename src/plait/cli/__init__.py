@@ -46,8 +46,15 @@ for _name in _MODULES:
     importlib.import_module(f"plait.cli.{_name}").register(app)
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM ends a command like Ctrl-C: its run is "interrupted"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the app and turns PlaitError into a message and an exit code."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app(args=argv, standalone_mode=False)
     except PlaitError as exc:

@@ -77,7 +77,7 @@ def info(
                 r["command"],
                 r["status"],
                 str(r["started_at"])[:19],
-                f"{r['seconds']:.1f}",
+                "-" if r["seconds"] is None else f"{r['seconds']:.1f}",
                 short[:80],
             )
         console.print(t)

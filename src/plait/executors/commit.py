@@ -7,10 +7,14 @@ the job without duplicating anything:
 1. ``replaced``: the snapshot version of every sample a mapper changed (read back
    from the pinned snapshot, so it is the version before this run), appended in one
    commit, skipped if rows of this run id are already there.
-2. ``rejected``: appended in one Lance commit, skipped likewise.
-3. ``samples``: one overwrite commit of (rows the run did not process) + (rows
-   it kept, with their new stats). Recomputing it from an already committed
-   table gives the same table, so repeating the step is harmless.
+2. ``rejected``: inserted in one Lance commit, keyed by (sample id, run id), so a
+   repeat stores nothing twice.
+3. ``samples``: one commit that replaces the fragments the run read with (rows
+   the run did not process) + (rows it kept, with their new stats). Recomputing
+   it from an already committed table gives the same table, so repeating the
+   step is harmless. Samples another command appends meanwhile are kept (they
+   were not in this run's snapshot, so a later run curates them); a sample that
+   a concurrent commit removed stays removed.
 4. the ``runs`` row (written by the caller) marks the run as done.
 """
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -67,23 +72,29 @@ def commit(
     ds = corpus.dataset("samples")
     before = ds.count_rows() if ds is not None else 0
     version_before = ds.version if ds is not None else None
-    if ds is None and kept.num_rows == 0:
-        return CommitResult(dropped.num_rows, bool(already), replaced, 0, 0, None, None)
+    if ds is None:
+        if kept.num_rows == 0:
+            return CommitResult(dropped.num_rows, bool(already), replaced, 0, 0, None, None)
+        corpus.append("samples", kept)
+        out = corpus.dataset("samples")
+        assert out is not None
+        return CommitResult(
+            dropped.num_rows, bool(already), replaced, 0, out.count_rows(), None, out.version
+        )
 
-    def batches() -> Iterator[pa.RecordBatch]:
-        if ds is not None:
-            for b in ds.to_batches(columns=schema.SAMPLES.names, batch_size=4096):
-                untouched = b.filter(pc.invert(pc.is_in(b.column("id"), value_set=processed)))
-                if untouched.num_rows:
-                    yield untouched
-        yield from kept.cast(schema.SAMPLES).to_batches(max_chunksize=4096)
+    def merged(current: Any) -> Iterator[pa.RecordBatch]:
+        still: list[pa.Array] = []  # processed ids still present (a concurrent writer may
+        for b in current.to_batches(columns=schema.SAMPLES.names, batch_size=4096):
+            mine = pc.is_in(b.column("id"), value_set=processed)  # have dropped some)
+            untouched = b.filter(pc.invert(mine))
+            if untouched.num_rows:
+                yield untouched
+            still.append(b.column("id").filter(mine))
+        present = pa.concat_arrays(still) if still else pa.array([], pa.string())
+        back = kept.filter(pc.is_in(kept.column("id"), value_set=present))
+        yield from back.cast(schema.SAMPLES).to_batches(max_chunksize=4096)
 
-    import lance
-
-    reader = pa.RecordBatchReader.from_batches(schema.SAMPLES, batches())
-    out = lance.write_dataset(
-        reader, str(corpus.table_path("samples")), schema=schema.SAMPLES, mode="overwrite"
-    )
+    out = corpus.replace("samples", merged)
     return CommitResult(
         dropped.num_rows,
         bool(already),

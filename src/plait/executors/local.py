@@ -6,6 +6,7 @@ killed at any moment restarts with the shards it had not finished. Workers are
 spawned (never forked: Lance and torch hold threads) and build their operators
 once, calling ``setup()`` on first use, so a model loads once per worker.
 Nothing touches the corpus tables here: the driver commits once at the end.
+Workers die with the driver, even when it is killed outright.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from plait.children import die_with_parent
 from plait.executors import base
 from plait.executors.plan import Outcome, Plan, StepCounts
 from plait.ops.base import ANNOTATE, Deduplicator, Op
@@ -49,7 +51,7 @@ class LocalExecutor:
                 max_workers=min(plan.workers, max(1, len(plan.shards))),
                 mp_context=mp.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(plan,),
+                initargs=(plan, os.getpid()),
             )
         else:
             _init_worker(plan)
@@ -138,7 +140,9 @@ def _input(plan: Plan, wd: Path, stage: int, shard: int) -> pa.Table:
 _STATE: dict[str, Any] = {}
 
 
-def _init_worker(plan: Plan) -> None:
+def _init_worker(plan: Plan, parent: int | None = None) -> None:
+    if parent is not None:  # a pool worker: never outlive the driver
+        die_with_parent(parent)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     _STATE.clear()

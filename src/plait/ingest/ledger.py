@@ -33,7 +33,12 @@ class Known:
 
     def _load(self, dataset: str) -> set[str]:
         if dataset not in self._ids:
-            where = f"source.dataset = {sql_str(dataset)}"
+            # every stored id the run could make for this dataset (DATASET/KEY), so a batch
+            # Known cleared has no stored id (plait.io.keyed appends it without a join)
+            where = (
+                f"(source.dataset = {sql_str(dataset)}"
+                f" OR starts_with(id, {sql_str(dataset + '/')}))"
+            )
             ids = set()
             for table in ("samples", "rejected"):
                 ids |= self.corpus.ids(table, where=where)

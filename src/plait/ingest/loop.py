@@ -3,7 +3,8 @@
 Batches are committed as they fill (media first, then the samples that point
 at them), so a run killed at any moment leaves a consistent corpus; a rerun
 skips every sample id already present (or dropped by curation) and stores each
-media item once. A sample stored incomplete (images that could not be read) is
+media item once, and so do ingests running at the same time (see
+:mod:`plait.io.keyed`). A sample stored incomplete (images that could not be read) is
 retried, and replaced when more of it reads now; the version it replaces goes to
 ``replaced``. One bad input never ends a run: it becomes a ``quarantine`` row with
 its location and reason, and the report counts it; a later run that reads the
@@ -30,6 +31,7 @@ from plait.ingest.base import Failure, ImageInput, MediaFile, RawSample, Reader
 from plait.ingest.ledger import MISSING, Known, QuarantineLedger, locations
 from plait.io import media as media_mod
 from plait.io.corpus import Corpus, sql_in
+from plait.io.keyed import KeyedWriter
 from plait.io.runs import Run
 from plait.readahead import read_ahead
 
@@ -97,8 +99,10 @@ class _Loop:
         self.corpus, self.reader, self.run, self.opts = corpus, reader, run, opts
         self.fetcher = fetcher
         self.report = report
+        # the writers note each table's version before anything is read from it
+        self.samples = KeyedWriter.open(corpus, "samples", keys=False)
+        self.known_media = KeyedWriter.open(corpus, "media")
         self.known = Known(corpus)
-        self.known_media = corpus.ids("media")
         self.ledger = QuarantineLedger(corpus)
         self.tried: set[str] = set()  # incomplete samples retried in this run
         self.pool = ThreadPoolExecutor(max(1, opts.workers), thread_name_prefix="plait-ingest")
@@ -169,16 +173,20 @@ class _Loop:
                 samples.append(sample)
                 self.report.by_kind[sample.kind] += 1
         if media_rows:  # media first: a sample never points at missing media
-            self.corpus.append(
-                "media", pa.Table.from_pylist(list(media_rows.values()), schema=schema.MEDIA)
-            )
+            rows = list(media_rows.values())
+            got = self.known_media.write(pa.Table.from_pylist(rows, schema=schema.MEDIA))
+            if got < len(rows):  # another writer stored some of them first
+                self.report.media_added -= len(rows) - got
+                self.report.media_reused += len(rows) - got
         if samples:
-            self.corpus.append("samples", schema.samples_table(samples))
-            self.report.added += len(samples)
+            # ids Known did not check (recorded by an export) take the key join
+            checked = all(s.id.startswith(f"{s.source.dataset}/") for s in samples)
+            got = self.samples.write(schema.samples_table(samples), known=checked)
+            self.report.added += got
+            self.report.skipped += len(samples) - got
         if better:
             self._replace(better)
         if prep.quarantine:
-            self.corpus.ensure_columns("quarantine")
             self.corpus.append(
                 "quarantine", pa.Table.from_pylist(prep.quarantine, schema=schema.QUARANTINE)
             )
@@ -203,7 +211,7 @@ class _Loop:
             if s.id in old
         ]
         self.corpus.append("replaced", pa.Table.from_pylist(rows, schema=schema.REPLACED))
-        self.corpus.upsert("samples", schema.samples_table(better))
+        self.samples.upsert(schema.samples_table(better))
         for s in better:
             self.known.incomplete[s.id] = s.stats.get(MISSING, 0)
         self.report.completed += len(better)

@@ -1,15 +1,19 @@
 """The corpus: a directory of Lance tables (samples, media, quarantine, rejected, runs).
 
-One writer per table at a time: the process running a command appends in large
-batches (one Lance commit per batch) and compacts at the end of the run, as
-Lance wants. Readers always see a consistent version.
+Commands append in large batches (one Lance commit per batch) and compact at
+the end of the run, as Lance wants. Several commands may write one corpus at
+once: every write goes through :mod:`plait.io.tables` (atomic creation, keyed
+inserts, replace commits that keep concurrent appends), under the local writer
+lock where there is one (:mod:`plait.io.lock`). Readers always see a
+consistent version; a table folder with no committed version reads as absent.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -19,11 +23,14 @@ import pyarrow as pa
 
 from plait import schema
 from plait.errors import CorpusError, CorpusNotFoundError, NotFoundError
+from plait.io import tables
+from plait.io.lock import LOCK_FILE, writer_lock
 
 if TYPE_CHECKING:
     from lance import LanceDataset
 
 MARKER = "plait.json"
+_MARKER_TMP = ".plait.json.tmp-"
 
 
 def _lance() -> ModuleType:
@@ -67,22 +74,35 @@ class Corpus:
     # -- lifecycle ---------------------------------------------------------------------------
     @classmethod
     def init(cls, path: str | Path) -> Corpus:
-        """Create an empty corpus (idempotent on an existing corpus)."""
+        """Create an empty corpus (idempotent on an existing corpus, and safe when
+        several commands create the same one at once)."""
         p = Path(path)
         marker = p / MARKER
-        if marker.exists():
+        if marker.is_file():
             return cls.open(p)
-        if p.exists() and any(p.iterdir()):
+        if p.exists() and not p.is_dir():
+            raise CorpusError(f"{p} is a file, not a corpus directory")
+        others = [e for e in p.iterdir() if not _ours(e.name)] if p.is_dir() else []
+        if others and not marker.is_file():
             raise CorpusError(f"{p} exists and is not an empty directory or a plait corpus")
         p.mkdir(parents=True, exist_ok=True)
-        marker.write_text(
+        tmp = p / f"{_MARKER_TMP}{os.getpid()}"
+        tmp.write_text(
             json.dumps({"format": "plait-corpus", "version": schema.FORMAT_VERSION}, indent=2)
         )
-        return cls(p)
+        try:
+            os.link(tmp, marker)  # atomic: a concurrent init either made it or finds it
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+        return cls.open(p)
 
     @classmethod
     def open(cls, path: str | Path) -> Corpus:
         p = Path(path)
+        if p.exists() and not p.is_dir():
+            raise CorpusNotFoundError(f"{p} is a file, not a plait corpus")
         if not (p / MARKER).is_file():
             raise CorpusNotFoundError(f"{p} is not a plait corpus (run `plait init {p}` first)")
         meta = json.loads((p / MARKER).read_text())
@@ -95,55 +115,126 @@ class Corpus:
         return self.path / f"{name}.lance"
 
     def has(self, name: str) -> bool:
-        return self.table_path(name).is_dir()
+        """Whether ``name`` has a committed version (a half-created folder does not count)."""
+        return tables.committed(self.table_path(name))
 
-    def dataset(self, name: str) -> LanceDataset | None:
-        """The Lance dataset ``name``, or None if nothing was written to it yet."""
-        if not self.has(name):
-            return None
-        return _lance().dataset(str(self.table_path(name)))
+    def dataset(self, name: str, version: int | None = None) -> LanceDataset | None:
+        """The Lance dataset ``name``, or None if nothing was committed to it yet."""
+        return tables.open_table(self.table_path(name), version)
+
+    def lock(self) -> Any:
+        """The corpus writer lock (a context manager yielding whether it is held)."""
+        return writer_lock(self.path)
+
+    def _target(self, name: str, schema_: pa.Schema | None) -> pa.Schema:
+        return schema_ or schema.TABLES[name]
+
+    def open_for_write(
+        self,
+        name: str,
+        schema_: pa.Schema | None = None,
+        *,
+        locked: bool = False,
+        create: bool = True,
+    ) -> Any:
+        """The dataset, created (atomically, empty) if absent; a table an older plait
+        wrote gets the columns and the key declaration the current schema has."""
+        key = schema.KEYS.get(_family(name), ())
+        target = self._target(name, schema_)
+        ds = self.dataset(name)
+        if ds is None:
+            if not create:
+                return None
+            return tables.create(self.table_path(name), target, key, locked=locked)
+        if any(f.name not in ds.schema.names for f in target):
+            self.ensure_columns(name, target)
+            ds = self.dataset(name)
+        return tables.ensure_key(ds, key)
 
     def append(self, name: str, table: pa.Table, schema_: pa.Schema | None = None) -> None:
-        """Append rows in one commit, creating the table on first write."""
+        """Append rows in one commit, creating the table on first write. Rows of a keyed
+        table whose key is already stored are left out (see :meth:`insert`)."""
+        if _family(name) in schema.KEYS:
+            self.insert(name, table, schema_)
+            return
         if table.num_rows == 0:
             return
-        target = schema_ or schema.TABLES[name]
-        table = table.select(target.names).cast(target) if table.schema != target else table
-        mode = "append" if self.has(name) else "create"
-        if mode == "append":
-            self.ensure_columns(name, target)
-        _lance().write_dataset(table, str(self.table_path(name)), schema=target, mode=mode)
+        table = _conform(table, self._target(name, schema_))
+        with self.lock() as locked:
+            ds = self.open_for_write(name, schema_, locked=locked)
+            _lance().write_dataset(table, ds, schema=ds.schema, mode="append")
+
+    def insert(
+        self,
+        name: str,
+        table: pa.Table,
+        schema_: pa.Schema | None = None,
+        *,
+        seen: int | None = None,
+    ) -> tuple[int, int | None]:
+        """Insert the rows whose key (``schema.KEYS``) is not stored yet; returns (rows
+        inserted, the version to pass as ``seen`` next time, or None). ``seen``: the
+        version at which the caller read every stored key it could write (0: the table
+        was absent); if the table is still at it and the writer lock is held, the rows
+        (which the caller filtered by those keys) are appended without a key join."""
+        key = schema.KEYS[_family(name)]
+        if table.num_rows == 0:
+            return 0, seen
+        table = _conform(table, self._target(name, schema_))
+        with self.lock() as locked:
+            ds = self.open_for_write(name, schema_, locked=locked)
+            fast = locked and seen is not None and ds.version in (seen, 1 if seen == 0 else seen)
+            got, version = tables.insert_new(ds, table, key, fast=fast)
+            return got, version if fast else None
+
+    def upsert(
+        self,
+        name: str,
+        table: pa.Table,
+        on: str | Sequence[str] | None = None,
+        schema_: pa.Schema | None = None,
+        *,
+        seen: int | None = None,
+    ) -> int | None:
+        """Insert rows, replacing the rows with the same key (``on``, default the table's
+        key), in one commit. ``seen`` as for :meth:`insert`: returns the version to pass
+        next time if the table was still at ``seen`` (and the lock held), else None."""
+        if table.num_rows == 0:
+            return seen
+        key = [on] if isinstance(on, str) else list(on or schema.KEYS[_family(name)])
+        table = _conform(table, self._target(name, schema_))
+        with self.lock() as locked:
+            ds = self.open_for_write(name, schema_, locked=locked)
+            still = locked and seen is not None and ds.version in (seen, 1 if seen == 0 else seen)
+            ds.merge_insert(key).when_matched_update_all().when_not_matched_insert_all().execute(
+                table
+            )
+            return self.dataset(name).version if still else None  # type: ignore[union-attr]
+
+    def replace(self, name: str, rows: Callable[[Any], Iterable[pa.RecordBatch]]) -> Any:
+        """Replace the rows of ``name`` with ``rows(dataset)`` in one commit that keeps
+        rows other writers append meanwhile (see :func:`plait.io.tables.replace`)."""
+        with self.lock():
+            return tables.replace(self.table_path(name), self._target(name, None), rows)
 
     def ensure_columns(self, name: str, target: pa.Schema | None = None) -> None:
         """Add the nullable columns a newer schema has and the table lacks (all null), so
         a corpus written by an older plait takes rows of the current schema."""
-        ds = self.dataset(name)
-        if ds is None:
-            return
-        have = set(ds.schema.names)
-        missing = [f for f in (target or schema.TABLES[name]) if f.name not in have]
-        if missing and all(f.nullable for f in missing):
-            ds.add_columns(missing)
-
-    def upsert(self, name: str, table: pa.Table, on: str = "id") -> None:
-        """Insert rows, replacing the rows with the same ``on`` value, in one commit."""
-        if table.num_rows == 0:
-            return
-        if not self.has(name):
-            self.append(name, table)
-            return
-        target = schema.TABLES[name]
-        self.ensure_columns(name, target)
-        table = table.select(target.names).cast(target)
-        ds = self.dataset(name)
-        assert ds is not None  # has(name) above
-        ds.merge_insert(on).when_matched_update_all().when_not_matched_insert_all().execute(table)
+        with self.lock():
+            ds = self.dataset(name)
+            if ds is None:
+                return
+            have = set(ds.schema.names)
+            missing = [f for f in (target or schema.TABLES[name]) if f.name not in have]
+            if missing and all(f.nullable for f in missing):
+                ds.add_columns(missing)
 
     def update(self, name: str, values: dict[str, str], where: str) -> None:
         """Set columns (SQL literals) on the rows matching ``where``."""
-        ds = self.dataset(name)
-        if ds is not None:
-            ds.update(values, where=where)
+        with self.lock():
+            ds = self.dataset(name)
+            if ds is not None:
+                ds.update(values, where=where)
 
     def read(
         self,
@@ -181,24 +272,32 @@ class Corpus:
         return set(self.read(name, columns=[column], where=where).column(column).to_pylist())
 
     def delete(self, name: str, where: str) -> None:
-        ds = self.dataset(name)
-        if ds is not None:
-            ds.delete(where)
+        with self.lock():
+            ds = self.dataset(name)
+            if ds is not None:
+                ds.delete(where)
 
     def compact(self, name: str, drop_old_versions: bool = False, min_fragments: int = 16) -> None:
         """Merge small fragments once there are ``min_fragments`` of them (run after each
         command). ``drop_old_versions`` frees the superseded files; right for append-only
-        tables such as ``media``."""
-        ds = self.dataset(name)
-        if ds is None or len(ds.get_fragments()) < min_fragments:
-            return
-        ds.optimize.compact_files()
-        if drop_old_versions:
-            from datetime import timedelta
+        tables such as ``media``. Best effort: a concurrent writer's commit wins."""
+        with self.lock():
+            ds = self.dataset(name)
+            if ds is None or len(ds.get_fragments()) < min_fragments:
+                return
+            try:
+                ds.optimize.compact_files()
+                if drop_old_versions:
+                    from datetime import timedelta
 
-            _lance().dataset(str(self.table_path(name))).cleanup_old_versions(
-                older_than=timedelta(seconds=0), error_if_tagged_old_versions=False
-            )
+                    ds = self.dataset(name)
+                    assert ds is not None
+                    ds.cleanup_old_versions(
+                        older_than=timedelta(seconds=0), error_if_tagged_old_versions=False
+                    )
+            except OSError as exc:  # lance.commit.CommitConflictError is an OSError
+                if "conflict" not in str(exc).lower():
+                    raise
 
     # -- samples and media -------------------------------------------------------------------
     def sample(self, sample_id: str) -> schema.Sample:
@@ -253,7 +352,9 @@ class Corpus:
 
     def embedding_tables(self) -> list[str]:
         d = self.path / "embeddings"
-        return sorted(p.name[: -len(".lance")] for p in d.glob("*.lance")) if d.is_dir() else []
+        if not d.is_dir():
+            return []
+        return sorted(p.name[: -len(".lance")] for p in d.glob("*.lance") if tables.committed(p))
 
     # -- summary -----------------------------------------------------------------------------
     def info(self, last_runs: int = 5) -> TableCounts:
@@ -279,11 +380,14 @@ class Corpus:
             ops = self.read("replaced", columns=["op"], where="restored_by IS NULL")
             c.replaced_by_op = _value_counts(ops.column("op").to_pylist())
         if self.has("runs"):
-            runs = self.read("runs").to_pylist()
+            from plait.io.runs import with_status
+
+            runs = with_status(self.read("runs").to_pylist())
             runs.sort(key=lambda r: r["started_at"])
             c.runs = runs[-last_runs:]
         for name in self.embedding_tables():
-            c.embeddings[name] = _lance().dataset(str(self.embeddings_path(name))).count_rows()
+            ds = self.dataset(f"embeddings/{name}")
+            c.embeddings[name] = ds.count_rows() if ds is not None else 0
         return c
 
     def destroy(self) -> None:
@@ -291,6 +395,22 @@ class Corpus:
 
     def __repr__(self) -> str:
         return f"Corpus({str(self.path)!r})"
+
+
+def _ours(name: str) -> bool:
+    """Files a corpus directory may hold before its marker is in place."""
+    return name.startswith(_MARKER_TMP) or name in (MARKER, LOCK_FILE)
+
+
+def _family(name: str) -> str:
+    """``embeddings/x`` -> ``embeddings``: the schema family a table name belongs to."""
+    return name.split("/", 1)[0]
+
+
+def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:
+    if table.schema.equals(target, check_metadata=False):
+        return table
+    return table.select(target.names).cast(target)
 
 
 def slug(name: str) -> str:

@@ -1,8 +1,18 @@
-"""The ``runs`` table: one row per command, with parameters, versions, counts and timing."""
+"""The ``runs`` table: one row per command, with parameters, versions, counts and timing.
+
+The row is written when the command starts (status ``running``, with the
+process that runs it) and replaced when it ends (``ok``, ``failed`` or
+``interrupted``). A command killed outright (SIGKILL, power loss) cannot write
+its end, so the next command on the corpus finds the ``running`` row of a
+process that no longer exists on this host and marks it ``killed``.
+"""
 
 from __future__ import annotations
 
 import functools
+import json
+import os
+import socket
 import threading
 import time
 import uuid
@@ -14,7 +24,7 @@ from typing import Any
 import pyarrow as pa
 
 from plait import schema
-from plait.io.corpus import Corpus
+from plait.io.corpus import Corpus, sql_str
 
 _PACKAGES = ("plait", "pylance", "pyarrow", "numpy", "pillow", "torch", "transformers", "ray")
 
@@ -59,6 +69,9 @@ class Run:
     def __enter__(self) -> Run:
         # the run record needs the package versions; look them up while the command works
         threading.Thread(target=package_versions, name="plait-versions", daemon=True).start()
+        mark_killed(self.corpus)
+        self._earlier = _earlier_attempts(self.corpus, self.run_id)
+        self._write("running", {"process": this_process()}, finished=False)
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
@@ -70,15 +83,95 @@ class Run:
         self.record()
 
     def record(self) -> None:
+        counts = dict(self.counts)
+        if getattr(self, "_earlier", None):  # a resumed run keeps one row, and its history
+            counts["earlier_attempts"] = self._earlier
+        self._write(self.status, counts, finished=True)
+
+    def _write(self, status: str, counts: dict[str, Any], *, finished: bool) -> None:
         row = {
             "run_id": self.run_id,
             "command": self.command,
-            "status": self.status,
+            "status": status,
             "params": schema.dumps(self.params),
-            "versions": schema.dumps(package_versions()),
-            "counts": schema.dumps(self.counts),
+            "versions": schema.dumps(package_versions() if finished else {}),
+            "counts": schema.dumps(counts),
             "started_at": self._started,
-            "finished_at": schema.now(),
-            "seconds": self.elapsed,
+            "finished_at": schema.now() if finished else None,
+            "seconds": self.elapsed if finished else None,
         }
-        self.corpus.append("runs", pa.Table.from_pylist([row], schema=schema.RUNS))
+        self.corpus.upsert("runs", pa.Table.from_pylist([row], schema=schema.RUNS))
+
+
+def _earlier_attempts(corpus: Corpus, run_id: str) -> list[dict[str, Any]]:
+    """Earlier attempts of a run id (a resumed curate run): status, start, error."""
+    ds = corpus.dataset("runs")
+    if ds is None:
+        return []
+    rows = ds.to_table(filter=f"run_id = {sql_str(run_id)}").to_pylist()
+    out = []
+    for r in rows:
+        counts = json.loads(r["counts"] or "{}")
+        status = "killed" if r["status"] == "running" else r["status"]
+        out.extend(counts.get("earlier_attempts", []))
+        out.append(
+            {"status": status, "started_at": str(r["started_at"]), "error": counts.get("error")}
+        )
+    return out
+
+
+def this_process() -> dict[str, Any]:
+    return {"host": socket.gethostname(), "pid": os.getpid(), "start": _start_ticks(os.getpid())}
+
+
+def _start_ticks(pid: int) -> int | None:
+    """When the process started, in clock ticks since boot (Linux): tells a live process
+    from a later one that reuses its pid."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def alive(process: dict[str, Any]) -> bool | None:
+    """Whether the process that wrote a ``running`` row still runs (None: another host)."""
+    if process.get("host") != socket.gethostname() or not isinstance(process.get("pid"), int):
+        return None
+    pid = process["pid"]
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    start = process.get("start")
+    return start is None or _start_ticks(pid) in (None, start)
+
+
+def _process(row: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return json.loads(row["counts"] or "{}").get("process") or {}
+    except (ValueError, AttributeError):
+        return {}
+
+
+def with_status(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as a reader should see them: ``running`` rows of processes gone from this
+    host read ``killed`` (without writing: readers may not write)."""
+    for row in rows:
+        if row.get("status") == "running" and alive(_process(row)) is False:
+            row["status"] = "killed"
+    return rows
+
+
+def mark_killed(corpus: Corpus) -> list[str]:
+    """Mark ``running`` rows of processes gone from this host as ``killed``; returns them."""
+    ds = corpus.dataset("runs")
+    if ds is None:
+        return []
+    rows = ds.to_table(filter=f"status = {sql_str('running')}").to_pylist()
+    dead = [r for r in with_status(rows) if r["status"] == "killed"]
+    if dead:
+        corpus.upsert("runs", pa.Table.from_pylist(dead, schema=schema.RUNS))
+    return [r["run_id"] for r in dead]

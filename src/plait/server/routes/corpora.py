@@ -60,9 +60,11 @@ def runs(
 ) -> dict:
     """Command runs, newest first."""
     check_page(state, limit)
-    rows = corpus.read(
-        "runs", where=f"command = {sql_str(command)}" if command else None
-    ).to_pylist()
+    from plait.io.runs import with_status
+
+    rows = with_status(
+        corpus.read("runs", where=f"command = {sql_str(command)}" if command else None).to_pylist()
+    )
     rows.sort(key=lambda r: str(r["started_at"]), reverse=True)
     return {"items": [run_out(r) for r in rows[:limit]], "total": len(rows)}
 
