@@ -23,7 +23,8 @@ STEP = 40  # folder k holds images k*STEP .. k*STEP+PER_FOLDER: neighbours overl
 
 def _inputs(root: Path) -> list[Path]:
     """Overlapping folders: the same file name has the same bytes in every folder; every
-    tenth image repeats another's bytes under its own name; one file is corrupt."""
+    tenth image repeats another's bytes under its own name; each folder has one corrupt
+    file of its own."""
     total = STEP * (WRITERS - 1) + PER_FOLDER
     colours = [(i * 7 % 256, i * 13 % 256, i * 29 % 256) for i in range(total)]
     folders = []
@@ -34,7 +35,7 @@ def _inputs(root: Path) -> list[Path]:
             c = colours[i - 1] if i % 10 == 9 else colours[i]
             (d / f"img{i:04d}.png").write_bytes(image_bytes(c, 24, "PNG"))
             (d / f"img{i:04d}.txt").write_text(f"a picture number {i}")
-        (d / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+        (d / f"broken{k}.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
         folders.append(d)
     return folders
 
@@ -67,7 +68,7 @@ def _check(corpus_dir: Path, folders: list[Path], reports: list[dict]) -> None:
     names, hashes = _expected(folders)
     assert corpus.ids("samples") == names
     assert corpus.ids("media") == hashes
-    assert corpus.count("quarantine") == WRITERS  # one broken.png per folder (4 locations)
+    assert corpus.count("quarantine") == WRITERS  # one broken file per folder
     assert sum(r["added"] for r in reports) <= len(names)
     runs = [r for r in corpus.read("runs").to_pylist() if r["command"] == "ingest"]
     assert all(r["status"] == "ok" for r in runs)

@@ -35,9 +35,9 @@ def _folder(root: Path, n: int) -> Path:
 
 def test_commands_work_over_half_created_tables(tmp_path: Path) -> None:
     from plait.audit import audit
+    from plait.curate import curate
     from plait.ingest import ingest
     from plait.lineage import why
-    from plait.pipeline import curate
 
     corpus = Corpus.init(tmp_path / "c")
     for name in ("samples", "media", "quarantine", "runs"):
