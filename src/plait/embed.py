@@ -31,6 +31,7 @@ from plait.io.corpus import Corpus, embeddings_table, sql_str
 from plait.io.keyed import KeyedWriter
 from plait.io.media import open_image, text_key
 from plait.io.runs import Run
+from plait.io.where import where_sql
 from plait.langs import slot_langs
 from plait.progress import Progress, silent
 
@@ -211,6 +212,7 @@ def embed(
         raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
     if modality not in (None, "image", "text", "audio"):
         raise ConfigError(f"modality must be 'image', 'text' or 'audio', not {modality!r}")
+    where = where_sql(where)  # parsed (plait.io.where): refused before any work
     params = {
         "encoder": spec,
         "modality": modality,

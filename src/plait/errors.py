@@ -79,6 +79,12 @@ class InputError(PlaitError):
         super().__init__(message)
 
 
+class InputTooLargeError(InputError):
+    """An input over a size or pixel cap (a decompression bomb, an oversized upload)."""
+
+    http_status = 413
+
+
 class NothingReadError(PlaitError):
     """An ingest read no input at all (every input failed, or none matched)."""
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from plait.io.corpus import Corpus
+from plait.io.where import where_sql
 from plait.langs import slot_langs
 
 
@@ -44,7 +45,7 @@ def read_pairs(
     mids: list[str] = []
     caps: list[list[str]] = []
     cols = ["id", "texts", "images", "langs", "stats"]
-    rows = corpus.read("samples", columns=cols, where=where).to_pylist()
+    rows = corpus.read("samples", columns=cols, where=where_sql(where)).to_pylist()
     rows.sort(key=lambda r: r["id"])
     allowed = None if langs is None else set(langs)
     for r in rows:

@@ -53,8 +53,12 @@ def _terminate(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the app and turns PlaitError into a message and an exit code."""
     import signal
+    import warnings
 
     signal.signal(signal.SIGTERM, _terminate)
+    # plait checks every image's pixel count against its own cap and reports what it
+    # refuses (a quarantine reason, a 413): Pillow's bomb warning would only repeat it, raw
+    warnings.filterwarnings("ignore", message=r"Image size \(\d+ pixels\) exceeds limit")
     try:
         app(args=argv, standalone_mode=False)
     except PlaitError as exc:

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from plait.cli._util import console, print_json
+from plait.io.where import where_sql
 
 
 def register(app: typer.Typer) -> None:
@@ -98,7 +99,7 @@ def train_filter(
     ids = (
         [ln.strip() for ln in positives.read_text().splitlines() if ln.strip()]
         if positives
-        else sorted(c.ids("samples", where=where))
+        else sorted(c.ids("samples", where=where_sql(where)))
     )
     params = {
         "name": name,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 
 import typer
@@ -38,6 +37,11 @@ def serve(
         "--generator",
         help="Generator for /ask and /v1 (repeat to allow several; the first is the default).",
     ),
+    allowed_host: list[str] = typer.Option(
+        None,
+        "--allowed-host",
+        help="Host name clients may use besides loopback ones (repeat; e.g. a proxy's name).",
+    ),
 ) -> None:
     """Serve the HTTP API and web UI over one or more corpora.
 
@@ -46,9 +50,9 @@ def serve(
     from plait._deps import require
 
     uvicorn = require("uvicorn", "serve", "plait serve")
-    from plait.server.app import create_app
+    from plait.server.app import create_app, is_loopback
 
-    if not _is_loopback(host) and not api_key:
+    if not is_loopback(host) and not api_key:
         raise ConfigError(
             f"binding {host} exposes the corpus beyond this machine: set --api-key first"
         )
@@ -59,6 +63,8 @@ def serve(
         max_upload_bytes=int(max_upload_mb * 1024 * 1024),
         max_page=max_page,
         generators=list(generator),
+        host=host,
+        allowed_hosts=tuple(allowed_host or ()),
     )
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/"
     names = ", ".join(app.state.plait.corpora)
@@ -66,12 +72,3 @@ def serve(
     if not api_key:
         err_console.print("writes (export, restore) are disabled: no --api-key or PLAIT_API_KEY")
     uvicorn.run(app, host=host, port=port, log_level="warning")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

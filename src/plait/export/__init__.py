@@ -22,6 +22,7 @@ from plait.export.select import select
 from plait.export.writers import WRITERS
 from plait.io.corpus import Corpus
 from plait.io.runs import Run
+from plait.io.where import Expr, where_sql
 from plait.progress import Progress
 
 FORMATS = tuple(WRITERS)
@@ -48,7 +49,7 @@ def export(
     dest: str | Path,
     fmt: str = "webdataset",
     *,
-    where: str | None = None,
+    where: str | Expr | None = None,
     query: Any = None,
     ids: list[str] | None = None,
     limit: int | None = None,
@@ -65,6 +66,8 @@ def export(
         raise UnknownNameError("export format", fmt, WRITERS)
     if shard_size < 1:
         raise ConfigError(f"shard_size must be at least 1, not {shard_size}")
+    if "\0" in str(dest):
+        raise ConfigError("the export destination contains a NUL character")
     out = Path(dest)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"export destination {out} is a file")
@@ -75,7 +78,7 @@ def export(
     params = {
         "dest": str(out),
         "format": fmt,
-        "where": where,
+        "where": where_sql(where),  # parsed here: a bad filter fails before any work
         "query": repr(query) if query else None,
         "ids": len(ids) if ids is not None else None,
         "limit": limit,

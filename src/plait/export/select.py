@@ -9,6 +9,7 @@ from typing import Any
 
 from plait.errors import ConfigError, PlaitError
 from plait.io.corpus import Corpus, sql_in
+from plait.io.where import Expr, where_sql
 from plait.schema import Sample
 
 
@@ -48,7 +49,7 @@ def by_ids(corpus: Corpus, ids: list[str], batch_size: int) -> Iterator[list[Sam
 def select(
     corpus: Corpus,
     *,
-    where: str | None = None,
+    where: str | Expr | None = None,
     query: Any = None,
     ids: list[str] | None = None,
     limit: int | None = None,
@@ -63,14 +64,15 @@ def select(
     if ids is not None:
         ids = ids[:limit] if limit is not None else ids
         return Selection(len(ids), by_ids(corpus, ids, batch_size))
-    total = checked_count(corpus, "samples", where)
+    sql = where_sql(where)  # parsed: a filter outside the grammar is a ConfigError
+    total = checked_count(corpus, "samples", sql)
     if limit is not None:
         total = min(total, limit)
 
     def gen() -> Iterator[list[Sample]]:
         left = total
         try:
-            for batch in corpus.batches("samples", where=where, batch_size=batch_size):
+            for batch in corpus.batches("samples", where=sql, batch_size=batch_size):
                 rows = [Sample.from_row(r) for r in batch.to_pylist()[:left]]
                 left -= len(rows)
                 if rows:
@@ -80,6 +82,6 @@ def select(
         except PlaitError:
             raise
         except (OSError, ValueError) as exc:
-            raise ConfigError(f"invalid where filter {where!r}: {_first_line(exc)}") from exc
+            raise ConfigError(f"invalid where filter {sql!r}: {_first_line(exc)}") from exc
 
     return Selection(total, gen())

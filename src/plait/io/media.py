@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from plait.errors import InputError
+from plait.errors import InputError, InputTooLargeError
 
 MAX_PIXELS = 89_478_485  # PIL's own default warning threshold
 MAX_BYTES = 64 * 1024 * 1024
@@ -132,17 +132,41 @@ def _svg_len(value: str | None, viewbox: str | None, index: int) -> int | None:
     return None
 
 
-def open_image(data: bytes, mode: str = "RGB"):  # noqa: ANN201 - PIL type stays lazy
+def open_image(data: bytes, mode: str = "RGB", *, max_pixels: int = MAX_PIXELS):  # noqa: ANN201
     """Decode media bytes to a PIL image; rasterises nothing (SVG raises InputError).
 
+    The pixel count is checked from the header before decoding: over ``max_pixels`` is
+    an :class:`InputTooLargeError`; garbage, truncated or empty bytes are an
+    :class:`InputError` with a reason (the server answers 413 and 4xx, not 500).
     Transparent images come back composited on white when ``mode`` is RGB.
     """
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
+    if not data:
+        raise InputError("empty_file", "the image is empty")
     if is_svg(data):
         raise InputError("unsupported_media", "SVG media cannot be decoded to pixels")
-    img = Image.open(io.BytesIO(data))
-    img.load()
+    try:
+        img = Image.open(io.BytesIO(data))  # reads the header only
+    except Image.DecompressionBombError as exc:
+        raise InputTooLargeError("decompression_bomb", str(exc)) from exc
+    except UnidentifiedImageError as exc:
+        raise InputError("not_an_image", "not a recognised image format") from exc
+    except Exception as exc:  # PIL raises many types on garbage headers
+        raise InputError("corrupt_image", f"{type(exc).__name__}: {exc}") from exc
+    w, h = img.size
+    if w * h > max_pixels:
+        raise InputTooLargeError(
+            "decompression_bomb", f"{w}x{h} = {w * h} pixels exceeds the cap of {max_pixels}"
+        )
+    if w <= 0 or h <= 0:
+        raise InputError("corrupt_image", f"invalid size {w}x{h}")
+    try:
+        img.load()
+    except Exception as exc:
+        msg = f"{type(exc).__name__}: {exc}"
+        reason = "truncated_image" if "truncated" in msg.lower() else "corrupt_image"
+        raise InputError(reason, msg) from exc
     if mode == "RGB" and (img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info):
         # Clip art (Tux Paint stamps, logos) is drawn on a transparent background; a plain
         # convert turns it black. Composite on white, as a browser shows it.

@@ -7,12 +7,15 @@ the CLI all use it, so nothing here needs the ``serve`` extra.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from plait.io.corpus import Corpus, sql_in
 from plait.langs import lang_where, sample_langs
 from plait.schema import Sample
 from plait.views import nearest_text
+
+if TYPE_CHECKING:
+    from plait.io.where import Expr
 
 
 class FilterSpec(Protocol):
@@ -24,18 +27,21 @@ class FilterSpec(Protocol):
     kinds: list[str]
 
 
-def build_where(where: str | None, filters: FilterSpec | None) -> str | None:
-    """``where`` AND the structured filters, every value quoted here."""
-    parts = [f"({where})"] if where and where.strip() else []
-    if filters is not None and filters.langs:  # plait.langs's rule, in SQL
-        parts.append(lang_where(filters.langs))
-    if filters is not None and filters.licences:
-        parts.append(sql_in("source.licence", filters.licences))
-    if filters is not None and filters.sources:
-        parts.append(sql_in("source.dataset", filters.sources))
-    if filters is not None and filters.kinds:
-        parts.append(sql_in("kind", filters.kinds))
-    return " AND ".join(parts) if parts else None
+def build_where(where: str | Expr | None, filters: FilterSpec | None) -> Expr | None:
+    """``where`` (parsed by :mod:`plait.io.where`) AND the structured filters: one
+    expression tree, so no text in ``where`` can reach past its own parentheses.
+    ``to_sql(tree)`` gives the SQL for Lance."""
+    from plait.io import where as w
+
+    if filters is None:
+        return w.tree(where)
+    return w.all_of(
+        w.tree(where),
+        w.Sql(lang_where(filters.langs)) if filters.langs else None,  # plait.langs's rule
+        w.one_of("source.licence", filters.licences),
+        w.one_of("source.dataset", filters.sources),
+        w.one_of("kind", filters.kinds),
+    )
 
 
 def in_ranges(stats: dict[str, Any], ranges: dict[str, tuple[float | None, float | None]]) -> bool:

@@ -6,9 +6,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plait.errors import ConfigError
+from plait.io.where import Expr
 from plait.schema import Sample
 
 MODALITIES = ("image", "text", "audio")
+# Query text beyond this is refused: a CLIP text tower reads 77 tokens, and BM25 work
+# (and memory) grows with the number of query terms (a 1 MB query held 555 MB).
+MAX_TEXT = 4096
+MAX_NAME = 1024  # a sample id (``like``), an encoder spec or a kind
 
 
 @dataclass
@@ -37,7 +42,7 @@ class Query:
     text: str | None = None
     image: Any = None  # bytes | PIL.Image.Image
     like: str | None = None
-    where: str | None = None
+    where: str | Expr | None = None  # text is parsed (plait.io.where); a tree is used as is
     modality: str | None = None
     kind: str | None = None
     k: int = 10
@@ -59,6 +64,14 @@ class Query:
             )
         if self.k < 1:
             raise ConfigError(f"k must be at least 1, not {self.k}")
+        if self.text is not None and len(self.text) > MAX_TEXT:
+            raise ConfigError(
+                f"the query text is {len(self.text)} characters; the limit is {MAX_TEXT}"
+            )
+        for name in ("like", "encoder", "kind"):
+            value = getattr(self, name)
+            if isinstance(value, str) and len(value) > MAX_NAME:
+                raise ConfigError(f"{name} is {len(value)} characters; the limit is {MAX_NAME}")
         if not 0.0 <= self.text_weight <= 1.0:
             raise ConfigError(f"text_weight must lie in [0, 1], not {self.text_weight}")
         if (self.fulltext or self.hybrid) and not self.text:
@@ -67,13 +80,11 @@ class Query:
             raise ConfigError("full-text search takes text only (use hybrid to mix in vectors)")
 
     def sample_filter(self) -> str | None:
-        """The SQL filter over samples: ``where`` and ``kind`` together."""
-        from plait.io.corpus import sql_str
+        """The SQL filter over samples: ``where`` (parsed, see :mod:`plait.io.where`) and
+        ``kind`` together."""
+        from plait.io import where as w
 
-        parts = [f"({self.where})"] if self.where else []
-        if self.kind:
-            parts.append(f"kind = {sql_str(self.kind)}")
-        return " AND ".join(parts) or None
+        return w.where_sql(self.where, w.equals("kind", self.kind))
 
 
 @dataclass

@@ -34,7 +34,7 @@ def create_app(
     from fastapi.responses import FileResponse, JSONResponse
     from fastapi.staticfiles import StaticFiles
 
-    from plait.server import errors
+    from plait.server import docs, errors
     from plait.server.routes import ask, export, samples, search
     from plait.server.routes import corpora as corpora_routes
     from plait.server.settings import ServerSettings
@@ -57,6 +57,8 @@ def create_app(
         version=plait.__version__,
         lifespan=lifespan,
         description="Search, inspect and export a plait corpus. Writes need the API key.",
+        docs_url=None,  # FastAPI's pages load scripts from a CDN: plait.server.docs instead
+        redoc_url=None,
     )
     app.state.plait = state
     errors.install(app)
@@ -67,6 +69,13 @@ def create_app(
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        if not host_allowed(settings, request.headers.get("host", "")):
+            return errors.error_response(
+                errors.HostNotAllowedError(
+                    "this server answers only requests to its own host name "
+                    "(set allowed hosts to serve another)"
+                )
+            )
         length = request.headers.get("content-length")
         if request.method == "POST" and length and length.isdigit() and int(length) > upload_cap:
             return errors.error_response(
@@ -93,4 +102,37 @@ def create_app(
         return JSONResponse(errors.body(404, "NotFound", f"no API route /api/{rest}"), 404)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    docs.install(app)
     return app
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    name = host.strip("[]").lower()
+    if name in LOOPBACK_NAMES or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def host_allowed(settings: Any, header: str) -> bool:
+    """Whether a request's ``Host`` may be served. Bound to loopback, only loopback names
+    (and ``allowed_hosts``) are: a page on another site that rebinds its DNS name to
+    127.0.0.1 sends its own name and is refused. Bound elsewhere, ``allowed_hosts``
+    (when set) is the list; an app whose address is unknown (tests) serves any host."""
+    allowed = {h.lower() for h in settings.allowed_hosts}
+    local = settings.host is not None and is_loopback(settings.host)
+    if not allowed and not local:
+        return True
+    name = header.strip().lower()
+    if name.startswith("["):  # [::1]:8765
+        name = name[1 : name.find("]")] if "]" in name else name
+    elif name.count(":") == 1:
+        name = name.rsplit(":", 1)[0]
+    return name in allowed or (local and is_loopback(name))

@@ -23,6 +23,12 @@ class AuthError(SecurityError):
     http_status = 401
 
 
+class HostNotAllowedError(PlaitError):
+    """A request to a host name this server does not answer to (DNS rebinding)."""
+
+    http_status = 400
+
+
 class PayloadTooLargeError(PlaitError):
     http_status = 413
 
@@ -92,7 +98,18 @@ def install(app: Any) -> None:
             headers=getattr(exc, "headers", None),
         )
 
+    async def on_model(_: Any, exc: Exception) -> JSONResponse:
+        """A model built inside a handler from query values (e.g. Filters) refused them."""
+        from pydantic import ValidationError
+
+        assert isinstance(exc, ValidationError)
+        msg = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return JSONResponse(body(422, "ValidationError", msg or "invalid request"), 422)
+
+    from pydantic import ValidationError
+
     app.add_exception_handler(PlaitError, on_plait)
     app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(ValidationError, on_model)
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(Exception, on_plait)

@@ -8,11 +8,20 @@ imported here: the client must not pull in FastAPI.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 Modality = Literal["image", "text"]
+
+# Request size caps (422 above), the same as the library's: a query's text
+# (plait.retrieval.types.MAX_TEXT), a where filter (plait.io.where.MAX_CHARS), names.
+MAX_TEXT = 4096
+MAX_WHERE = 4000
+MAX_NAME = 1024
+MAX_VALUES = 100  # values in one structured filter
+Name = Annotated[str, StringConstraints(max_length=MAX_NAME)]
+Value = Annotated[str, StringConstraints(max_length=256)]
 ExportFormat = Literal["webdataset", "parquet", "jsonl"]
 
 
@@ -47,12 +56,17 @@ class Filters(BaseModel):
     """Structured filters, turned into a ``where`` clause by the server (no SQL quoting
     left to the caller). Each list means "any of these"; lists combine with AND."""
 
-    langs: list[str] = Field(default_factory=list, description="Language of any text slot.")
-    licences: list[str] = Field(default_factory=list)
-    sources: list[str] = Field(default_factory=list, description="source.dataset values.")
-    kinds: list[str] = Field(default_factory=list)
-    stats: dict[str, tuple[float | None, float | None]] = Field(
+    langs: list[Value] = Field(
+        default_factory=list, max_length=MAX_VALUES, description="Language of any text slot."
+    )
+    licences: list[Value] = Field(default_factory=list, max_length=MAX_VALUES)
+    sources: list[Value] = Field(
+        default_factory=list, max_length=MAX_VALUES, description="source.dataset values."
+    )
+    kinds: list[Value] = Field(default_factory=list, max_length=MAX_VALUES)
+    stats: dict[Value, tuple[float | None, float | None]] = Field(
         default_factory=dict,
+        max_length=MAX_VALUES,
         description="Ranges over stats keys, e.g. {'clip_score': [0.3, null]}.",
     )
 
@@ -60,14 +74,18 @@ class Filters(BaseModel):
 class SearchRequest(BaseModel):
     """Every query kind of :class:`plait.retrieval.Query`, plus paging and filters."""
 
-    text: str | None = None
-    like: str | None = Field(None, description="A sample id: more like this.")
-    where: str | None = Field(None, description="SQL over samples columns.")
+    text: str | None = Field(None, max_length=MAX_TEXT)
+    like: Name | None = Field(None, description="A sample id: more like this.")
+    where: str | None = Field(
+        None,
+        max_length=MAX_WHERE,
+        description="A filter over samples columns in plait's where grammar (a SQL subset).",
+    )
     modality: Modality | None = None
-    kind: str | None = None
+    kind: Name | None = None
     k: int = Field(10, ge=1, description="Results per page (the server caps it).")
     offset: int = Field(0, ge=0)
-    encoder: str | None = None
+    encoder: Name | None = None
     hybrid: bool = False
     fulltext: bool = Field(False, description="BM25 only: no vectors, no encoder.")
     adaptive: bool = False
@@ -208,10 +226,10 @@ class ExportRequest(BaseModel):
     under the server's export root."""
 
     format: ExportFormat = "webdataset"
-    dest: str | None = Field(None, description="Folder relative to the export root.")
-    where: str | None = None
+    dest: Name | None = Field(None, description="Folder relative to the export root.")
+    where: str | None = Field(None, max_length=MAX_WHERE)
     query: SearchRequest | None = Field(None, description="Its k is the subset size.")
-    ids: list[str] | None = None
+    ids: list[Name] | None = Field(None, max_length=100_000)
     filters: Filters = Field(default_factory=Filters)
     limit: int | None = Field(None, ge=1)
     shard_size: int = Field(10_000, ge=1)

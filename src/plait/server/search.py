@@ -10,6 +10,7 @@ from typing import Any
 
 from plait.errors import ConfigError
 from plait.io.corpus import Corpus
+from plait.io.where import to_sql
 from plait.retrieval import Hit, Query, search
 from plait.retrieval.cards import build_where, in_ranges, load_samples, summary
 from plait.server.models import SearchRequest
@@ -28,7 +29,7 @@ _QUERY_FIELDS = (
 )
 
 
-def to_query(req: SearchRequest, k: int, image: bytes | None = None) -> Query:
+def to_query(req: SearchRequest, k: int, image: Any = None) -> Query:
     """A :class:`plait.retrieval.Query` for ``req`` asking for ``k`` hits."""
     if not (req.text or req.like or image is not None):
         raise ConfigError(
@@ -43,7 +44,7 @@ def to_query(req: SearchRequest, k: int, image: bytes | None = None) -> Query:
 def run_search(
     corpus: Corpus,
     req: SearchRequest,
-    image: bytes | None,
+    image: Any,
     max_page: int,
     max_offset: int,
     search_fn: Callable[[Query], list[Hit]] | None = None,
@@ -54,11 +55,11 @@ def run_search(
     if req.offset > max_offset:
         raise ConfigError(f"offset={req.offset} is above the limit of {max_offset}")
     t0 = time.perf_counter()
-    where = build_where(req.where, req.filters)
+    where = to_sql(build_where(req.where, req.filters))  # a bad filter is a 422 here
     if where:
         from plait.export.select import checked_count
 
-        checked_count(corpus, "samples", where)  # a bad filter is a 422, not a 500 from Lance
+        checked_count(corpus, "samples", where)  # and one Lance cannot run is a 422 too
     query = to_query(req, req.offset + req.k, image)
     hits = search_fn(query) if search_fn else search(corpus, query)
     hits = [

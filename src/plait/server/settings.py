@@ -31,6 +31,16 @@ class ServerSettings:
     # Generators that /ask and /v1/chat/completions may use; the first is the default.
     # A request cannot name any other (hf:DIR reads local paths, openai: reaches hosts).
     generators: list[str] = field(default_factory=lambda: ["extractive"])
+    # an uploaded query image is refused (413) above this many pixels, read from its
+    # header before decoding; at most ``decode_slots`` are decoded at once (RGB: 3 bytes
+    # a pixel, so about 100 MB of decoded images at the defaults)
+    max_query_pixels: int = 16_000_000
+    decode_slots: int = 2
+    # the address the server is bound to (None: unknown, e.g. an app under test). Bound to
+    # loopback, only requests naming a loopback host (or one in ``allowed_hosts``) are
+    # served: a DNS-rebinding page cannot reach the API through the browser
+    host: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.corpora:

@@ -138,6 +138,7 @@ class AppState:
         self.stats = StatsCache()
         self.jobs = ExportJobs()
         self.write_lock = threading.Lock()  # one writer per table at a time
+        self.decode_slots = threading.BoundedSemaphore(max(1, settings.decode_slots))
         from plait.server.answers import AskService
 
         self.ask = AskService(self)

@@ -19,8 +19,17 @@ router = APIRouter(prefix="/api/corpora/{name}", tags=["export"])
 
 
 def confine(root: Path, dest: str) -> Path:
-    """``dest`` under ``root``; anything reaching outside (``..``, absolute, symlink) is 403."""
-    target = (root / dest).resolve()
+    """``dest`` under ``root``; anything reaching outside (``..``, absolute, symlink) is 403.
+    A name no file system takes (NUL or other control characters, a part over 255 bytes)
+    is a 422."""
+    if any(ord(c) < 32 or c == "\x7f" for c in dest):
+        raise ConfigError(f"export destination {dest!r} contains a control character")
+    if any(len(part.encode()) > 255 for part in dest.replace("\\", "/").split("/")):
+        raise ConfigError("export destination has a path part over 255 bytes")
+    try:
+        target = (root / dest).resolve()
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"export destination {dest!r} is not a usable path: {exc}") from exc
     if target == root or not target.is_relative_to(root):
         raise SecurityError(f"export destination {dest!r} is outside the export root")
     return target

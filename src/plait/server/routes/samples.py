@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from plait.export.select import checked_count
+from plait.io.where import to_sql
 from plait.retrieval.cards import build_where, summary
 from plait.schema import Sample
 from plait.server import models
@@ -32,7 +33,7 @@ MEDIA_HEADERS = {
 def list_samples(
     corpus: CorpusDep,
     state: State,
-    where: str | None = None,
+    where: Annotated[str | None, Query(max_length=models.MAX_WHERE)] = None,
     lang: Annotated[list[str] | None, Query()] = None,
     licence: Annotated[list[str] | None, Query()] = None,
     source: Annotated[list[str] | None, Query()] = None,
@@ -45,7 +46,7 @@ def list_samples(
     filters = models.Filters(
         langs=lang or [], licences=licence or [], sources=source or [], kinds=kind or []
     )
-    clause = build_where(where, filters)
+    clause = to_sql(build_where(where, filters))
     total = checked_count(corpus, "samples", clause)
     ds = corpus.dataset("samples")
     rows = [] if ds is None else ds.to_table(filter=clause, offset=offset, limit=limit).to_pylist()

@@ -32,10 +32,14 @@ async def search_image(
     state: State,
     image: Annotated[UploadFile, File(description="The query image.")],
     query: Annotated[
-        str, Form(description="A SearchRequest as JSON (text makes it composed).")
+        str,
+        Form(description="A SearchRequest as JSON (text makes it composed).", max_length=65536),
     ] = "{}",
 ) -> dict:
-    """An uploaded image, optionally with text and every other SearchRequest field."""
+    """An uploaded image, optionally with text and every other SearchRequest field.
+
+    The image's pixel count is read from its header before anything is decoded (413
+    over ``max_query_pixels``); bytes that are not a whole image are a 400."""
     s = state.settings
     data = await image.read(s.max_upload_bytes + 1)
     if len(data) > s.max_upload_bytes:
@@ -50,6 +54,11 @@ async def search_image(
         raise ConfigError(f"bad query field: {exc}") from exc
     from starlette.concurrency import run_in_threadpool
 
-    return await run_in_threadpool(
-        run_search, corpus, req, data, s.max_page, s.max_offset, searcher
-    )
+    def decode_and_search() -> dict:
+        from plait.io.media import open_image
+
+        with state.decode_slots:  # bounds the memory that decoded query images hold
+            pixels = open_image(data, max_pixels=s.max_query_pixels)
+            return run_search(corpus, req, pixels, s.max_page, s.max_offset, searcher)
+
+    return await run_in_threadpool(decode_and_search)
