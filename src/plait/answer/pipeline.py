@@ -52,6 +52,9 @@ class AskOptions:
             raise ConfigError(f"k must be at least 1, not {self.k}")
         if not 0.0 <= self.threshold <= 1.0:
             raise ConfigError(f"threshold must lie in [0, 1], not {self.threshold}")
+        from plait.io.where import parse
+
+        parse(self.where)  # a filter outside the where grammar fails before any work
         if self.depth < self.k:
             self.depth = self.k
 

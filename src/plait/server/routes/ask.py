@@ -24,7 +24,7 @@ class AskRequest(BaseModel):
     k: int = Field(5, ge=1, le=50, description="Sources given to the generator, at most.")
     threshold: float = Field(0.4, ge=0.0, le=1.0)
     rerank: str = "lexical"
-    where: str | None = None
+    where: str | None = Field(None, max_length=4000, description="plait's where grammar.")
     rollup: bool = True
     max_new_tokens: int = Field(96, ge=1, le=2048)
     stream: bool = Field(True, description="Server-sent events; false: one JSON answer.")
