@@ -33,19 +33,19 @@ def messy(tmp_path: Path) -> Path:
 
 def test_every_bad_input_is_quarantined_with_location_and_reason(messy: Path, corpus: Corpus):
     report = ingest(corpus, messy, licence="CC0-1.0")
-    assert report.added == 2  # good.jpg and copy.jpg
-    assert corpus.count("media") == 1  # identical bytes stored once
+    assert report.added == 3  # good.jpg, copy.jpg and latin1.jpg (its caption decoded)
+    assert corpus.count("media") == 2  # identical bytes stored once
     rows = {Path(r["location"]).name: r for r in corpus.read("quarantine").to_pylist()}
     assert rows["empty.jpg"]["reason"] == "empty_file"
     assert rows["truncated.jpg"]["reason"] in ("truncated_image", "corrupt_image")
     assert rows["garbage.png"]["reason"] in ("not_an_image", "corrupt_image")
     assert rows["bomb.png"]["reason"] == "decompression_bomb"
-    assert rows["latin1.txt"]["reason"] == "bad_encoding"
+    assert corpus.sample("messy/latin1.jpg").meta["caption_encoding"] == "cp1252"
     assert all(r["error"] and r["run_id"] == report.run_id for r in rows.values())
-    assert sum(report.quarantined.values()) == len(rows) == 5
+    assert sum(report.quarantined.values()) == len(rows) == 4
 
     again = ingest(corpus, messy, licence="CC0-1.0")
-    assert again.added == 0 and corpus.count("quarantine") == 5  # no duplicate rows
+    assert again.added == 0 and corpus.count("quarantine") == 4  # no duplicate rows
 
 
 def test_cli_exits_0_with_bad_inputs_and_4_when_nothing_reads(messy: Path, tmp_path: Path):
@@ -60,7 +60,7 @@ def test_cli_exits_0_with_bad_inputs_and_4_when_nothing_reads(messy: Path, tmp_p
     ]
     ok = subprocess.run(cmd, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
-    assert "quarantined 5" in " ".join(ok.stdout.split())
+    assert "quarantined 4" in " ".join(ok.stdout.split())
     for name in ("good.jpg", "good.txt", "copy.jpg", "latin1.jpg"):
         (messy / name).unlink()
     bad = subprocess.run(

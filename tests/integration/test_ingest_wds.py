@@ -56,13 +56,16 @@ def test_hostile_shards_quarantine_each_bad_input_and_keep_the_rest(corpus: Corp
     report = ingest(corpus, str(shards / "*.tar"), dataset="hostile")
     assert sorted(corpus.ids()) == [
         "hostile/00000/dup",
+        "hostile/00000/latin",  # its Latin-1 caption decoded, the encoding in its meta
         "hostile/00000/ok",
         "hostile/00000/words",
         "hostile/00001/k0",
         "hostile/00001/k1",
     ]
     assert corpus.sample("hostile/00000/words").kind == "text"
-    assert corpus.count("media") == 3  # blue once, white, black
+    assert corpus.sample("hostile/00000/latin").texts[1] == "caf\xe9"
+    assert corpus.sample("hostile/00000/latin").meta["caption_encoding"] == "cp1252"
+    assert corpus.count("media") == 4  # blue once, green, white, black
     where = {
         r["location"].split("#", 1)[1]: r["reason"] for r in corpus.read("quarantine").to_pylist()
     }
@@ -71,10 +74,9 @@ def test_hostile_shards_quarantine_each_bad_input_and_keep_the_rest(corpus: Corp
         "corrupt.jpg": where["corrupt.jpg"],
         "bomb.png": "decompression_bomb",
         "../../escape.jpg": "path_traversal",
-        "latin.txt": "bad_encoding",
         "k2.jpg": "truncated_archive",
     }
-    assert sum(report.quarantined.values()) == 5
+    assert sum(report.quarantined.values()) == 4
 
     again = ingest(corpus, str(shards / "*.tar"), dataset="hostile")
-    assert again.added == 0 and corpus.count("quarantine") == 5
+    assert again.added == 0 and corpus.count("quarantine") == 4

@@ -106,7 +106,8 @@ def save_adapter(corpus: Corpus, name: str, cfg: AdapterConfig, heads: Heads) ->
     return d
 
 
-def load_adapter(corpus: Corpus, name: str) -> tuple[AdapterConfig, Heads]:
+def check_adapter(corpus: Corpus, name: str) -> Path:
+    """The adapter's folder; NotFoundError naming the adapters there if it is absent."""
     d = adapter_dir(corpus, name)
     if not (d / "config.json").is_file():
         have = ", ".join(adapter_names(corpus)) or "(none)"
@@ -114,6 +115,11 @@ def load_adapter(corpus: Corpus, name: str) -> tuple[AdapterConfig, Heads]:
             f"no adapter {name!r} in {corpus.path} (adapters: {have}); "
             f"train one with `plait align {corpus.path} --name {name}`"
         )
+    return d
+
+
+def load_adapter(corpus: Corpus, name: str) -> tuple[AdapterConfig, Heads]:
+    d = check_adapter(corpus, name)
     raw = json.loads((d / "config.json").read_text())
     if raw.get("format") != FORMAT:
         raise ConfigError(f"{d / 'config.json'} is not a plait lit adapter")

@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from plait.ingest.base import Failure, ImageInput, Item, RawSample
+from plait.ingest.encoding import META_KEY, decode_text
 from plait.schema import IMAGE, PAIR, Source
 
 IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".svg"})
@@ -81,39 +84,78 @@ def walk(root: Path, exts: frozenset[str]) -> Iterator[tuple[str, str, frozenset
         stack.extend(reversed(subdirs))
 
 
+# A sidecar is a caption or a small JSON file: anything bigger is not one.
+MAX_SIDECAR_BYTES = 4 * 1024 * 1024
+
+
+class Sidecar(NamedTuple):
+    path: str | None
+    text: str | None
+    failure: Failure | None
+    encoding: str | None = None  # set when the text was not UTF-8 (the fallback used)
+
+
+def open_sidecar(side_path: str, root: str | Path | None) -> bytes | Failure:
+    """The bytes of a sidecar, checked as the file it describes is: a symlink may not
+    lead out of ``root``; only a regular file of sane size is read (a FIFO would block
+    the run, /dev/zero would never end)."""
+    if root is not None and os.path.islink(side_path):
+        if not Path(os.path.realpath(side_path)).is_relative_to(Path(root).resolve()):
+            return Failure(side_path, "path_traversal", "sidecar symlink points outside the folder")
+    try:
+        st = os.stat(side_path)
+        if not stat.S_ISREG(st.st_mode):
+            return Failure(side_path, "not_a_file", "sidecar is not a regular file")
+        if st.st_size > MAX_SIDECAR_BYTES:
+            return Failure(
+                side_path,
+                "too_large",
+                f"sidecar of {st.st_size} bytes exceeds the cap of {MAX_SIDECAR_BYTES}",
+            )
+        with open(side_path, "rb") as f:
+            return f.read(MAX_SIDECAR_BYTES + 1)
+    except OSError as exc:
+        return Failure(side_path, "unreadable_file", str(exc))
+
+
 def read_sidecar(
-    folder: str, stem: str, names: frozenset[str], exts: tuple[str, ...]
-) -> tuple[str | None, str | None, Failure | None]:
-    """``(path, text, failure)`` of the first sidecar ``stem + ext`` present (UTF-8)."""
+    folder: str,
+    stem: str,
+    names: frozenset[str],
+    exts: tuple[str, ...],
+    root: str | Path | None = None,
+) -> Sidecar:
+    """The first sidecar ``stem + ext`` present: its path, text, the failure that stops
+    it (see :func:`open_sidecar`), and the legacy encoding its text was decoded with."""
     for ext in exts:
         side = stem + ext
         if side in names:
             side_path = os.path.join(folder, side)
-            try:
-                with open(side_path, "rb") as f:
-                    return side_path, f.read().decode("utf-8-sig"), None
-            except UnicodeDecodeError as exc:
-                return (
-                    side_path,
-                    None,
-                    Failure(side_path, "bad_encoding", f"sidecar is not UTF-8: {exc}"),
-                )
-            except OSError as exc:
-                return side_path, None, Failure(side_path, "unreadable_file", str(exc))
-    return None, None, None
+            data = open_sidecar(side_path, root)
+            if isinstance(data, Failure):
+                return Sidecar(side_path, None, data)
+            text, encoding = decode_text(data)
+            return Sidecar(side_path, text, None, encoding)
+    return Sidecar(None, None, None)
 
 
 def read_meta_sidecar(
-    folder: str, stem: str, names: frozenset[str], ext: str = ".json"
+    folder: str,
+    stem: str,
+    names: frozenset[str],
+    ext: str = ".json",
+    root: str | Path | None = None,
 ) -> tuple[dict, Failure | None]:
     """The ``stem.json`` sidecar as a dict (``{"sidecar": value}`` when not an object)."""
     side = stem + ext
     if side not in names:
         return {}, None
     side_path = os.path.join(folder, side)
+    data = open_sidecar(side_path, root)
+    if isinstance(data, Failure):
+        return {}, data
     try:
-        with open(side_path, "rb") as f:
-            loaded = json.loads(f.read().decode("utf-8"))
+        loaded = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return {}, Failure(side_path, "bad_sidecar", f"sidecar JSON unreadable: {exc}")
     return (loaded if isinstance(loaded, dict) else {"sidecar": loaded}), None
@@ -151,13 +193,15 @@ class FolderReader:
             return Failure(path, "path_traversal", "symlink points outside the source folder")
         stem = os.path.splitext(name)[0]
         others = names - {name}
-        _, text, failure = read_sidecar(folder, stem, others, self.caption_exts)
+        side = read_sidecar(folder, stem, others, self.caption_exts, self._root)
+        if side.failure is not None:
+            return side.failure
+        captions, langs = parse_sidecar(side.text) if side.text is not None else ([], [])
+        meta, failure = read_meta_sidecar(folder, stem, others, self.meta_ext, self._root)
         if failure is not None:
             return failure
-        captions, langs = parse_sidecar(text) if text is not None else ([], [])
-        meta, failure = read_meta_sidecar(folder, stem, others, self.meta_ext)
-        if failure is not None:
-            return failure
+        if side.encoding:  # what the input said: its caption was not UTF-8
+            meta = {**meta, META_KEY: side.encoding}
         return RawSample(
             key=rel,
             kind=PAIR if captions else IMAGE,

@@ -28,6 +28,7 @@ from plait import schema
 from plait.errors import InputError, NothingReadError
 from plait.executors.changes import describe_change
 from plait.ingest.base import Failure, ImageInput, MediaFile, RawSample, Reader
+from plait.ingest.hints import nothing_read
 from plait.ingest.ledger import MISSING, Known, QuarantineLedger, locations
 from plait.io import media as media_mod
 from plait.io.corpus import Corpus, sql_in
@@ -54,6 +55,7 @@ class IngestReport:
     quarantined: Counter = field(default_factory=Counter)
     by_kind: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    examples: dict[str, str] = field(default_factory=dict)  # reason -> "location: error"
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -358,6 +360,7 @@ class _Loop:
         sample_id: str | None = None,
     ) -> None:
         self.report.quarantined[reason] += 1
+        self.report.examples.setdefault(reason, f"{location}: {error[:300]}")
         qid = quarantine_id(location, reason)
         self.ledger.failed(qid)
         if qid in self.ledger.ids:
@@ -427,14 +430,8 @@ def run_ingest(
         run.counts.update(report.to_dict())
         if report.added + report.skipped + report.completed == 0:
             run.status = "failed"
-            what = (
-                f"{sum(report.quarantined.values())} inputs failed"
-                if report.quarantined
-                else "no input matched"
-            )
-            raise NothingReadError(
-                f"nothing could be read from {getattr(reader, 'dataset', reader)}: {what}"
-            )
+            source = str(getattr(reader, "dataset", reader))
+            raise NothingReadError(nothing_read(source, report.quarantined, report.examples))
     return report
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from plait.errors import ConfigError
 from plait.ingest.base import Failure, ImageInput, Item, RawSample
+from plait.ingest.encoding import META_KEY, decode_text
 from plait.schema import IMAGE, PAIR, TEXT, Source
 
 IMAGE_COLUMNS = (
@@ -88,7 +89,8 @@ def iter_rows(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any] | Fail
                     continue
                 yield n, row
             return
-        # surrogateescape keeps undecodable bytes visible so one bad row fails alone
+        # surrogateescape keeps undecodable bytes, so a row that is not UTF-8 is decoded
+        # alone with a legacy encoding (recorded in its meta: plait.ingest.encoding)
         text = io.TextIOWrapper(fb, encoding="utf-8", errors="surrogateescape", newline="")
         reader = csv.reader(text, delimiter="\t" if fmt == "tsv" else ",")
         header: list[str] | None = None
@@ -104,9 +106,9 @@ def iter_rows(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any] | Fail
                 )
                 continue
             where = f"{path}:{reader.line_num}"
+            legacy = None
             if any(_has_surrogates(f) for f in fields):
-                yield reader.line_num, Failure(where, "bad_encoding", "row is not valid UTF-8")
-                continue
+                fields, legacy = _legacy(fields)
             if header is None:
                 header = [h.strip().lstrip("\ufeff") for h in fields]
                 continue
@@ -116,7 +118,22 @@ def iter_rows(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any] | Fail
                 msg = f"{len(fields)} fields, header has {len(header)}"
                 yield reader.line_num, Failure(where, "malformed_row", msg)
                 continue
-            yield reader.line_num, dict(zip(header, fields))
+            row = dict(zip(header, fields))
+            if legacy:
+                row[_ENCODING] = legacy
+            yield reader.line_num, row
+
+
+_ENCODING = "_encoding"  # internal key: the legacy encoding a row was decoded with
+
+
+def _legacy(fields: list[str]) -> tuple[list[str], str]:
+    """Fields read as UTF-8 with surrogateescape, decoded again with the legacy encoding
+    the whole row decodes with."""
+    raw = [f.encode("utf-8", "surrogateescape") for f in fields]
+    _, enc = decode_text(b"\t".join(raw))
+    assert enc is not None
+    return [b.decode(enc) for b in raw], enc
 
 
 def _has_surrogates(text: str) -> bool:
@@ -182,7 +199,7 @@ class TableReader:
                 yield row
                 continue
             if cols is None:
-                cols = list(row)
+                cols = [c for c in row if c != _ENCODING]
                 img_col = _pick(cols, IMAGE_COLUMNS, self.image_column, "image")
                 cap_col = _pick(cols, CAPTION_COLUMNS, self.caption_column, "caption")
                 if img_col is None and cap_col is None:
@@ -220,6 +237,8 @@ class TableReader:
         ]
         seen[key] = seen.get(key, 0) + 1
         sample_key = key if seen[key] == 1 else f"{key}#{seen[key]}"
+        if img_col and not image:
+            return Failure(where, "missing_image", f"the image column {img_col!r} is empty")
         slots: list[Any] = []
         url = None
         if image:
@@ -237,8 +256,11 @@ class TableReader:
         meta = {
             k: v
             for k, v in first.items()
-            if k not in (img_col, cap_col, "_line") and v not in (None, "")
+            if k not in (img_col, cap_col, "_line", _ENCODING) and v not in (None, "")
         }
+        legacy = next((r[_ENCODING] for r in rows if r.get(_ENCODING)), None)
+        if legacy:
+            meta[META_KEY] = legacy
         licence = next((str(first[c]) for c in LICENCE_COLUMNS if first.get(c)), self.licence)
         kind = PAIR if image and captions else (IMAGE if image else TEXT)
         if not slots:

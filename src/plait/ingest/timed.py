@@ -20,6 +20,7 @@ from plait.av.probe import Probe, av_module, hash_file, probe
 from plait.av.subtitles import SUBTITLE_EXTS, Cue, parse_subtitles
 from plait.errors import InputError
 from plait.ingest.base import Failure, Item, MediaFile, RawSample
+from plait.ingest.encoding import META_KEY
 from plait.ingest.folder import parse_sidecar, read_meta_sidecar, read_sidecar, walk
 from plait.schema import Source
 
@@ -93,20 +94,24 @@ class TimedReader:
 
     def _sidecars(self, folder: str, stem: str, names: frozenset[str]) -> Sidecars | Failure:
         out = Sidecars()
-        _, text, failure = read_sidecar(folder, stem, names, (".txt", ".caption"))
-        if failure is not None:
-            return failure
-        if text is not None:
-            out.captions, out.langs = parse_sidecar(text)
-        sub_path, text, failure = read_sidecar(folder, stem, names, SUBTITLE_EXTS)
-        if failure is not None:
-            return failure
-        if text is not None:
-            out.cues, skipped = parse_subtitles(text)
+        caps = read_sidecar(folder, stem, names, (".txt", ".caption"), self._root)
+        if caps.failure is not None:
+            return caps.failure
+        if caps.text is not None:
+            out.captions, out.langs = parse_sidecar(caps.text)
+            if caps.encoding:
+                out.meta[META_KEY] = caps.encoding
+        subs = read_sidecar(folder, stem, names, SUBTITLE_EXTS, self._root)
+        if subs.failure is not None:
+            return subs.failure
+        if subs.text is not None:
+            out.cues, skipped = parse_subtitles(subs.text)
             if skipped:
                 out.meta["subtitle_blocks_skipped"] = skipped
-            out.meta["subtitles"] = os.path.basename(sub_path or "")
-        meta, failure = read_meta_sidecar(folder, stem, names)
+            out.meta["subtitles"] = os.path.basename(subs.path or "")
+            if subs.encoding:
+                out.meta["subtitle_encoding"] = subs.encoding
+        meta, failure = read_meta_sidecar(folder, stem, names, root=self._root)
         if failure is not None:
             return failure
         out.meta.update(meta)

@@ -14,10 +14,9 @@ Hostile or broken shards yield ``Failure`` items, never exceptions:
 - a member over ``max_member_bytes``: ``too_large`` (skipped unread);
 - a shard cut short: ``truncated_archive`` at ``shard#member``; every key read
   completely before the cut is kept, the key being read is quarantined;
-- a caption that is not UTF-8: ``bad_encoding``. The whole key is quarantined
-  (as the folder reader does for sidecars): guessing a codec would silently
-  store mojibake as training text, and a pair without its caption is not the
-  pair the shard promised;
+- a caption that is not UTF-8 is decoded as Windows-1252 (else Latin-1), and the
+  fallback is recorded in ``meta["caption_encoding"]`` (see
+  :mod:`plait.ingest.encoding`), so a filter can find or drop those pairs;
 - a ``.json`` that does not parse: ``bad_sidecar``; a key seen twice in one
   shard: ``duplicate_key`` (the first one is kept).
 
@@ -43,6 +42,7 @@ from typing import Any
 
 from plait.ingest._safety import member_name_problem
 from plait.ingest.base import Failure, ImageInput, Item, RawSample
+from plait.ingest.encoding import META_KEY, decode_text
 from plait.ingest.reassemble import Part, assemble, exported_part
 from plait.io.media import MAX_BYTES
 from plait.schema import IMAGE, PAIR, TEXT, Source
@@ -255,12 +255,11 @@ class WebDatasetReader:
             return Failure(where, "duplicate_key", f"key {key!r} appears twice in the shard")
         seen.add(key)
         caption: str | None = None
+        encoding: str | None = None
         cap_ext = next((e for e in CAPTION_EXTS if e in members), None)
         if cap_ext is not None:
-            try:
-                caption = members[cap_ext].decode("utf-8-sig").strip()
-            except UnicodeDecodeError as exc:
-                return Failure(f"{where}.{cap_ext}", "bad_encoding", f"caption is not UTF-8: {exc}")
+            caption, encoding = decode_text(members[cap_ext])
+            caption = caption.strip()
         meta: dict[str, Any] = {}
         if "json" in members:
             try:
@@ -268,6 +267,8 @@ class WebDatasetReader:
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 return Failure(f"{where}.json", "bad_sidecar", f"metadata JSON unreadable: {exc}")
             meta = loaded if isinstance(loaded, dict) else {"json": loaded}
+        if cap_ext is not None and encoding:
+            meta[META_KEY] = encoding
         if not caption and isinstance(meta.get("caption"), str) and meta["caption"].strip():
             caption = meta["caption"].strip()
         images = [

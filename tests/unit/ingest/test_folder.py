@@ -42,15 +42,12 @@ def test_folder_reader_pairs_images_with_sidecars(tmp_path: Path):
     assert cat.source.licence == "CC0-1.0" and cat.source.dataset == "d"
 
 
-def test_non_utf8_sidecar_is_a_failure(tmp_path: Path):
+def test_non_utf8_sidecar_is_decoded_and_its_encoding_recorded(tmp_path: Path):
     _img(tmp_path / "x.png")
     (tmp_path / "x.txt").write_bytes("caf\xe9".encode("latin-1"))
     (item,) = list(FolderReader(tmp_path))
-    assert (
-        isinstance(item, Failure)
-        and item.reason == "bad_encoding"
-        and item.location.endswith("x.txt")
-    )
+    assert isinstance(item, RawSample) and item.slots[1] == "caf\xe9"
+    assert item.meta["caption_encoding"] == "cp1252"
 
 
 def test_symlink_out_of_the_folder_is_refused(tmp_path: Path):

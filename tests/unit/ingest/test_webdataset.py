@@ -111,7 +111,10 @@ def test_hostile_members_are_failures_and_good_keys_survive(tmp_path: Path):
         "evil/good": "pair",
         "evil/textonly": "text",
         "evil/corrupt": "image",  # its bytes are checked by the ingest loop, not here
+        "evil/latin": "pair",  # a Latin-1 caption is decoded; meta records the encoding
     }
+    latin = next(s for s in samples if s.key == "evil/latin")
+    assert latin.slots[1] == "caf\xe9 cr\xe8me" and latin.meta["caption_encoding"] == "cp1252"
     text = next(s for s in samples if s.key == "evil/textonly")
     assert text.slots == ["only words here"] and text.source.url == "https://example.org/t"
     got = {(f.reason, f.location.split("#", 1)[1]) for f in failures}
@@ -120,7 +123,6 @@ def test_hostile_members_are_failures_and_good_keys_survive(tmp_path: Path):
         ("path_traversal", "/etc/passwd.txt"),
         ("unsupported_member", "link.jpg"),
         ("unsupported_member", "dev.jpg"),
-        ("bad_encoding", "latin.txt"),
         ("empty_sample", "metaonly"),
         ("bad_sidecar", "badjson.json"),
         ("duplicate_key", "good"),

@@ -50,6 +50,11 @@ class SimilarityTopFraction(Deduplicator):
         self.mode = check_mode(mode)
         self._enc: Any = None
 
+    def check(self, corpus_path: str | None) -> None:
+        from plait.encoders.base import check_spec
+
+        check_spec(self.encoder, corpus_path)  # a missing adapter fails before any work
+
     def fingerprint(self, batch: list[Sample], ctx: OpContext) -> list[Any]:
         if self._enc is None:
             self._enc = load(self.encoder, ctx.corpus_path)

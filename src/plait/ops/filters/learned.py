@@ -198,7 +198,10 @@ class LearnedFilter(Filter):
     def check(self, corpus_path: str | None) -> None:
         if corpus_path is None:
             raise ConfigError("learned_filter needs a corpus (filters are saved in it)")
-        load_filter(corpus_path, self.filter_name)
+        cfg, _, _ = load_filter(corpus_path, self.filter_name)
+        from plait.encoders.base import check_spec
+
+        check_spec(cfg.encoder, corpus_path)  # the encoder it was trained on, e.g. an adapter
 
     def _load(self, corpus_path: str | None) -> tuple[str, Any, np.ndarray, float, str]:
         if self._state is None or self._state[0] != corpus_path:

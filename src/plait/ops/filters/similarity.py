@@ -89,6 +89,11 @@ class ImageTextSimilarity(Filter):
         self._enc: Any = None
         self._corpus_path: str | None = None
 
+    def check(self, corpus_path: str | None) -> None:
+        from plait.encoders.base import check_spec
+
+        check_spec(self.encoder, corpus_path)  # a missing adapter fails before any work
+
     def _encoder(self, corpus_path: str | None) -> Any:
         if self._enc is None or corpus_path != self._corpus_path:
             self._enc, self._corpus_path = load(self.encoder, corpus_path), corpus_path
