@@ -9,8 +9,11 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -62,64 +65,32 @@ def _ingest_args(corpus_dir: Path, folder: Path) -> list[str]:
     return ["ingest", str(corpus_dir), str(folder), "--batch-size", "40", "--no-progress"]
 
 
-def _ingest_kills(tmp_path: Path, n: int) -> None:
-    folder = _folder(tmp_path / "in")
+@dataclass
+class Case:
+    """A command to kill: its arguments for a corpus folder, how to kill it at its first
+    commit, and the corpus each run starts from (None: a fresh one)."""
+
+    args: Callable[[Path], list[str]]
+    kill: Callable[[subprocess.Popen, Path, float], None]
+    base: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def _run_kills(case: Case, tmp_path: Path, n: int) -> None:
+    """``n`` times: start, kill at the first commit, check the corpus is usable, rerun,
+    and compare with an uninterrupted run (started beside the first killed one)."""
     clean = tmp_path / "clean"
-    reference = start(*_ingest_args(clean, folder))  # runs beside the first killed run
+    if case.base is not None:
+        shutil.copytree(case.base, clean)
+    reference = start(*case.args(clean), env=case.env)
     want = None
     for i in range(n):
         d = tmp_path / f"killed{i}"
-        proc = start(*_ingest_args(d, folder))
-        assert kill_when(proc, lambda d=d: files_under(d / "media.lance"), DELAYS[i % len(DELAYS)])
+        if case.base is not None:
+            shutil.copytree(case.base, d)
+        case.kill(start(*case.args(d), env=case.env), d, DELAYS[i % len(DELAYS)])
         _works_after(d)
-        finish(start(*_ingest_args(d, folder)))
-        if want is None:
-            finish(reference)
-            want = content(Corpus.open(clean))
-        got = Corpus.open(d)
-        keys_once(got)
-        assert content(got) == want
-        shutil.rmtree(d)
-
-
-def _curate_kills(tmp_path: Path, n: int) -> None:
-    sys.path.insert(0, str(TOY))
-    import toy_corpus
-
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(RECIPE)
-    env = {"PYTHONPATH": os.pathsep.join([str(TOY), os.environ.get("PYTHONPATH", "")])}
-    args = ["curate", "--shard-size", "100", "--workers", "2"]
-    base = toy_corpus.text_corpus(tmp_path / "base", 600).path
-    clean = tmp_path / "clean"
-    shutil.copytree(base, clean)
-    reference = start(*args, str(clean), str(recipe), env=env)
-    want = None
-    for i in range(n):
-        d = tmp_path / f"killed{i}"
-        shutil.copytree(base, d)
-        proc = start(*args, str(d), str(recipe), env=env)
-        workers: list[int] = []
-
-        def first_commit(d: Path = d, pid: int = proc.pid, seen: list[int] = workers) -> bool:
-            seen[:] = children_of(pid) or seen
-            return files_under(d / "rejected.lance")
-
-        # only the driver is killed: its workers must go by themselves
-        deadline = time.monotonic() + 300
-        while not first_commit():
-            assert proc.poll() is None and time.monotonic() < deadline, "curate ended first"
-            time.sleep(0.001)
-        time.sleep(DELAYS[i % len(DELAYS)])
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        assert workers, "the curate driver had no worker processes"
-        gone_by = time.monotonic() + 10
-        while any(alive(w) for w in workers) and time.monotonic() < gone_by:
-            time.sleep(0.05)
-        assert not any(alive(w) for w in workers), "workers outlived their killed driver"
-        _works_after(d)
-        finish(start(*args, str(d), str(recipe), env=env))
+        finish(start(*case.args(d), env=case.env))
         if want is None:
             finish(reference)
             want = content(Corpus.open(clean))
@@ -130,44 +101,75 @@ def _curate_kills(tmp_path: Path, n: int) -> None:
         shutil.rmtree(d)
 
 
-def _embed_kills(tmp_path: Path, n: int) -> None:
+def _when_files(sub: str) -> Callable[[subprocess.Popen, Path, float], None]:
+    def kill(proc: subprocess.Popen, d: Path, delay: float) -> None:
+        assert kill_when(proc, lambda: files_under(d / sub), delay), "it ended first"
+
+    return kill
+
+
+def _driver_only(proc: subprocess.Popen, d: Path, delay: float) -> None:
+    """SIGKILL the curate driver alone at its first commit: its workers must go too."""
+    workers: list[int] = []
+    deadline = time.monotonic() + 300
+    while not files_under(d / "rejected.lance"):
+        workers[:] = children_of(proc.pid) or workers
+        assert proc.poll() is None and time.monotonic() < deadline, "curate ended first"
+        time.sleep(0.001)
+    time.sleep(delay)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert workers, "the curate driver had no worker processes"
+    gone_by = time.monotonic() + 10
+    while any(alive(w) for w in workers) and time.monotonic() < gone_by:
+        time.sleep(0.05)
+    assert not any(alive(w) for w in workers), "workers outlived their killed driver"
+
+
+def _ingest(tmp_path: Path) -> Case:
+    folder = _folder(tmp_path / "in")
+    return Case(lambda d: _ingest_args(d, folder), _when_files("media.lance"))
+
+
+def _curate(tmp_path: Path) -> Case:
+    sys.path.insert(0, str(TOY))
+    import toy_corpus
+
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(RECIPE)
+    base = toy_corpus.text_corpus(tmp_path / "base", 600).path
+    return Case(
+        lambda d: ["curate", "--shard-size", "100", "--workers", "2", str(d), str(recipe)],
+        _driver_only,
+        base,
+        {"PYTHONPATH": os.pathsep.join([str(TOY), os.environ.get("PYTHONPATH", "")])},
+    )
+
+
+def _embed(tmp_path: Path) -> Case:
     sys.path.insert(0, str(ENC))
     from tiny_models import save_tiny_clip
 
     spec = f"hf:{save_tiny_clip(tmp_path / 'clip')}"
     base = tmp_path / "base"
     finish(start(*_ingest_args(base, _folder(tmp_path / "in", 120))))
-    args = ["embed", "--encoder", spec, "--batch-size", "16"]
-    clean = tmp_path / "clean"
-    shutil.copytree(base, clean)
-    reference = start(*args, str(clean))
-    want = None
-    for i in range(n):
-        d = tmp_path / f"killed{i}"
-        shutil.copytree(base, d)
-        proc = start(*args, str(d))
-        assert kill_when(proc, lambda d=d: files_under(d / "embeddings"), DELAYS[i % len(DELAYS)])
-        _works_after(d)
-        finish(start(*args, str(d)))
-        if want is None:
-            finish(reference)
-            want = content(Corpus.open(clean))
-        got = Corpus.open(d)
-        keys_once(got)
-        assert content(got) == want
-        shutil.rmtree(d)
+    return Case(
+        lambda d: ["embed", str(d), "--encoder", spec, "--batch-size", "16"],
+        _when_files("embeddings"),
+        base,
+    )
 
 
-CASES = {"ingest": _ingest_kills, "curate": _curate_kills, "embed": _embed_kills}
+CASES = {"ingest": _ingest, "curate": _curate, "embed": _embed}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command", list(CASES))
 def test_sigkill_at_first_commit_then_rerun(tmp_path: Path, command: str) -> None:
-    CASES[command](tmp_path, repeats(1))
+    _run_kills(CASES[command](tmp_path), tmp_path, repeats(1))
 
 
 @pytest.mark.heavy
 @pytest.mark.parametrize("command", list(CASES))
 def test_sigkill_at_first_commit_stress(tmp_path: Path, command: str) -> None:
-    CASES[command](tmp_path, repeats(20))
+    _run_kills(CASES[command](tmp_path), tmp_path, repeats(20))

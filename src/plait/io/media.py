@@ -56,31 +56,10 @@ def probe(data: bytes, *, max_pixels: int = MAX_PIXELS, max_bytes: int = MAX_BYT
         w, h = svg_size(data)
         return MediaInfo(digest, "image/svg+xml", w, h, len(data))
 
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
-    try:
-        img = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError as exc:
-        raise InputError("decompression_bomb", str(exc)) from exc
-    except UnidentifiedImageError as exc:
-        raise InputError("not_an_image", "not a recognised image format") from exc
-    except Exception as exc:  # PIL raises many types on garbage headers
-        raise InputError("corrupt_image", f"{type(exc).__name__}: {exc}") from exc
+    img = decoded(data, max_pixels)
     w, h = img.size
-    if w * h > max_pixels:
-        raise InputError(
-            "decompression_bomb", f"{w}x{h} = {w * h} pixels exceeds the cap of {max_pixels}"
-        )
-    if w <= 0 or h <= 0:
-        raise InputError("corrupt_image", f"invalid size {w}x{h}")
-    try:
-        img.load()
-    except Image.DecompressionBombError as exc:
-        raise InputError("decompression_bomb", str(exc)) from exc
-    except Exception as exc:
-        msg = f"{type(exc).__name__}: {exc}"
-        reason = "truncated_image" if "truncated" in msg.lower() else "corrupt_image"
-        raise InputError(reason, msg) from exc
     mime = Image.MIME.get(img.format or "", "application/octet-stream")
     return MediaInfo(digest, mime, w, h, len(data))
 
@@ -132,20 +111,12 @@ def _svg_len(value: str | None, viewbox: str | None, index: int) -> int | None:
     return None
 
 
-def open_image(data: bytes, mode: str = "RGB", *, max_pixels: int = MAX_PIXELS):  # noqa: ANN201
-    """Decode media bytes to a PIL image; rasterises nothing (SVG raises InputError).
-
-    The pixel count is checked from the header before decoding: over ``max_pixels`` is
-    an :class:`InputTooLargeError`; garbage, truncated or empty bytes are an
-    :class:`InputError` with a reason (the server answers 413 and 4xx, not 500).
-    Transparent images come back composited on white when ``mode`` is RGB.
-    """
+def decoded(data: bytes, max_pixels: int) -> Any:
+    """The PIL image of ``data``, its pixel count checked from the header before decoding
+    (over ``max_pixels``: :class:`InputTooLargeError`), then decoded; broken bytes are an
+    :class:`InputError` whose reason says how (not_an_image, corrupt_image, truncated_image)."""
     from PIL import Image, UnidentifiedImageError
 
-    if not data:
-        raise InputError("empty_file", "the image is empty")
-    if is_svg(data):
-        raise InputError("unsupported_media", "SVG media cannot be decoded to pixels")
     try:
         img = Image.open(io.BytesIO(data))  # reads the header only
     except Image.DecompressionBombError as exc:
@@ -163,10 +134,30 @@ def open_image(data: bytes, mode: str = "RGB", *, max_pixels: int = MAX_PIXELS):
         raise InputError("corrupt_image", f"invalid size {w}x{h}")
     try:
         img.load()
+    except Image.DecompressionBombError as exc:
+        raise InputTooLargeError("decompression_bomb", str(exc)) from exc
     except Exception as exc:
         msg = f"{type(exc).__name__}: {exc}"
         reason = "truncated_image" if "truncated" in msg.lower() else "corrupt_image"
         raise InputError(reason, msg) from exc
+    return img
+
+
+def open_image(data: bytes, mode: str = "RGB", *, max_pixels: int = MAX_PIXELS):  # noqa: ANN201
+    """Decode media bytes to a PIL image; rasterises nothing (SVG raises InputError).
+
+    The pixel count is checked from the header before decoding: over ``max_pixels`` is
+    an :class:`InputTooLargeError`; garbage, truncated or empty bytes are an
+    :class:`InputError` with a reason (the server answers 413 and 4xx, not 500).
+    Transparent images come back composited on white when ``mode`` is RGB.
+    """
+    from PIL import Image
+
+    if not data:
+        raise InputError("empty_file", "the image is empty")
+    if is_svg(data):
+        raise InputError("unsupported_media", "SVG media cannot be decoded to pixels")
+    img = decoded(data, max_pixels)
     if mode == "RGB" and (img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info):
         # Clip art (Tux Paint stamps, logos) is drawn on a transparent background; a plain
         # convert turns it black. Composite on white, as a browser shows it.

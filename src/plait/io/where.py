@@ -28,11 +28,29 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection
 
 from plait import schema
 from plait.errors import ConfigError
+from plait.io.sqltree import (
+    Between,
+    Call,
+    Col,
+    Expr,
+    In,
+    IsNull,
+    Like,
+    Lit,
+    Not,
+    Op,
+    Sql,
+    all_of,
+    any_of,
+    equals,
+    has_any,
+    one_of,
+    to_sql,
+)
 
 MAX_CHARS = 4000  # a filter longer than this is refused before parsing
 MAX_NODES = 300
@@ -63,154 +81,6 @@ def sample_columns() -> frozenset[str]:
         if hasattr(f.type, "num_fields"):
             out.update(f"{f.name}.{f.type.field(i).name}" for i in range(f.type.num_fields))
     return frozenset(out)
-
-
-# -- the tree ---------------------------------------------------------------------------------
-class Expr:
-    def sql(self) -> str:
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class Lit(Expr):
-    value: str | int | float | bool | None
-    timestamp: bool = False
-
-    def sql(self) -> str:
-        v = self.value
-        if v is None:
-            return "NULL"
-        if isinstance(v, bool):
-            return "TRUE" if v else "FALSE"
-        if isinstance(v, (int, float)):
-            return repr(v)
-        quoted = "'" + v.replace("'", "''") + "'"
-        return f"TIMESTAMP {quoted}" if self.timestamp else quoted
-
-
-@dataclass(frozen=True)
-class Col(Expr):
-    name: str
-
-    def sql(self) -> str:
-        return self.name
-
-
-@dataclass(frozen=True)
-class Call(Expr):
-    name: str
-    args: tuple[Expr, ...]
-
-    def sql(self) -> str:
-        return f"{self.name}({', '.join(a.sql() for a in self.args)})"
-
-
-@dataclass(frozen=True)
-class Op(Expr):
-    """A binary comparison, or AND / OR over any number of operands."""
-
-    op: str
-    args: tuple[Expr, ...]
-
-    def sql(self) -> str:
-        return "(" + f" {self.op} ".join(a.sql() for a in self.args) + ")"
-
-
-@dataclass(frozen=True)
-class Not(Expr):
-    arg: Expr
-
-    def sql(self) -> str:
-        return f"(NOT {self.arg.sql()})"
-
-
-@dataclass(frozen=True)
-class In(Expr):
-    arg: Expr
-    values: tuple[Lit, ...]
-    negated: bool = False
-
-    def sql(self) -> str:
-        neg = "NOT " if self.negated else ""
-        return f"({self.arg.sql()} {neg}IN ({', '.join(v.sql() for v in self.values)}))"
-
-
-@dataclass(frozen=True)
-class Like(Expr):
-    arg: Expr
-    pattern: Lit
-    op: str = "LIKE"
-    negated: bool = False
-
-    def sql(self) -> str:
-        neg = "NOT " if self.negated else ""
-        return f"({self.arg.sql()} {neg}{self.op} {self.pattern.sql()})"
-
-
-@dataclass(frozen=True)
-class IsNull(Expr):
-    arg: Expr
-    negated: bool = False
-
-    def sql(self) -> str:
-        return f"({self.arg.sql()} IS {'NOT ' if self.negated else ''}NULL)"
-
-
-@dataclass(frozen=True)
-class Sql(Expr):
-    """A predicate plait itself wrote in SQL, every value quoted by its builder (e.g.
-    the language rule of :func:`plait.langs.lang_where`); never user text."""
-
-    text: str
-
-    def sql(self) -> str:
-        return f"({self.text})"
-
-
-@dataclass(frozen=True)
-class Between(Expr):
-    arg: Expr
-    low: Expr
-    high: Expr
-    negated: bool = False
-
-    def sql(self) -> str:
-        neg = "NOT " if self.negated else ""
-        return f"({self.arg.sql()} {neg}BETWEEN {self.low.sql()} AND {self.high.sql()})"
-
-
-# -- building -------------------------------------------------------------------------------
-def all_of(*parts: Expr | None) -> Expr | None:
-    """AND of the given parts (None parts are left out)."""
-    kept = tuple(p for p in parts if p is not None)
-    if not kept:
-        return None
-    return kept[0] if len(kept) == 1 else Op("AND", kept)
-
-
-def any_of(parts: Sequence[Expr]) -> Expr | None:
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else Op("OR", tuple(parts))
-
-
-def one_of(column: str, values: Sequence[str]) -> Expr | None:
-    """``column IN (values)`` (None for no values)."""
-    return In(Col(column), tuple(Lit(str(v)) for v in values)) if values else None
-
-
-def equals(column: str, value: str | None) -> Expr | None:
-    """``column = value`` (None when no value is given)."""
-    return None if value is None else Op("=", (Col(column), Lit(str(value))))
-
-
-def has_any(column: str, values: Sequence[str]) -> Expr | None:
-    """Some element of the list ``column`` is one of ``values``."""
-    return any_of([Call("array_has", (Col(column), Lit(str(v)))) for v in values])
-
-
-def to_sql(expr: Expr | None) -> str | None:
-    return None if expr is None else expr.sql()
 
 
 def tree(where: str | Expr | None) -> Expr | None:
@@ -478,3 +348,27 @@ def parse(text: str | None, columns: Collection[str] | None = None) -> Expr | No
     if p.peek() is not None:
         raise _error(text, p.at(), f"unexpected {p.peek()[1]!r}")  # type: ignore[index]
     return tree
+
+
+__all__ = [
+    "Between",
+    "Call",
+    "Col",
+    "Expr",
+    "In",
+    "IsNull",
+    "Like",
+    "Lit",
+    "Not",
+    "Op",
+    "Sql",
+    "all_of",
+    "any_of",
+    "equals",
+    "has_any",
+    "one_of",
+    "parse",
+    "to_sql",
+    "tree",
+    "where_sql",
+]
