@@ -173,3 +173,24 @@ def test_sigkill_at_first_commit_then_rerun(tmp_path: Path, command: str) -> Non
 @pytest.mark.parametrize("command", list(CASES))
 def test_sigkill_at_first_commit_stress(tmp_path: Path, command: str) -> None:
     _run_kills(CASES[command](tmp_path), tmp_path, repeats(20))
+
+
+@pytest.mark.slow
+def test_sigterm_records_the_run_as_interrupted(tmp_path: Path) -> None:
+    """A polite kill (SIGTERM, as a scheduler sends) ends the run like Ctrl-C: its row
+    says ``interrupted`` at once, and a rerun completes the corpus."""
+    folder = _folder(tmp_path / "in")
+    d = tmp_path / "c"
+    proc = start(*_ingest_args(d, folder))
+    deadline = time.monotonic() + 300
+    while not files_under(d / "samples.lance"):
+        assert proc.poll() is None and time.monotonic() < deadline, "ingest ended first"
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=120)
+    assert proc.returncode == 130
+    [row] = Corpus.open(d).read("runs").to_pylist()
+    assert row["status"] == "interrupted" and row["finished_at"] is not None
+    finish(start(*_ingest_args(d, folder)))
+    keys_once(Corpus.open(d))
+    assert Corpus.open(d).count("samples") == 240

@@ -60,7 +60,11 @@ def main(argv: list[str] | None = None) -> None:
     # refuses (a quarantine reason, a 413): Pillow's bomb warning would only repeat it, raw
     warnings.filterwarnings("ignore", message=r"Image size \(\d+ pixels\) exceeds limit")
     try:
-        app(args=argv, standalone_mode=False)
+        # outside standalone mode, click returns an exit code (130 for Ctrl-C or SIGTERM,
+        # typer.Exit's code) instead of exiting; commands themselves return None
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and not isinstance(code, bool) and code:
+            sys.exit(code)
     except PlaitError as exc:
         from rich.console import Console
         from rich.text import Text
