@@ -54,16 +54,27 @@ def eval_cmd(
         help="--run: count qrels queries missing from the run as 0 (trec_eval -c).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    questions: Path = typer.Option(
+        None, "--questions", help="rag: question JSONL (question, answers, sources, images)."
+    ),
+    generator: str = typer.Option("extractive", "--generator", help="rag: generator spec."),
+    k: int = typer.Option(5, "-k", help="rag: sources per answer and retrieval depth."),
 ) -> None:
     """Score retrieval with trec_eval's conventions: TREC files, or a benchmark run on a corpus.
 
     R@k is TREC recall (relevant found in the top k / all relevant); S@k is success (any
     relevant in the top k: the "R@k" of image-text papers and M-BEIR).
 
+    With ``--benchmark rag --questions Q.jsonl`` it answers each question and scores the
+    answers (EM, F1, source recall, citations, abstention, images; see plait.eval.rag).
+
     Example: plait eval ./corpus --benchmark flickr8k --encoder lit:flickr
     """
     from plait.eval import report
 
+    if benchmark == "rag":
+        _rag(corpus, questions, generator, k, limit, out, as_json)
+        return
     if run is not None or qrels is not None:
         if run is None or qrels is None:
             raise ConfigError("--run and --qrels go together")
@@ -133,3 +144,36 @@ def eval_cmd(
     chance = ", ".join(f"{t.task} S@10 {100 * t.chance['success@10']:.2f}" for t in result.tasks)
     console.print(f"chance level: {chance}")
     console.print(f"wrote {outs.json}, {outs.plot}; run {result.run_id} ({result.seconds:.1f}s)")
+
+
+def _rag(
+    corpus: Path | None,
+    questions: Path | None,
+    generator: str,
+    k: int,
+    limit: int | None,
+    out: Path | None,
+    as_json: bool,
+) -> None:
+    import json
+
+    from rich.table import Table
+
+    from plait.eval.rag import evaluate
+
+    if corpus is None or questions is None:
+        raise ConfigError("--benchmark rag needs CORPUS and --questions QUESTIONS.jsonl")
+    res = evaluate(corpus, questions, generator, k=k, limit=limit)
+    if out:
+        out.write_text(json.dumps(res.to_dict(), indent=1, default=str))
+    if as_json:
+        print_json({k2: v for k2, v in res.to_dict().items() if k2 != "per_question"})
+        return
+    t = Table(title=f"rag: {res.name} / {res.generator}", title_justify="left")
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    t.add_column("questions", justify="right")
+    for key, v in res.means.items():
+        t.add_row(key, f"{v:.3f}", str(res.counts[key]))
+    console.print(t)
+    console.print(f"{len(res.per_question)} questions in {res.seconds:.1f} s")
