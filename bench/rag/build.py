@@ -68,7 +68,7 @@ def unanswerable() -> list[dict]:
         if k.get("company") and k["company"].upper() not in seen:
             out.append({"question": question(k["company"], k["date"]), "answers": []})
     all_dates = [key(r)["date"] for r in IN_CORPUS]
-    for i, rid in enumerate(IN_CORPUS[:: 3]):
+    for i, rid in enumerate(IN_CORPUS[::3]):
         k = key(rid)
         other = next(
             d for d in all_dates[i + 1 :] + all_dates if d not in dates[k["company"].upper()]
@@ -87,7 +87,11 @@ def flickr(n: int) -> list[tuple[str, list[str]]]:
 
 def images(photos: list[tuple[str, list[str]]]) -> list[dict]:
     return [
-        {"question": f"show me {c[0].rstrip(' .')}", "answers": [], "images": [f"flickr8k/images/{n}"]}
+        {
+            "question": f"show me {c[0].rstrip(' .')}",
+            "answers": [],
+            "images": [f"flickr8k/images/{n}"],
+        }
         for n, c in photos
     ]
 

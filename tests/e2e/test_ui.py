@@ -202,3 +202,21 @@ def test_dashboard_counts_and_drop_chart(page, site):
     assert page.locator("#n-samples").inner_text() == str(site[1].count("samples"))
     assert page.locator("#drop-chart svg rect").count() == 4
     page.screenshot(path=str(SHOTS / "plait-ui-dashboard.png"), full_page=True)
+
+
+def test_ask_shows_the_answer_above_results_with_images_and_citations(page, site):
+    need_search(site)
+    page.fill("#q", "show me a red circle")
+    page.click("#ask")
+    page.wait_for_selector("#answer .answer-image img")
+    img = page.locator("#answer .answer-image img").first
+    page.wait_for_function("(el) => el.complete && el.naturalWidth > 0", arg=img.element_handle())
+    link = page.locator("#answer .cite").first
+    assert link.get_attribute("href").startswith("#/sample/")
+    assert "red" in page.locator("#answer figcaption").first.inner_text()
+    box_answer = page.locator("#answer").bounding_box()
+    page.wait_for_selector(".card")
+    assert box_answer["y"] < page.locator(".card").first.bounding_box()["y"]
+    page.screenshot(path=str(SHOTS / "plait-ui-ask.png"), full_page=False)
+    link.click()
+    page.wait_for_selector(".slots")

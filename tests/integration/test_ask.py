@@ -110,3 +110,32 @@ def test_cli_prints_sources_and_json(ask_corpus, shared_data):
     empty = subprocess.run([*cmd[:-1], ""], capture_output=True, text=True, timeout=300)
     assert empty.returncode == 2 and "question is empty" in empty.stderr
     assert "Traceback" not in empty.stderr
+
+
+@pytest.mark.models
+def test_smollm2_answers_cites_and_ignores_injected_instructions(
+    ask_corpus, shared_data, tmp_path, smollm2
+):
+    from plait.answer import Asker
+
+    key = receipt_key(shared_data, "005")
+    a = Asker(ask_corpus, smollm2).ask(total_question(key))
+    assert a.short == key["total"] and a.cited_ids[0].endswith("005.jpg")
+    poisoned = build(shared_data, tmp_path, extra=[{"caption": INJECTION}])
+    b = Asker(poisoned, smollm2).ask(total_question(key))
+    assert b.cited_ids == a.cited_ids and b.short == a.short
+
+
+@pytest.mark.models
+@pytest.mark.heavy  # three long prompts through the model: minutes on a busy machine
+def test_smollm2_as_a_yes_no_judge_prefers_the_named_receipt(ask_corpus, shared_data, smollm2):
+    from plait.answer import Asker, AskOptions
+
+    key = receipt_key(shared_data, "006")
+    a = Asker(ask_corpus, smollm2).ask(
+        total_question(key), AskOptions(rerank="judge", threshold=0.0, k=3, depth=3)
+    )
+    scores = {c.sample_id: c.score for c in a.sources}
+    assert all(0.0 <= s <= 1.0 for s in scores.values()) and len(scores) >= 2
+    best = max(scores, key=lambda sid: scores[sid])
+    assert best.endswith("006.jpg"), scores

@@ -109,6 +109,13 @@ class Answer:
         """The answer's words without citations or images."""
         return " ".join(s.text for s in self.segments if s.kind == "text").strip()
 
+    @property
+    def short(self) -> str:
+        """The span of the type the question asks for (an amount, a date), else the text."""
+        from plait.answer.parse import short_answer
+
+        return short_answer(self.question, self.text) if self.text else ""
+
     def markdown(self, media_url: Any = None) -> str:
         """The answer as markdown: ``[n]`` citations kept, images as ``![caption](URL)``
         where ``media_url(media_id)`` gives the URL (else ``image N``)."""
@@ -131,6 +138,7 @@ class Answer:
             "generator": self.generator,
             "answer": self.markdown(),
             "text": self.text,
+            "short": self.short,
             "abstained": self.abstained,
             "segments": [s.to_dict() for s in self.segments],
             "sources": [c.to_dict() for c in self.sources],

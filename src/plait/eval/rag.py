@@ -7,8 +7,9 @@ and images name sample ids, or their tail after the dataset (``sroie/img/000.jpg
 
 Per question, then averaged over the questions where each applies:
 
-- ``em``, ``f1``: SQuAD's normalisation (lower case, no punctuation, no articles), best
-  over the gold answers;
+- ``em``, ``f1``: of the answer's short form (the amount or date the question asks for,
+  else its text: ``Answer.short``), SQuAD's normalisation (lower case, no punctuation,
+  no articles), best over the gold answers;
 - ``recall@k``, ``success@k``: gold sources among the first k retrieved (before rerank);
   ``kept_success@k``: a gold source among the (at most k) sources the generator got,
   after rerank over the deeper candidate list;
@@ -118,8 +119,8 @@ def score(q: dict[str, Any], answer: Any, retrieved: list[str], k: int) -> dict[
     images = list(q.get("images") or [])
     m: dict[str, float] = {}
     if golds:
-        m["em"] = 0.0 if answer.abstained else exact(answer.text, golds)
-        m["f1"] = 0.0 if answer.abstained else token_f1(answer.text, golds)
+        m["em"] = 0.0 if answer.abstained else exact(answer.short, golds)
+        m["f1"] = 0.0 if answer.abstained else token_f1(answer.short, golds)
         m["false_abstain"] = float(answer.abstained)
     elif not images:
         m["abstain_acc"] = float(answer.abstained)

@@ -84,6 +84,7 @@ async function showSearch() {
   syncQueryChips();
   $("#search-form").addEventListener("submit", (ev) => { ev.preventDefault(); readForm(); S.q.offset = 0; runSearch(); });
   $("#apply").addEventListener("click", () => { readForm(); S.q.offset = 0; runSearch(); });
+  $("#ask").addEventListener("click", () => { readForm(); S.q.offset = 0; askQuestion(); });
   $("#prev").addEventListener("click", () => { S.q.offset = Math.max(0, S.q.offset - S.q.k); runSearch(); });
   $("#next").addEventListener("click", () => { S.q.offset += S.q.k; runSearch(); });
   $("#clear-image").addEventListener("click", () => { S.q.image = null; syncQueryChips(); });
@@ -98,6 +99,15 @@ async function showSearch() {
     if (f) setImage(f);
   });
   await runSearch();
+}
+
+// The answer panel (ask.js) above the results; the results show the question's hits too.
+async function askQuestion() {
+  if (!S.q.text) { banner("type a question first"); return; }
+  banner("");
+  const panel = $("#answer");
+  const ctx = { api, mediaUrl, sampleHref, banner };
+  await Promise.all([plaitAsk.run(panel, S.q.text, ctx).catch((e) => banner(e.message)), runSearch()]);
 }
 
 function setImage(file) {
