@@ -18,21 +18,10 @@ from typing import Any
 
 from plait import errors as plait_errors
 from plait._deps import require
-from plait.errors import PlaitError, UnknownNameError
-from plait.server import errors as server_errors
+from plait.errors import ApiError, PlaitError, UnknownNameError
 from plait.server import models
 
 _SIMPLE_INIT = (plait_errors.InputError, plait_errors.MissingDependencyError, UnknownNameError)
-
-
-class ApiError(PlaitError):
-    """An error response with no matching plait.errors class (validation, internal, ...)."""
-
-    def __init__(self, status: int, error: str, message: str, body: dict[str, Any]) -> None:
-        self.http_status = status
-        self.error = error
-        self.body = body
-        super().__init__(f"{status} {error}: {message}")
 
 
 def _raise_for(response: Any) -> None:
@@ -47,7 +36,7 @@ def _raise_for(response: Any) -> None:
         raise UnknownNameError(
             body.get("kind") or "name", body.get("name") or "", body.get("valid") or []
         )
-    cls = getattr(plait_errors, name, None) or getattr(server_errors, name, None)
+    cls = getattr(plait_errors, name, None)
     if isinstance(cls, type) and issubclass(cls, PlaitError) and not issubclass(cls, _SIMPLE_INIT):
         exc = cls(msg)
         exc.body = body  # type: ignore[attr-defined]  # the server's JSON, for callers who want it

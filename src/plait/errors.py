@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import Any
 
 
 class PlaitError(Exception):
@@ -23,6 +24,38 @@ class ConfigError(PlaitError):
 
     http_status = 422
     exit_code = 2
+
+
+class ParamError(ConfigError):
+    """A parameter is unknown, missing or of the wrong type (:mod:`plait.params`): ``field``
+    names it and ``detail`` says what is wrong (a recipe error puts them in its own words)."""
+
+    def __init__(self, detail: str, field: str) -> None:
+        super().__init__(f"field {field!r}: {detail}")
+        self.detail, self.field = detail, field
+
+
+class RecipeError(ConfigError):
+    """A recipe step is invalid; carries the step's position, operator and field."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        position: int | None = None,
+        op: str | None = None,
+        field: str | None = None,
+        source: str = "recipe",
+    ) -> None:
+        self.position, self.op, self.field = position, op, field
+        where = source
+        if position is not None:
+            where += f" step {position}"
+        if op:
+            where += f" (op {op!r})"
+        if field:
+            where += f", field {field!r}"
+        super().__init__(f"{where}: {message}")
 
 
 class UnknownNameError(ConfigError, KeyError):
@@ -97,6 +130,24 @@ class SecurityError(PlaitError):
     http_status = 403
 
 
+class AuthError(SecurityError):
+    """The API key is missing or wrong (writes are enabled but this caller has no key)."""
+
+    http_status = 401
+
+
+class HostNotAllowedError(PlaitError):
+    """A request to a host name this server does not answer to (DNS rebinding)."""
+
+    http_status = 400
+
+
+class PayloadTooLargeError(PlaitError):
+    """An upload (a query image) is over the server's limit."""
+
+    http_status = 413
+
+
 class GeneratorError(PlaitError):
     """A generator failed: its server timed out, refused the request or answered garbage.
 
@@ -110,3 +161,14 @@ class NotFoundError(PlaitError):
     """A sample, run, media item or index that was asked for does not exist."""
 
     http_status = 404
+
+
+class ApiError(PlaitError):
+    """An HTTP error response with no matching class here (validation, internal, ...),
+    as :mod:`plait.client` raises it."""
+
+    def __init__(self, status: int, error: str, message: str, body: dict[str, Any]) -> None:
+        self.http_status = status
+        self.error = error
+        self.body = body
+        super().__init__(f"{status} {error}: {message}")

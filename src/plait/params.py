@@ -16,16 +16,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 from urllib.parse import parse_qsl
 
-from plait.errors import ConfigError
-
-
-class ParamError(ConfigError):
-    """A parameter is unknown, missing or of the wrong type: ``field`` names it and
-    ``detail`` says what is wrong (a recipe error puts them in its own words)."""
-
-    def __init__(self, detail: str, field: str) -> None:
-        super().__init__(f"field {field!r}: {detail}")
-        self.detail, self.field = detail, field
+from plait.errors import ConfigError, ParamError
 
 
 def bind(

@@ -22,35 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from plait.errors import ConfigError, PlaitError
+from plait.errors import ConfigError, ParamError, PlaitError, RecipeError
 from plait.ops.base import Deduplicator, Filter, Mapper, Op
-from plait.params import ParamError, bind
+from plait.params import bind
 
 if TYPE_CHECKING:
     from plait.registry import Registry
-
-
-class RecipeError(ConfigError):
-    """A recipe step is invalid; carries the step's position, operator and field."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        position: int | None = None,
-        op: str | None = None,
-        field: str | None = None,
-        source: str = "recipe",
-    ) -> None:
-        self.position, self.op, self.field = position, op, field
-        where = source
-        if position is not None:
-            where += f" step {position}"
-        if op:
-            where += f" (op {op!r})"
-        if field:
-            where += f", field {field!r}"
-        super().__init__(f"{where}: {message}")
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,16 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from plait.client import ApiError, PlaitClient  # noqa: E402
-from plait.errors import ConfigError, NotFoundError, SecurityError, UnknownNameError  # noqa: E402
+from plait.client import PlaitClient  # noqa: E402
+from plait.errors import (  # noqa: E402
+    ApiError,
+    AuthError,
+    ConfigError,
+    NotFoundError,
+    SecurityError,
+    UnknownNameError,
+)
 from plait.server import create_app  # noqa: E402
-from plait.server.errors import AuthError  # noqa: E402
 
 from ..synth import ServerThread, synth_corpus  # noqa: E402
 

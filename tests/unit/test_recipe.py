@@ -9,8 +9,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "executors"))
 
-from plait.errors import ConfigError  # noqa: E402
-from plait.recipe import RecipeError, load_recipe  # noqa: E402
+from plait.errors import (
+    ConfigError,  # noqa: E402
+    RecipeError,  # noqa: E402
+)
+from plait.recipe import load_recipe  # noqa: E402
 
 GOOD = """
 - op: toy_ops:MinWords

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from plait.recipe import RecipeError, load_recipe
+from plait.errors import RecipeError
+from plait.recipe import load_recipe
 
 RECIPE = [
     {"op": "word_count", "min_words": 3},

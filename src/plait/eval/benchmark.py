@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from plait.errors import ConfigError
+
 # Benchmark kinds: what the harness reports and how it searches.
 CAPTIONS = "captions"  # image-text pairs, both directions (Flickr, COCO)
 MBEIR = "mbeir"  # universal retrieval: any query modality, any candidate modality
@@ -56,7 +58,7 @@ class Task:
     def __post_init__(self) -> None:
         ids = [q.id for q in self.queries]
         if len(set(ids)) != len(ids):
-            raise ValueError(f"task {self.name}: duplicate query ids")
+            raise ConfigError(f"task {self.name}: duplicate query ids")
 
 
 @dataclass

@@ -247,8 +247,12 @@ def load_pages(path: str | Path) -> Benchmark:
         queries.append(Item(qid, text=str(_field(row, ("question", "query"), where)), scope=doc))
         qrels[qid] = {}
         for page in pages:
-            cid = f"{doc}#{int(page)}"
-            cands.setdefault(cid, Item(cid, meta={"doc": doc, "page": int(page)}))
+            try:
+                number = int(page)
+            except (TypeError, ValueError):
+                raise ConfigError(f"{where}: page {page!r} is not a page number") from None
+            cid = f"{doc}#{number}"
+            cands.setdefault(cid, Item(cid, meta={"doc": doc, "page": number}))
             qrels[qid][cid] = 1
     if not queries:
         raise ConfigError(f"{p}: no questions")

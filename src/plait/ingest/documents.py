@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plait.errors import ConfigError
+from plait.errors import ConfigError, InputError
 from plait.ingest._safety import is_url, local_path_problem
 from plait.ingest.base import Failure, ImageInput, Item, RawSample
 from plait.ingest.reassemble import from_record
@@ -44,14 +44,6 @@ DOC_EXTS = (".jsonl", ".ndjson", ".parquet")
 KEY_COLUMNS = ("id", "key", "doc_id", "document_id")
 LICENCE_KEYS = ("licence", "license")
 _JSON_COLUMNS = ("metadata", "general_metadata")
-
-
-class BadRow(ValueError):
-    """One row breaks the layout; becomes a ``malformed_row`` (or given reason) Failure."""
-
-    def __init__(self, message: str, reason: str = "malformed_row") -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass
@@ -96,7 +88,7 @@ class DocumentsReader:
                     where = f"{f}:{n}"
                     try:
                         yield self._document(row, where, root)
-                    except BadRow as exc:
+                    except InputError as exc:
                         yield Failure(where, exc.reason, str(exc))
             except OSError as exc:  # unreadable file, broken Parquet footer
                 yield Failure(str(f), "unreadable_file", f"{type(exc).__name__}: {exc}")
@@ -109,10 +101,13 @@ class DocumentsReader:
             return exported
         texts, images = row.get("texts"), row.get("images")
         if not isinstance(texts, list) or not isinstance(images, list):
-            raise BadRow("a document row needs list columns 'texts' and 'images'")
+            raise InputError(
+                "malformed_row", "a document row needs list columns 'texts' and 'images'"
+            )
         if len(texts) != len(images):
-            raise BadRow(
-                f"'texts' has {len(texts)} entries and 'images' {len(images)}; they must match"
+            raise InputError(
+                "malformed_row",
+                f"'texts' has {len(texts)} entries and 'images' {len(images)}; they must match",
             )
         slots: list[Any] = []
         for i, (text, image) in enumerate(zip(texts, images)):
@@ -122,15 +117,18 @@ class DocumentsReader:
                     if text is not None
                     else "neither a text nor an image"
                 )
-                raise BadRow(f"position {i} holds {which}")
+                raise InputError("malformed_row", f"position {i} holds {which}")
             if text is not None:
                 if not isinstance(text, str):
-                    raise BadRow(f"position {i}: text is a {type(text).__name__}, not a string")
+                    raise InputError(
+                        "malformed_row",
+                        f"position {i}: text is a {type(text).__name__}, not a string",
+                    )
                 slots.append(text)
             else:
                 slots.append(self._image(image, f"{where}#img{i}", root))
         if not slots:
-            raise BadRow("document has no slots", reason="empty_row")
+            raise InputError("empty_row", "document has no slots")
 
         meta = {
             k: _parse_json(v)
@@ -187,7 +185,9 @@ class DocumentsReader:
         if not records.is_record(record) or not isinstance(paths, list):
             return None
         if len(paths) != len(texts):
-            raise BadRow(f"'texts' has {len(texts)} entries and 'images' {len(paths)}")
+            raise InputError(
+                "malformed_row", f"'texts' has {len(texts)} entries and 'images' {len(paths)}"
+            )
 
         def from_file(i: int, media_id: str) -> ImageInput:
             if paths[i] is None:  # the export had no bytes for it
@@ -204,15 +204,17 @@ class DocumentsReader:
         if isinstance(value, (bytes, bytearray)):
             return ImageInput(data=bytes(value), location=where)
         if not isinstance(value, str) or not value.strip():
-            raise BadRow(f"{where}: an image entry must be a URL, a path or image bytes")
+            raise InputError(
+                "malformed_row", f"{where}: an image entry must be a URL, a path or image bytes"
+            )
         value = value.strip()
         if is_url(value):
             return ImageInput(url=value, location=value)
         if "://" in value or value.startswith("data:"):
-            raise BadRow(f"{where}: unsupported URL scheme in {value[:80]!r}", reason="bad_url")
+            raise InputError("bad_url", f"{where}: unsupported URL scheme in {value[:80]!r}")
         problem = local_path_problem(value, allow_absolute=self.allow_absolute_paths)
         if problem:
-            raise BadRow(f"{where}: {problem}", reason="path_traversal")
+            raise InputError("path_traversal", f"{where}: {problem}")
         path = root / value
         return ImageInput(path=str(path), location=str(path))
 

@@ -380,7 +380,7 @@ class Corpus:
             ops = self.read("replaced", columns=["op"], where="restored_by IS NULL")
             c.replaced_by_op = _value_counts(ops.column("op").to_pylist())
         if self.has("runs"):
-            from plait.io.runs import with_status
+            from plait.io.processes import with_status
 
             runs = with_status(self.read("runs").to_pylist())
             runs.sort(key=lambda r: r["started_at"])

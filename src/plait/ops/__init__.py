@@ -9,9 +9,9 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from plait.errors import ConfigError
+from plait.errors import ConfigError, ParamError
 from plait.ops.base import ANNOTATE, DROP, Deduplicator, Filter, Mapper, Op, OpContext, Result
-from plait.params import ParamError, bind
+from plait.params import bind
 from plait.registry import Registry
 
 OPS: Registry[type[Op]] = Registry("operator")
@@ -74,7 +74,11 @@ def build(name: str, /, **params: Any) -> Op:
         raise ConfigError(f"operator {name!r}: {exc}") from exc
     try:
         op = cls(**params)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError) as exc:  # a constructor that let a Python error through
+        raise ConfigError(f"operator {name!r}: {exc}") from exc
+    except ConfigError as exc:
+        if type(exc) is not ConfigError:
+            raise
         raise ConfigError(f"operator {name!r}: {exc}") from exc
     op._params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}
     return op

@@ -6,6 +6,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from plait.errors import InputError
 from plait.ops.base import OpContext
 from plait.schema import Sample
 
@@ -15,6 +16,7 @@ class Header:
     mime: str
     width: int | None
     height: int | None
+    error: str | None = None  # why the bytes could not be read ("corrupt_image")
 
 
 def media_ids(batch: list[Sample]) -> list[str]:
@@ -33,28 +35,42 @@ def headers(batch: list[Sample], ctx: OpContext) -> dict[str, Header]:
         if is_svg(data):
             try:
                 w, h = svg_size(data)
-            except Exception:  # a malformed SVG has no size; the format still counts
-                w = h = None
-            out[mid] = Header("image/svg+xml", w, h)
+                out[mid] = Header("image/svg+xml", w, h)
+            except InputError as exc:  # a malformed SVG: its format counts, its size cannot
+                out[mid] = Header("image/svg+xml", None, None, exc.reason)
             continue
         try:
             img = Image.open(io.BytesIO(data))
             out[mid] = Header(
                 Image.MIME.get(img.format or "", "application/octet-stream"), *img.size
             )
-        except Exception:
-            out[mid] = Header("application/octet-stream", None, None)
+        except Exception as exc:  # PIL raises many types on bad bytes: the reason is kept
+            out[mid] = Header(
+                "application/octet-stream", None, None, f"corrupt_image: {type(exc).__name__}"
+            )
     return out
 
 
 def images(batch: list[Sample], ctx: OpContext, mode: str = "RGB") -> dict[str, Any]:
-    """Decoded PIL images by media id; media that cannot be decoded (SVG, corrupt) map to None."""
+    """Decoded PIL images by media id; media that cannot be decoded (SVG, corrupt) map to
+    None, and an operator counts them per sample with :func:`unreadable`."""
     from plait.io.media import open_image
 
     out: dict[str, Any] = {}
     for mid, data in ctx.media(media_ids(batch)).items():
         try:
             out[mid] = open_image(data, mode)
-        except Exception:
+        except Exception:  # counted by the caller (unreadable), never silently dropped
             out[mid] = None
     return out
+
+
+def unreadable(sample: Sample, found: dict[str, Any]) -> dict[str, int]:
+    """``{"unreadable_images": n}`` for the sample's images that ``images``/``headers``
+    could not read (merged into its stats), or {} when every one was read."""
+    n = sum(
+        1
+        for m in sample.media_ids
+        if m in found and (found[m] is None or getattr(found[m], "error", None))
+    )
+    return {"unreadable_images": n} if n else {}

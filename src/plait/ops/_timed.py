@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from plait.av.timing import media_path, time_range
+from plait.errors import ConfigError
 from plait.ops.base import OpContext
 from plait.schema import AUDIO, CLIP, VIDEO, Sample
 
@@ -30,7 +31,7 @@ def check_kinds(kinds: list[str] | None, default: list[str], allowed: tuple[str,
     out = list(default if kinds is None else kinds)
     bad = sorted(set(out) - set(allowed))
     if bad:
-        raise ValueError(f"kinds must be among {', '.join(allowed)}, not {bad}")
+        raise ConfigError(f"kinds must be among {', '.join(allowed)}, not {bad}")
     return out
 
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from plait.errors import ConfigError
 from plait.schema import Sample
 
 DROP = "drop"
@@ -32,7 +33,7 @@ WOULD_DROP = "would_drop"  # stats key: {op: reason} of annotate-mode steps
 
 def check_mode(mode: str) -> str:
     if mode not in MODES:
-        raise ValueError(f"mode must be {DROP!r} or {ANNOTATE!r}, not {mode!r}")
+        raise ConfigError(f"mode must be {DROP!r} or {ANNOTATE!r}, not {mode!r}")
     return mode
 
 

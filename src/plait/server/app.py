@@ -34,6 +34,7 @@ def create_app(
     from fastapi.responses import FileResponse, JSONResponse
     from fastapi.staticfiles import StaticFiles
 
+    from plait.errors import HostNotAllowedError, PayloadTooLargeError
     from plait.server import docs, errors
     from plait.server.routes import ask, export, samples, search
     from plait.server.routes import corpora as corpora_routes
@@ -71,7 +72,7 @@ def create_app(
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
         if not host_allowed(settings, request.headers.get("host", "")):
             return errors.error_response(
-                errors.HostNotAllowedError(
+                HostNotAllowedError(
                     "this server answers only requests to its own host name "
                     "(set allowed hosts to serve another)"
                 )
@@ -79,7 +80,7 @@ def create_app(
         length = request.headers.get("content-length")
         if request.method == "POST" and length and length.isdigit() and int(length) > upload_cap:
             return errors.error_response(
-                errors.PayloadTooLargeError(
+                PayloadTooLargeError(
                     f"request body of {length} bytes is over the limit of {settings.max_upload_bytes}"
                 )
             )

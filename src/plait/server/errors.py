@@ -1,10 +1,9 @@
-"""HTTP-only errors, and the one place where exceptions become JSON responses.
+"""The one place where exceptions become JSON responses (the classes: :mod:`plait.errors`).
 
 Every :class:`plait.errors.PlaitError` maps to its ``http_status``; unknown names
 carry the valid ones; request validation failures are 422 with field details;
 anything else is a 500 with no traceback in the body (it goes to the log).
-FastAPI is imported inside the functions: the error classes are used by code
-that runs without a server (the export library, the client).
+FastAPI is imported inside the functions.
 """
 
 from __future__ import annotations
@@ -12,31 +11,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from plait.errors import PlaitError, SecurityError, UnknownNameError
+from plait.errors import PlaitError, UnknownNameError
 
 log = logging.getLogger("plait.server")
-
-
-class AuthError(SecurityError):
-    """The API key is missing or wrong (writes are enabled but this caller has no key)."""
-
-    http_status = 401
-
-
-class HostNotAllowedError(PlaitError):
-    """A request to a host name this server does not answer to (DNS rebinding)."""
-
-    http_status = 400
-
-
-class PayloadTooLargeError(PlaitError):
-    http_status = 413
-
-
-class NotAvailableError(PlaitError):
-    """A feature whose component is not installed or built yet (e.g. search)."""
-
-    http_status = 501
 
 
 def body(status: int, error: str, message: str, **extra: Any) -> dict[str, Any]:

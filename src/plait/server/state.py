@@ -13,10 +13,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
-from plait.errors import SecurityError, UnknownNameError
+from plait.errors import AuthError, SecurityError, UnknownNameError
 from plait.io.corpus import Corpus
 from plait.io.media import open_image
-from plait.server.errors import AuthError
 from plait.server.jobs import ExportJobs
 from plait.server.settings import ServerSettings
 

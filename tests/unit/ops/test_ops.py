@@ -73,6 +73,15 @@ def test_image_filters(ctx, store) -> None:
     assert [(x.sample.id, x.reason) for x in r.rejected] == [("w", "format_not_allowed")]
 
 
+def test_a_corrupt_image_is_named_not_mistaken_for_a_format(ctx, store) -> None:
+    broken = store.add(png(64, 48)[:40])  # a PNG cut inside its header
+    batch = [pair("ok", store.add(png(64, 48)), "x"), pair("bad", broken, "y")]
+    r = build("image_format", allowed=["image/png"]).process(batch, ctx)
+    assert [(x.sample.id, x.reason) for x in r.rejected] == [("bad", "corrupt_image")]
+    assert r.rejected[0].sample.stats["unreadable_images"] == 1
+    assert "unreadable_images" not in r.kept[0].stats
+
+
 def test_provenance_filters(ctx) -> None:
     batch = [
         pair(

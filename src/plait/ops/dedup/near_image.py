@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from plait.errors import ConfigError
 from plait.ops._media import images
 from plait.ops.base import DROP, Deduplicator, OpContext, check_mode
 from plait.ops.dedup.mih import first_kept, near_pairs
@@ -47,11 +48,11 @@ class NearDupImage(Deduplicator):
         mode: str = DROP,
     ) -> None:
         if method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, not {method!r}")
+            raise ConfigError(f"method must be one of {METHODS}, not {method!r}")
         if not 0 <= radius <= 15:
-            raise ValueError("radius must be in 0..15")
+            raise ConfigError("radius must be in 0..15")
         if len(crops) > 5 or not all(0.5 <= f < 1 for f in crops):
-            raise ValueError("crops must be at most 5 keep-fractions in [0.5, 1)")
+            raise ConfigError("crops must be at most 5 keep-fractions in [0.5, 1)")
         self.method, self.radius, self.crops = method, radius, [float(f) for f in crops]
         self.mode = check_mode(mode)
 

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from plait._deps import require
+from plait.errors import ConfigError
 from plait.ops.base import DROP, Deduplicator, OpContext, check_mode
 from plait.ops.dedup.exact import normalise_text
 from plait.schema import Sample
@@ -35,7 +36,7 @@ class NearDupText(Deduplicator):
         mode: str = DROP,
     ) -> None:
         if not 0 < threshold <= 1:
-            raise ValueError("threshold must be in (0, 1]")
+            raise ConfigError("threshold must be in (0, 1]")
         self.threshold, self.num_perm, self.shingle, self.seed = threshold, num_perm, shingle, seed
         self.mode = check_mode(mode)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from plait.errors import ConfigError
 from plait.ops.base import DROP, Deduplicator, OpContext, check_mode
 from plait.ops.filters.similarity import CAPTION_MODES, load, similarity_scores
 from plait.schema import Sample
@@ -38,9 +39,9 @@ class SimilarityTopFraction(Deduplicator):
         mode: str = DROP,
     ) -> None:
         if not 0 < fraction <= 1:
-            raise ValueError("fraction must be in (0, 1]")
+            raise ConfigError("fraction must be in (0, 1]")
         if caption not in CAPTION_MODES:
-            raise ValueError(f"caption must be one of {CAPTION_MODES}, not {caption!r}")
+            raise ConfigError(f"caption must be one of {CAPTION_MODES}, not {caption!r}")
         self.encoder, self.fraction, self.min_score, self.caption = (
             encoder,
             fraction,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from plait.errors import ConfigError
 from plait.ops._timed import TIMED_KINDS, check_kinds, levels, span
 from plait.ops.base import DROP, Filter, OpContext
 from plait.schema import AUDIO, CLIP, Sample
@@ -25,7 +26,7 @@ class _LevelFilter(Filter):
     ) -> None:
         super().__init__(mode)
         if not -120 <= silence_db <= 0:
-            raise ValueError("silence_db must be in [-120, 0] dBFS")
+            raise ConfigError("silence_db must be in [-120, 0] dBFS")
         self.silence_db = silence_db
         self.kinds = check_kinds(kinds, [AUDIO, CLIP], TIMED_KINDS)
 
@@ -58,7 +59,7 @@ class Silence(_LevelFilter):
     ) -> None:
         super().__init__(silence_db, kinds, mode)
         if not 0 <= max_fraction <= 1:
-            raise ValueError("max_fraction must be in [0, 1]")
+            raise ConfigError("max_fraction must be in [0, 1]")
         self.max_fraction = max_fraction
 
     def keep(self, sample: Sample, stats: dict[str, Any]) -> str | None:
@@ -89,7 +90,7 @@ class Loudness(_LevelFilter):
     ) -> None:
         super().__init__(silence_db, kinds, mode)
         if min_db > max_db:
-            raise ValueError("need min_db <= max_db")
+            raise ConfigError("need min_db <= max_db")
         self.min_db, self.max_db, self.max_peak_db = min_db, max_db, max_peak_db
 
     def keep(self, sample: Sample, stats: dict[str, Any]) -> str | None:

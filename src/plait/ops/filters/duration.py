@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from plait.av.timing import time_range
+from plait.errors import ConfigError
 from plait.ops._timed import check_kinds
 from plait.ops.base import DROP, Filter, OpContext
 from plait.schema import AUDIO, CLIP, VIDEO, Sample
@@ -29,7 +30,7 @@ class Duration(Filter):
     ) -> None:
         super().__init__(mode)
         if min_s < 0 or (max_s is not None and max_s < min_s):
-            raise ValueError("need 0 <= min_s <= max_s")
+            raise ConfigError("need 0 <= min_s <= max_s")
         self.min_s, self.max_s = min_s, max_s
         self.kinds = check_kinds(kinds, [CLIP, AUDIO], (VIDEO, CLIP, AUDIO))
 

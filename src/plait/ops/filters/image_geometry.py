@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from plait.errors import ConfigError
 from plait.ops._media import Header, headers
 from plait.ops.base import DROP, Filter, OpContext
 from plait.schema import Sample
@@ -36,7 +37,7 @@ class ImageSize(Filter):
     def __init__(self, min_side: int = 0, max_side: int | None = None, mode: str = DROP) -> None:
         super().__init__(mode)
         if min_side < 0 or (max_side is not None and max_side < min_side):
-            raise ValueError("need 0 <= min_side <= max_side")
+            raise ConfigError("need 0 <= min_side <= max_side")
         self.min_side, self.max_side = min_side, max_side
 
     def score(self, batch: list[Sample], ctx: OpContext) -> list[dict[str, Any]]:
@@ -74,7 +75,7 @@ class AspectRatio(Filter):
     def __init__(self, max_ratio: float = 3.0, mode: str = DROP) -> None:
         super().__init__(mode)
         if max_ratio < 1:
-            raise ValueError("max_ratio must be >= 1")
+            raise ConfigError("max_ratio must be >= 1")
         self.max_ratio = max_ratio
 
     def score(self, batch: list[Sample], ctx: OpContext) -> list[dict[str, Any]]:

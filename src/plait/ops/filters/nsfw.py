@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from plait._deps import require
-from plait.ops._media import images
+from plait.errors import ConfigError
+from plait.ops._media import images, unreadable
 from plait.ops.base import DROP, Filter, OpContext
 from plait.schema import Sample
 
@@ -24,7 +25,7 @@ class NsfwFilter(Filter):
     def __init__(self, threshold: float = 0.8, threads: int = 1, mode: str = DROP) -> None:
         super().__init__(mode)
         if not 0 <= threshold <= 1:
-            raise ValueError("threshold must be in [0, 1]")
+            raise ConfigError("threshold must be in [0, 1]")
         self.threshold, self.threads = threshold, threads
         self._clf: Any = None
 
@@ -35,14 +36,17 @@ class NsfwFilter(Filter):
 
     def score(self, batch: list[Sample], ctx: OpContext) -> list[dict[str, Any]]:
         self.setup()
-        imgs = {m: im for m, im in images(batch, ctx).items() if im is not None}
+        found = images(batch, ctx)
+        imgs = {m: im for m, im in found.items() if im is not None}
         ids = list(imgs)
         preds = self._clf.classify_batch([imgs[m] for m in ids], max_workers=1) if ids else []
         score = {m: p.nsfw for m, p in zip(ids, preds)}
         out = []
         for s in batch:
             vals = [score[m] for m in s.media_ids if m in score]
-            out.append({"nsfw_score": round(max(vals), 5) if vals else None})
+            out.append(
+                {"nsfw_score": round(max(vals), 5) if vals else None, **unreadable(s, found)}
+            )
         return out
 
     def keep(self, sample: Sample, stats: dict[str, Any]) -> str | None:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from plait._deps import require
-from plait.ops._media import images
+from plait.ops._media import images, unreadable
 from plait.ops.base import DROP, Filter, OpContext
 from plait.schema import Sample
 
@@ -67,11 +67,14 @@ class TextInImage(Filter):
 
     def score(self, batch: list[Sample], ctx: OpContext) -> list[dict[str, Any]]:
         self.setup()
-        ratio = {m: self.ratio(im) for m, im in images(batch, ctx).items() if im is not None}
+        found = images(batch, ctx)
+        ratio = {m: self.ratio(im) for m, im in found.items() if im is not None}
         out = []
         for s in batch:
             vals = [ratio[m] for m in s.media_ids if m in ratio]
-            out.append({"text_area_ratio": round(max(vals), 5) if vals else None})
+            out.append(
+                {"text_area_ratio": round(max(vals), 5) if vals else None, **unreadable(s, found)}
+            )
         return out
 
     def keep(self, sample: Sample, stats: dict[str, Any]) -> str | None:

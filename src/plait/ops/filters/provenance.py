@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from plait.errors import ConfigError
 from plait.ops.base import DROP, Filter, OpContext
 from plait.schema import Sample
 
@@ -88,7 +89,7 @@ class OptOutFilter(Filter):
         if domains_file:
             p = Path(domains_file)
             if not p.is_file():
-                raise ValueError(f"domains_file {domains_file!r} does not exist")
+                raise ConfigError(f"domains_file {domains_file!r} does not exist")
             listed |= {
                 ln.strip()
                 for ln in p.read_text().splitlines()

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from plait.errors import ConfigError
-from plait.ops._media import images
+from plait.ops._media import images, unreadable
 from plait.ops.base import DROP, Filter, OpContext
 from plait.schema import Sample
 
@@ -46,10 +46,18 @@ def load(spec: str, corpus_path: str | None) -> Any:
 
 
 def similarity_scores(
-    enc: Any, batch: list[Sample], ctx: OpContext, caption: str
+    enc: Any,
+    batch: list[Sample],
+    ctx: OpContext,
+    caption: str,
+    found: dict[str, Any] | None = None,
 ) -> list[float | None]:
-    """One score per sample (None without a decodable image or a caption)."""
-    imgs = {m: im for m, im in images(batch, ctx).items() if im is not None}
+    """One score per sample (None without a decodable image or a caption); ``found``
+    receives the decoded images (None: unreadable) for the caller to count."""
+    decoded = images(batch, ctx)
+    if found is not None:
+        found.update(decoded)
+    imgs = {m: im for m, im in decoded.items() if im is not None}
     ids = list(imgs)
     ivec = dict(zip(ids, enc.encode_images([imgs[m] for m in ids]))) if ids else {}
     texts = list(dict.fromkeys(t for s in batch for t in s.texts if t and t.strip()))
@@ -84,7 +92,7 @@ class ImageTextSimilarity(Filter):
     ) -> None:
         super().__init__(mode)
         if caption not in CAPTION_MODES:
-            raise ValueError(f"caption must be one of {CAPTION_MODES}, not {caption!r}")
+            raise ConfigError(f"caption must be one of {CAPTION_MODES}, not {caption!r}")
         self.encoder, self.min_score, self.caption = encoder, min_score, caption
         self._enc: Any = None
         self._corpus_path: str | None = None
@@ -101,9 +109,11 @@ class ImageTextSimilarity(Filter):
 
     def score(self, batch: list[Sample], ctx: OpContext) -> list[dict[str, Any]]:
         enc = self._encoder(ctx.corpus_path)
+        found: dict[str, Any] = {}
+        scores = similarity_scores(enc, batch, ctx, self.caption, found)
         return [
-            {"sim_score": v, "sim_encoder": self.encoder}
-            for v in similarity_scores(enc, batch, ctx, self.caption)
+            {"sim_score": v, "sim_encoder": self.encoder, **unreadable(s, found)}
+            for s, v in zip(batch, scores, strict=True)
         ]
 
     def keep(self, sample: Sample, stats: dict[str, Any]) -> str | None:

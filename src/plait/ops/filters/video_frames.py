@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from plait.errors import ConfigError
 from plait.ops._timed import CACHE, Span, _key, check_kinds, sampled_frames, span
 from plait.ops.base import DROP, Filter, OpContext
 from plait.schema import CLIP, VIDEO, Sample
@@ -71,7 +72,7 @@ class _FrameFilter(Filter):
     ) -> None:
         super().__init__(mode)
         if fps <= 0 or not 16 <= width <= 512:
-            raise ValueError("need fps > 0 and 16 <= width <= 512")
+            raise ConfigError("need fps > 0 and 16 <= width <= 512")
         self.fps, self.width = fps, width
         self.kinds = check_kinds(kinds, [CLIP], (VIDEO, CLIP))
 
@@ -92,7 +93,7 @@ class _TooMuch(_FrameFilter):
 
     def _limit(self, max_fraction: float) -> None:
         if not 0 <= max_fraction <= 1:
-            raise ValueError("max_fraction must be in [0, 1]")
+            raise ConfigError("max_fraction must be in [0, 1]")
         self.max_fraction = max_fraction
 
     def keep(self, sample: Sample, stats: dict[str, Any]) -> str | None:
@@ -168,7 +169,7 @@ class Motion(_FrameFilter):
     ) -> None:
         super().__init__(fps, width, kinds, mode)
         if min_motion < 0 or (max_motion is not None and max_motion < min_motion):
-            raise ValueError("need 0 <= min_motion <= max_motion")
+            raise ConfigError("need 0 <= min_motion <= max_motion")
         self.min_motion, self.max_motion = min_motion, max_motion
 
     def keep(self, sample: Sample, stats: dict[str, Any]) -> str | None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from plait.errors import ConfigError
 from plait.ops._timed import TIMED_KINDS, TextSlot, check_kinds, set_added_slots, span
 from plait.ops.base import Mapper, OpContext
 from plait.schema import AUDIO, CLIP, Sample
@@ -42,7 +43,7 @@ class SoundEvents(Mapper):
         threads: int = 1,
     ) -> None:
         if top_k < 1 or not 0 <= min_score <= 1 or window_s <= 0:
-            raise ValueError("need top_k >= 1, 0 <= min_score <= 1 and window_s > 0")
+            raise ConfigError("need top_k >= 1, 0 <= min_score <= 1 and window_s > 0")
         self.top_k, self.min_score, self.window_s = top_k, min_score, window_s
         self.silence_db, self.kinds, self.model, self.threads = (
             silence_db,

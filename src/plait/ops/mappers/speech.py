@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from plait.errors import ConfigError
 from plait.ops._timed import TIMED_KINDS, check_kinds, set_added_slots, span
 from plait.ops.base import Mapper, OpContext
 from plait.schema import AUDIO, CLIP, Sample
@@ -43,7 +44,7 @@ class Speech(Mapper):
         threads: int = 1,
     ) -> None:
         if beam_size < 1 or chunk_s < 1:
-            raise ValueError("need beam_size >= 1 and chunk_s >= 1")
+            raise ConfigError("need beam_size >= 1 and chunk_s >= 1")
         self.model, self.language, self.vad, self.beam_size = model, language, vad, beam_size
         self.chunk_s, self.silence_db, self.kinds, self.threads = (
             chunk_s,

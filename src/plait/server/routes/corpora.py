@@ -60,7 +60,7 @@ def runs(
 ) -> dict:
     """Command runs, newest first."""
     check_page(state, limit)
-    from plait.io.runs import with_status
+    from plait.io.processes import with_status
 
     rows = with_status(
         corpus.read("runs", where=f"command = {sql_str(command)}" if command else None).to_pylist()

@@ -9,9 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 from pydantic import ValidationError
 
-from plait.errors import ConfigError
+from plait.errors import ConfigError, PayloadTooLargeError
 from plait.server import models
-from plait.server.errors import PayloadTooLargeError
 from plait.server.search import run_search
 from plait.server.state import CorpusDep, SearchDep, State
 
