@@ -178,21 +178,5 @@ def load_encoder(spec: str, *, corpus: Corpus | None = None, **opts: Any) -> Enc
     return enc
 
 
-def check_spec(spec: str, corpus_path: str | None = None) -> None:
-    """Fail now, without building anything, if ``spec`` cannot be built: an unknown
-    encoder, or (with the corpus) a ``lit:NAME`` adapter the corpus lacks. Recipes call
-    it from their steps' ``check`` so a missing adapter fails before any work."""
-    from plait.errors import UnknownNameError
-
-    kind, arg, _ = parse_spec(spec)
-    if kind not in ENCODERS:
-        raise UnknownNameError("encoder", kind, encoder_names())
-    if kind == "lit" and corpus_path:
-        from plait.encoders.lit import check_adapter
-        from plait.io.corpus import Corpus
-
-        check_adapter(Corpus.open(corpus_path), arg)
-
-
 def encoder_names() -> list[str]:
     return [n + ":" if n in _PREFIXED else n for n in ENCODERS.names()]

@@ -52,7 +52,7 @@ class SimilarityTopFraction(Deduplicator):
         self._enc: Any = None
 
     def check(self, corpus_path: str | None) -> None:
-        from plait.encoders.base import check_spec
+        from plait.encoders import check_spec
 
         check_spec(self.encoder, corpus_path)  # a missing adapter fails before any work
 

@@ -199,7 +199,7 @@ class LearnedFilter(Filter):
         if corpus_path is None:
             raise ConfigError("learned_filter needs a corpus (filters are saved in it)")
         cfg, _, _ = load_filter(corpus_path, self.filter_name)
-        from plait.encoders.base import check_spec
+        from plait.encoders import check_spec
 
         check_spec(cfg.encoder, corpus_path)  # the encoder it was trained on, e.g. an adapter
 

@@ -98,7 +98,7 @@ class ImageTextSimilarity(Filter):
         self._corpus_path: str | None = None
 
     def check(self, corpus_path: str | None) -> None:
-        from plait.encoders.base import check_spec
+        from plait.encoders import check_spec
 
         check_spec(self.encoder, corpus_path)  # a missing adapter fails before any work
 
