@@ -88,22 +88,6 @@ def _text(chunk: str, by_n: dict[int, Candidate], out: list[Segment], warnings: 
     out.append(Segment("text", text, cites=cites))
 
 
-def short_answer(question: str, text: str) -> str:
-    """The answer's span of the type the question asks for: the last amount for "what was
-    the total" (models restate the question, dates included, before the figure), the
-    first date for "when"; otherwise the whole text."""
-    kind = spans.question_terms(question).kind
-    if kind == "amount":
-        found = spans.amounts(text)
-        if found:
-            return found[-1]
-    if kind == "date":
-        m = spans.DATE.search(text)
-        if m:
-            return m.group(1)
-    return text
-
-
 def attribute(text: str, sources: Sequence[Candidate]) -> int | None:
     """The source holding most of the text's numbers and words (numbers count double)."""
     want = spans.words(text)

@@ -112,7 +112,7 @@ class Answer:
     @property
     def short(self) -> str:
         """The span of the type the question asks for (an amount, a date), else the text."""
-        from plait.answer.parse import short_answer
+        from plait.generators.spans import short_answer
 
         return short_answer(self.question, self.text) if self.text else ""
 

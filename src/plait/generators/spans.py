@@ -181,3 +181,19 @@ def sentences(text: str) -> list[str]:
     for line in text.splitlines():
         out.extend(s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9])", line) if s.strip())
     return out
+
+
+def short_answer(question: str, text: str) -> str:
+    """The answer's span of the type the question asks for: the last amount for "what was
+    the total" (models restate the question, dates included, before the figure), the
+    first date for "when"; otherwise the whole text."""
+    kind = question_terms(question).kind
+    if kind == "amount":
+        found = amounts(text)
+        if found:
+            return found[-1]
+    if kind == "date":
+        m = DATE.search(text)
+        if m:
+            return m.group(1)
+    return text
