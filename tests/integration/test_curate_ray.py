@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -52,6 +53,10 @@ def _documents(path: Path):  # noqa: ANN202
     return corpus
 
 
+def _pythonpath() -> list[str]:
+    return [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+
+
 @pytest.mark.ray
 @pytest.mark.slow
 def test_local_and_ray_give_the_same_corpus(tmp_path: Path) -> None:
@@ -64,7 +69,8 @@ def test_local_and_ray_give_the_same_corpus(tmp_path: Path) -> None:
         num_cpus=2,
         include_dashboard=False,
         log_to_driver=False,
-        runtime_env={"env_vars": {"PYTHONPATH": str(TOY)}},
+        # Keep the caller's PYTHONPATH after the toy ops (a checkout run from its own src/).
+        runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([str(TOY), *_pythonpath()])}},
     )
     try:
         for name, corpus in corpora.items():

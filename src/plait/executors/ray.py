@@ -28,7 +28,10 @@ from plait.executors.plan import Outcome, Plan, StepCounts
 from plait.ops.base import ANNOTATE, Deduplicator
 
 COUNTS = "_counts"
-STAGE_SCHEMA = base.DROPPED_SCHEMA.append(pa.field(COUNTS, pa.string()))
+# Kept and dropped rows travel in one table between stages: the drop columns are null for
+# kept rows, so every field may be null here (DROPPED_SCHEMA's are not, for the commit).
+_ROWS_SCHEMA = pa.schema([f.with_nullable(True) for f in base.DROPPED_SCHEMA])
+STAGE_SCHEMA = _ROWS_SCHEMA.append(pa.field(COUNTS, pa.string()))
 
 
 def _stage_table(kept: pa.Table, dropped: pa.Table, counts: dict[str, StepCounts]) -> pa.Table:
@@ -40,9 +43,9 @@ def _stage_table(kept: pa.Table, dropped: pa.Table, counts: dict[str, StepCounts
             .append_column("reason", pa.nulls(kept.num_rows, pa.string()))
             .append_column("rejected_by", pa.nulls(kept.num_rows, pa.string()))
             .append_column("rejected_at", pa.nulls(kept.num_rows, pa.timestamp("us", tz="UTC")))
-            .select(base.DROPPED_SCHEMA.names)
-            .cast(base.DROPPED_SCHEMA),
-            dropped.cast(base.DROPPED_SCHEMA),
+            .select(_ROWS_SCHEMA.names)
+            .cast(_ROWS_SCHEMA),
+            dropped.cast(_ROWS_SCHEMA),
         ]
     )
     marks = pa.array([blob] + [None] * (rows - 1) if rows else [], pa.string())
@@ -159,7 +162,9 @@ class RayExecutor:
                 for key, d in json.loads(blob).items():
                     counts[key].merge(StepCounts.from_dict(d))
             is_kept = pc.is_null(table.column("op"))
-            dropped.append(table.filter(pc.invert(is_kept)).drop_columns([COUNTS]))
+            dropped.append(
+                table.filter(pc.invert(is_kept)).drop_columns([COUNTS]).cast(base.DROPPED_SCHEMA)
+            )
             kept = table.filter(is_kept).select(base.KEPT_SCHEMA.names).cast(base.KEPT_SCHEMA)
             if progress:
                 progress(plan.total)
