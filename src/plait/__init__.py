@@ -7,7 +7,7 @@ server load only when a component that needs them is built.
 
 from __future__ import annotations
 
-from typing import Any
+import typing
 
 from plait.errors import (
     ConfigError,
@@ -22,6 +22,9 @@ from plait.errors import (
 )
 from plait.io.corpus import Corpus
 from plait.schema import Sample, Source
+
+if typing.TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 

@@ -226,14 +226,3 @@ def _find_unfinished(corpus: Corpus, rec: Recipe, resume: bool | str | None) -> 
 def _committed(corpus: Corpus, run_id: str) -> bool:
     where = f"run_id = {sql_str(run_id)} AND status = 'ok'"
     return corpus.has("runs") and corpus.count("runs", where=where) > 0
-
-
-def unfinished_runs(corpus: Corpus) -> list[dict[str, Any]]:
-    """Plans of curate runs that started and did not commit (for ``plait info``-style listings)."""
-    root = corpus.path / WORK
-    out = []
-    for path in sorted(root.glob(f"*/{PLAN}")) if root.is_dir() else []:
-        data = json.loads(path.read_text())
-        if not _committed(corpus, data["run_id"]):
-            out.append(data)
-    return out

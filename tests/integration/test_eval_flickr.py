@@ -19,7 +19,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "encoders"))
 from tiny_models import save_tiny_clip  # noqa: E402
 
-pytest.importorskip("plait.retrieval", reason="plait.retrieval (search) is not in this tree yet")
 pytest.importorskip("transformers")
 
 N_IMAGES = 40

@@ -61,7 +61,6 @@ def test_nsfw_scores_everyday_photos_low(shared_data: Path) -> None:
 
 
 def test_learned_filter_trained_and_reused_by_name(shared_data: Path, corpus) -> None:
-    pytest.importorskip("plait.encoders", reason="plait.encoders (contract 1) is not installed")
     import pyarrow as pa
     import torch
 

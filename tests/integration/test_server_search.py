@@ -9,13 +9,6 @@ import httpx
 import pytest
 
 pytest.importorskip("fastapi")
-retrieval = pytest.importorskip("plait.retrieval")
-if not hasattr(retrieval, "search"):
-    pytest.skip(
-        "plait.retrieval has no search() yet (contract 2 not landed)", allow_module_level=True
-    )
-pytest.importorskip("plait.index")
-pytest.importorskip("plait.encoders")
 
 from plait.client import PlaitClient  # noqa: E402
 from plait.embed import embed  # noqa: E402

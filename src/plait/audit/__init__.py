@@ -58,6 +58,8 @@ def _counts(values: Any) -> dict[str, int]:
 
 
 def audit(corpus: Corpus, largest: int = 10) -> AuditReport:
+    """Provenance of a corpus: samples by source, licence, language and kind, drops by
+    operator and reason, quarantine by reason, and the ``largest`` duplicate clusters."""
     table = corpus.read(
         "samples", columns=["id", "parent", "kind", "source", "texts", "langs", "stats"]
     )

@@ -12,9 +12,7 @@ from plait.encoders.base import (
     encoder_names,
     l2_normalise,
     load_encoder,
-    parse_spec,
 )
-from plait.errors import UnknownNameError
 
 __all__ = ["ENCODERS", "Encoder", "check_spec", "encoder_names", "l2_normalise", "load_encoder"]
 
@@ -23,6 +21,9 @@ def check_spec(spec: str, corpus_path: str | None = None) -> None:
     """Fail now, without building anything, if ``spec`` cannot be built: an unknown
     encoder, or (with the corpus) a ``lit:NAME`` adapter the corpus lacks. Recipes call
     it from their steps' ``check`` so a missing adapter fails before any work."""
+    from plait.encoders.base import parse_spec
+    from plait.errors import UnknownNameError
+
     kind, arg, _ = parse_spec(spec)
     if kind not in ENCODERS:
         raise UnknownNameError("encoder", kind, encoder_names())

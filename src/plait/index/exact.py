@@ -54,12 +54,3 @@ def recall_at_k(
     if len(set(sizes)) == 1:  # every query has k true ids: the mean hit count over k
         return float(np.mean(hits)) / max(1, sizes[0])
     return float(np.mean([h / max(1, n) for h, n in zip(hits, sizes, strict=True)]))
-
-
-def table_vectors(ds: Any, filter: str | None = None) -> tuple[np.ndarray, list[str], list[int]]:
-    """All vectors of a Lance embeddings table as a matrix, with their sample ids and slots."""
-    tbl = ds.to_table(columns=["sample_id", "slot", "vector"], filter=filter)
-    dim = tbl.schema.field("vector").type.list_size
-    flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-    vecs = np.asarray(flat, dtype=np.float32).reshape(-1, dim)
-    return vecs, tbl.column("sample_id").to_pylist(), tbl.column("slot").to_pylist()

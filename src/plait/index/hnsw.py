@@ -169,14 +169,6 @@ def new_index(dim: int, m: int, ef_construction: int, storage: str) -> Any:
     return faiss.IndexRefineFlat(base)
 
 
-def hnsw_of(index: Any) -> Any:
-    """The HNSW part of a plain or re-ranked index (where efSearch lives)."""
-    faiss = faiss_module()
-    if isinstance(index, faiss.IndexRefine):
-        return faiss.downcast_index(index.base_index)
-    return index
-
-
 def has_graph(index: Any) -> bool:
     """False for a flat index (the vectors of a table HNSW cannot serve; see ann.build)."""
     return not isinstance(index, faiss_module().IndexFlat)

@@ -43,7 +43,6 @@ from plait.schema import DOCUMENT, Source
 DOC_EXTS = (".jsonl", ".ndjson", ".parquet")
 KEY_COLUMNS = ("id", "key", "doc_id", "document_id")
 LICENCE_KEYS = ("licence", "license")
-_JSON_COLUMNS = ("metadata", "general_metadata")
 
 
 @dataclass

@@ -45,7 +45,6 @@ CAPTION_COLUMNS = (
     "sentence",
     "raw",
 )
-URL_COLUMNS = ("url", "image_url", "img_url")
 LICENCE_COLUMNS = ("licence", "license")
 TABLE_EXTS = (".tsv", ".csv", ".parquet", ".jsonl", ".ndjson")
 

@@ -31,7 +31,7 @@ _KNOWN_MODALITIES = {
 
 
 class QueryEncoder(Protocol):
-    """The part of ``plait.encoders.Encoder`` (contract 1) that search uses."""
+    """The part of :class:`plait.encoders.Encoder` that search uses (tests pass fakes)."""
 
     name: str
     dim: int
@@ -108,13 +108,9 @@ def choose_table(
 
 
 def load_query_encoder(spec: str, corpus: Corpus) -> QueryEncoder:
-    """The seam to contract 1: ``plait.encoders.load_encoder``."""
-    try:
-        from plait.encoders import load_encoder
-    except ImportError as exc:  # the encoders package is built by another team
-        raise PlaitError(
-            f"encoder {spec!r} cannot be loaded: plait.encoders is not available ({exc})"
-        ) from exc
+    """The encoder a query needs (:func:`plait.encoders.load_encoder`, built on first use)."""
+    from plait.encoders import load_encoder
+
     return load_encoder(spec, corpus=corpus)
 
 

@@ -6,7 +6,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import typing
+
+if typing.TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["create_app"]
 

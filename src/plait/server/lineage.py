@@ -13,13 +13,6 @@ from plait.langs import slot_langs
 _SAMPLE_COLS = schema.SAMPLES.names
 
 
-def run_rows(corpus: Corpus, run_ids: list[str]) -> dict[str, dict[str, Any]]:
-    ids = [r for r in dict.fromkeys(run_ids) if r]
-    if not ids or not corpus.has("runs"):
-        return {}
-    return {r["run_id"]: r for r in corpus.read("runs", where=sql_in("run_id", ids)).to_pylist()}
-
-
 def run_out(row: dict[str, Any]) -> dict[str, Any]:
     return {
         **row,

@@ -104,7 +104,7 @@ def train_filter(
     """Train and save filter ``name``: ``positives`` are sample ids of the reference set,
     negatives ``negatives`` random other samples of the corpus."""
     from plait.io.corpus import sql_in
-    from plait.ops.filters.similarity import _load_any
+    from plait.ops.filters.similarity import load_checked
 
     if modality not in MODALITIES:
         raise ConfigError(f"modality must be one of {MODALITIES}, not {modality!r}")
@@ -121,7 +121,7 @@ def train_filter(
         missing = sorted(pos_set - {s.id for s in pos})[:5]
         raise NotFoundError(f"positive samples not in the corpus: {missing}")
     neg = corpus.samples(where=sql_in("id", neg_ids))
-    enc = _load_any(encoder, str(corpus.path), modality)
+    enc = load_checked(encoder, str(corpus.path), modality)
     ctx = OpContext(run_id="train-filter", media=corpus.media_many, corpus_path=str(corpus.path))
     feats, labels = [], []
     for group, label in ((pos, 1.0), (neg, 0.0)):
@@ -205,13 +205,13 @@ class LearnedFilter(Filter):
 
     def _load(self, corpus_path: str | None) -> tuple[str, Any, np.ndarray, float, str]:
         if self._state is None or self._state[0] != corpus_path:
-            from plait.ops.filters.similarity import _load_any
+            from plait.ops.filters.similarity import load_checked
 
             self.check(corpus_path)
             cfg, w, b = load_filter(corpus_path or "", self.filter_name)  # check() refused None
             self._state = (
                 corpus_path or "",
-                _load_any(cfg.encoder, corpus_path, cfg.modality),
+                load_checked(cfg.encoder, corpus_path, cfg.modality),
                 w,
                 b,
                 cfg.modality,

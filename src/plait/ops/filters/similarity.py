@@ -21,17 +21,16 @@ from plait.schema import Sample
 CAPTION_MODES = ("best", "mean")
 
 
-def _load_any(spec: str, corpus_path: str | None, *modalities: str) -> Any:
-    """The encoder for ``spec`` (contract 1), checked to embed ``modalities``."""
-    from plait._deps import require
+def load_checked(spec: str, corpus_path: str | None, *modalities: str) -> Any:
+    """The encoder for ``spec``, checked to embed ``modalities``."""
+    from plait.encoders import load_encoder
 
-    enc_mod = require("plait.encoders", "embed", f"an operator using encoder {spec!r}")
     corpus = None
     if corpus_path:
         from plait.io.corpus import Corpus
 
         corpus = Corpus.open(corpus_path)
-    enc = enc_mod.load_encoder(spec, corpus=corpus)
+    enc = load_encoder(spec, corpus=corpus)
     missing = set(modalities) - set(enc.modalities)
     if missing:
         raise ConfigError(
@@ -42,7 +41,7 @@ def _load_any(spec: str, corpus_path: str | None, *modalities: str) -> Any:
 
 def load(spec: str, corpus_path: str | None) -> Any:
     """The encoder for ``spec``; it must embed images and texts."""
-    return _load_any(spec, corpus_path, "image", "text")
+    return load_checked(spec, corpus_path, "image", "text")
 
 
 def similarity_scores(
