@@ -44,7 +44,7 @@ class Todo:
 
     texts: dict[str, tuple[str, list[tuple[str, int]]]] = field(default_factory=dict)
     images: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
-    sounds: Any = None  # plait.av.embed.SoundTodo when the encoder embeds sound
+    timed: list[Any] = field(default_factory=list)  # plait.av.embed.TimedTodo (sound, video)
 
     def add_text(self, key: str, text: str, where: tuple[str, int]) -> None:
         self.texts.setdefault(key, (text, []))[1].append(where)
@@ -57,7 +57,7 @@ class Todo:
         return (
             sum(len(w) for _, w in self.texts.values())
             + sum(len(w) for w in self.images.values())
-            + (self.sounds.slots if self.sounds is not None else 0)
+            + sum(t.slots for t in self.timed)
         )
 
 
@@ -167,13 +167,14 @@ def plan(
                     todo.add_image(key, (sid, slot))
                 else:
                     todo.add_text(key, text, (sid, slot))
-    if "audio" in modalities:  # sounds and clips' sound tracks (plait.av.embed)
-        from plait.av.embed import plan_sounds
+    for modality in sorted(modalities & {"audio", "video"}):  # see plait.av.embed
+        from plait.av.embed import plan_timed
 
-        todo.sounds, n, cached, stale_sounds = plan_sounds(corpus, existing, where)
+        timed, n, cached, old = plan_timed(corpus, modality, existing, where)
+        todo.timed.append(timed)
         counts["slots"] += n
         counts["cached"] += cached
-        stale += stale_sounds
+        stale += old
     filters = [f"sample_id = {sql_str(s)} AND slot = {n}" for s, n in stale]
     return todo, counts, filters
 
@@ -210,8 +211,8 @@ def embed(
     """
     if executor not in EXECUTORS:
         raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
-    if modality not in (None, "image", "text", "audio"):
-        raise ConfigError(f"modality must be 'image', 'text' or 'audio', not {modality!r}")
+    if modality not in (None, "image", "text", "audio", "video"):
+        raise ConfigError(f"modality must be 'image', 'text', 'audio' or 'video', not {modality!r}")
     where = where_sql(where)  # parsed (plait.io.where): refused before any work
     params = {
         "encoder": spec,
@@ -240,8 +241,8 @@ def embed(
         tick = progress or silent
         tick(0, total)
 
-        sounds = todo.sounds.items if todo.sounds is not None else {}
-        reuse = _known_vectors(corpus, spec, [*todo.texts, *todo.images, *sounds])
+        timed = {k: t for t in todo.timed for k in t.items}  # content key -> its todo
+        reuse = _known_vectors(corpus, spec, [*todo.texts, *todo.images, *timed])
         from_cache = getattr(enc, "cached_vectors", None)  # lit: features align computed
         if from_cache is not None:
             texts_left = {k: t for k, (t, _) in todo.texts.items() if k not in reuse}
@@ -252,9 +253,9 @@ def embed(
             if key in todo.texts:
                 where_ = todo.texts.pop(key)[1]
                 writer.add("text", key, where_, vec)
-            elif key in sounds:
-                where_ = sounds.pop(key)[1]
-                writer.add("audio", key, where_, vec)
+            elif key in timed:
+                where_ = timed[key].items.pop(key)[1]
+                writer.add(timed[key].modality, key, where_, vec)
             else:
                 where_ = todo.images.pop(key)
                 writer.add("image", key, where_, vec)
@@ -291,20 +292,20 @@ def embed(
             n_img += len(keys)
             tick(done, total)
         secs = time.perf_counter() - t0
-        if sounds:
-            from plait.av.embed import sound_batches
+        for t in todo.timed:  # sounds and whole clips (plait.av.embed)
+            from plait.av.embed import timed_batches
 
             t1 = time.perf_counter()
-            for keys, vecs, failures in sound_batches(corpus, enc, todo.sounds):
+            for keys, vecs, failures in timed_batches(corpus, enc, t):
                 for key, v in zip(keys, vecs, strict=True):
-                    writer.add("audio", key, sounds[key][1], v)
-                    done += len(sounds[key][1])
+                    writer.add(t.modality, key, t.items[key][1], v)
+                    done += len(t.items[key][1])
                 for key, reason in failures:
-                    failed[reason] = failed.get(reason, 0) + len(sounds[key][1])
-                    done += len(sounds[key][1])
+                    failed[reason] = failed.get(reason, 0) + len(t.items[key][1])
+                    done += len(t.items[key][1])
                 tick(done, total)
-            counts["sounds_embedded"] = len(sounds)
-            counts["sound_seconds"] = round(time.perf_counter() - t1, 3)
+            counts[f"{t.modality}_embedded"] = len(t.items)
+            counts[f"{t.modality}_seconds"] = round(time.perf_counter() - t1, 3)
         writer.flush()
         counts.update(
             {

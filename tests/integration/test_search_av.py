@@ -89,3 +89,34 @@ def test_fused_tables_rank_by_reciprocal_rank(av_corpus: Corpus, searcher: Searc
         )
         assert h.score == pytest.approx(want)
     assert hits == sorted(hits, key=lambda h: -h.score)
+
+
+def test_a_video_text_model_embeds_whole_clips(tmp_path: Path, av_corpus: Corpus) -> None:
+    """``hf:`` with an X-CLIP model (random weights: none can be had offline) embeds each
+    clip from its keyframes; text search ranks clips as a brute-force cosine does."""
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "encoders"))
+    from tiny_models import save_tiny_xclip
+
+    from plait.encoders import load_encoder
+    from plait.io.media import open_image
+
+    model = save_tiny_xclip(tmp_path / "xclip")
+    spec = f"hf:{model}"
+    enc = load_encoder(spec)
+    embed(av_corpus, spec, modality="video", encoder=enc)
+    clips = sorted(av_corpus.samples(where="kind = 'clip'"), key=lambda s: s.position)
+    want = enc.encode_video(
+        [[open_image(av_corpus.media_bytes(m)) for m in c.image_ids] for c in clips]
+    )
+    q = enc.encode_text(["a man on a bike"])[0]
+    order = [clips[i].id for i in np.argsort(-(want @ q))]
+    s = Searcher(av_corpus, encoder=enc)
+    hits = s.search(Query(text="a man on a bike", modality="video", k=len(clips)))
+    assert [h.sample_id for h in hits] == order
+    assert all(
+        h.slot == -1 and h.time == (h.sample.meta["start"], h.sample.meta["end"]) for h in hits
+    )

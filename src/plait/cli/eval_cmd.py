@@ -10,6 +10,10 @@ from plait.cli._util import console, print_json
 from plait.errors import ConfigError
 
 
+def _is_speech(benchmark: str) -> bool:
+    return benchmark == "fsdd" or benchmark.partition(":")[0] == "tuxpaint-speech"
+
+
 def register(app: typer.Typer) -> None:
     app.command("eval")(eval_cmd)
 
@@ -18,10 +22,14 @@ def eval_cmd(
     corpus: Path = typer.Argument(None, help="Corpus directory (not needed with --run/--qrels)."),
     benchmark: str = typer.Option(
         None,
-        help="flickr8k, pairs (the corpus's own pairs), or a path: caption TSV, Karpathy JSON, M-BEIR queries JSONL, MMDocIR-style questions.",
+        help="flickr8k, pairs (the corpus's own pairs), tuxpaint-sounds, tuxpaint-spoken, "
+        "the speech (WER) sets tuxpaint-speech[:LANG] and fsdd, or a path: caption TSV, "
+        "Karpathy JSON, M-BEIR queries JSONL, MMDocIR-style questions.",
     ),
     encoder: str = typer.Option(
-        None, help="Encoder spec whose embeddings are searched (see `plait embed`)."
+        None,
+        help="Encoder spec whose embeddings are searched (see `plait embed`); SPEC@modality "
+        "picks its slots, A+B fuses tables by rank (minilm+yamnet@audio).",
     ),
     run: Path = typer.Option(
         None, "--run", help="A TREC run file to score (qid Q0 docid rank score tag)."
@@ -107,6 +115,21 @@ def eval_cmd(
             console.print(
                 f"[yellow]{len(ev.missing):,} qrels queries have no results in the run ({note})[/]"
             )
+        return
+    if corpus is not None and benchmark is not None and _is_speech(benchmark):
+        from plait.eval.api import eval_transcripts
+        from plait.io.corpus import Corpus
+
+        score, path = eval_transcripts(Corpus.open(corpus), benchmark, out=out, dataset=dataset)
+        if as_json:
+            print_json(score.to_dict())
+            return
+        console.print(
+            f"[bold]{score.name}[/]: WER {100 * score.wer:.1f}% "
+            f"({100 * score.wer_no_articles:.1f}% without a/an/the) over {score.items:,} recordings "
+            f"({score.words:,} reference words, {score.edits:,} edits; "
+            f"{score.empty:,} with no transcript; {score.missing:,} not in the corpus); wrote {path}"
+        )
         return
     if corpus is None or benchmark is None or encoder is None:
         raise ConfigError("give CORPUS --benchmark NAME --encoder SPEC, or --run RUN --qrels QRELS")

@@ -20,7 +20,9 @@ def export_cmd(
     corpus: Path = typer.Argument(..., help="Corpus directory."),
     dest: Path = typer.Argument(..., help="Folder to write shards into (must be empty)."),
     fmt: str = typer.Option(
-        "webdataset", "--format", help="webdataset, parquet or jsonl (OBELICS layout)."
+        "webdataset",
+        "--format",
+        help="webdataset, parquet, jsonl (OBELICS layout), clips (mp4 + json) or sounds.",
     ),
     where: str = typer.Option(
         None, help="SQL filter over samples columns, e.g. \"source.licence = 'CC-BY-4.0'\"."

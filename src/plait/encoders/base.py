@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 TEXT = "text"
 IMAGE = "image"
+VIDEO = "video"  # a whole clip (hf: X-CLIP); sound is "audio" (plait.encoders.sound_labels)
 
 
 @runtime_checkable

@@ -2,7 +2,8 @@
 
 The argument is a local directory (``save_pretrained`` output) or a hub id already in the
 local Hugging Face cache; nothing is downloaded (``local_files_only``). The architecture
-comes from the config's ``model_type`` (``clip`` or ``siglip``).
+comes from the config's ``model_type``: ``clip`` or ``siglip`` (text and images), or
+``xclip`` (X-CLIP: text and video; a clip is embedded whole from its keyframes).
 
 Options (on the spec, ``hf:./clip?dtype=bf16``, or as keywords to ``load_encoder``):
 
@@ -19,6 +20,7 @@ the forward in ``plait embed``.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +28,7 @@ import numpy as np
 
 from plait._deps import require
 from plait.encoders._torch import as_int, resolve_device, torch_dtype, torch_module
-from plait.encoders.base import IMAGE, TEXT, BaseEncoder
+from plait.encoders.base import IMAGE, TEXT, VIDEO, BaseEncoder, l2_normalise
 from plait.errors import ConfigError, NotFoundError
 
 if TYPE_CHECKING:
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
     from plait.io.corpus import Corpus
 
 COMPONENT = "the hf encoder"
-_MODELS = {"clip": "CLIPModel", "siglip": "SiglipModel"}
+_MODELS = {"clip": "CLIPModel", "siglip": "SiglipModel", "xclip": "XCLIPModel"}
 
 
 class HFEncoder(BaseEncoder):
@@ -80,6 +82,9 @@ class HFEncoder(BaseEncoder):
                 f"{', '.join(sorted(_MODELS))}"
             )
         self.kind = kind
+        if kind == "xclip":  # a video-text model: whole clips (their keyframes), not images
+            self.modalities = frozenset({TEXT, VIDEO})
+            self.frames = int(getattr(config.vision_config, "num_frames", 8))
         net = getattr(tf, _MODELS[kind]).from_pretrained(model, local_files_only=True)
         net = net.eval()
         if quant == "int8":
@@ -129,12 +134,34 @@ class HFEncoder(BaseEncoder):
         x = self._torch.from_numpy(np.ascontiguousarray(pixels)).to(self.device)
         return self._forward_images(x)
 
+    # -- video (X-CLIP) --------------------------------------------------------------------
+    def encode_video(self, clips: Sequence[Sequence[Image]]) -> np.ndarray:
+        """Unit vectors of clips, each given as its frames (keyframes) in time order;
+        they are spread or repeated to the model's ``num_frames``."""
+        self._check(VIDEO)
+        if not clips:
+            return np.zeros((0, self.dim), np.float32)
+        stacks = [
+            np.stack([preprocess(f, self.image_cfg) for f in spread(c, self.frames)]) for c in clips
+        ]
+        x = self._torch.from_numpy(np.stack(stacks)).to(self.device, self.dtype)
+        with self._torch.inference_mode():
+            out = self.model.get_video_features(pixel_values=x)
+        return l2_normalise(_pooled(out).float().cpu().numpy())
+
     def _forward_images(self, x: Any) -> np.ndarray:
         if not _is_quantised(self.model):
             x = x.to(self.dtype)
         with self._torch.inference_mode():
             out = self.model.get_image_features(pixel_values=x)
         return _pooled(out).float().cpu().numpy()
+
+
+def spread(frames: Sequence[Any], n: int) -> list[Any]:
+    """``n`` frames evenly spread over ``frames`` (repeating some when there are fewer)."""
+    if not frames:
+        raise ConfigError("a clip needs at least one frame")
+    return [frames[min(len(frames) - 1, i * len(frames) // n)] for i in range(n)]
 
 
 def _pooled(out: Any) -> Any:

@@ -50,12 +50,40 @@ class Outputs:
 
 def load(corpus: Corpus, benchmark: str, dataset: str | None = None, **opts: Any) -> Benchmark:
     """A benchmark bound to ``corpus``: ``pairs`` (the corpus's own pairs) or a name/path."""
+    from plait.eval import av
     from plait.eval.benchmarks import load_benchmark
     from plait.eval.bind import bind, corpus_pairs
 
     if benchmark == "pairs":
         return corpus_pairs(corpus, dataset=dataset)
+    if av.is_name(benchmark):
+        return bind(av.load(benchmark, opts.get("root")), corpus, dataset=dataset)
     return bind(load_benchmark(benchmark, **opts), corpus, dataset=dataset)
+
+
+def eval_transcripts(
+    corpus: Corpus,
+    benchmark: str,
+    *,
+    out: str | Path | None = None,
+    dataset: str | None = None,
+    root: str | Path | None = None,
+) -> tuple[Any, Path]:
+    """Word error rate of the corpus's transcripts (written by the ``speech`` operator)
+    on a speech benchmark (``tuxpaint-speech[:LANG]``, ``fsdd``); writes JSON with
+    every item's reference and hypothesis and records the run."""
+    from plait.eval import av
+
+    with Run(corpus, "eval", {"benchmark": benchmark, "dataset": dataset}) as rec:
+        bench = av.load(benchmark, root)
+        if bench.kind != av.SPEECH:
+            raise ConfigError(f"{benchmark!r} is not a speech benchmark (fsdd, tuxpaint-speech)")
+        cols = ["id", "kind", "texts", "images", "source", "stats"]
+        score = av.score_speech(bench, corpus.read("samples", columns=cols).to_pylist(), dataset)
+        folder = Path(out) if out else corpus.path / "eval" / f"{slug(bench.name)}-{rec.run_id}"
+        path = report.write_json(folder / "results.json", score.to_dict(per_item=True))
+        rec.counts.update(score.to_dict())
+    return score, path
 
 
 def eval_benchmark(

@@ -68,9 +68,10 @@ def bind(bench: Benchmark, corpus: Corpus, dataset: str | None = None) -> Benchm
     if bench.bound:
         return bench
     cols = ["id", "kind", "texts", "images", "source", "parent", "position"]
-    rows = corpus.read(
-        "samples", columns=cols + (["meta"] if bench.kind == MBEIR else [])
-    ).to_pylist()
+    from plait.eval import av
+
+    extra = ["meta"] if bench.kind == MBEIR else ["stats"] if bench.kind == av.SPOKEN else []
+    rows = corpus.read("samples", columns=cols + extra).to_pylist()
     if bench.kind == CAPTIONS:
         mapping, media = _bind_captions(bench, corpus, rows, dataset)
         if dataset is None:  # the dataset the images were found in, if there is one
@@ -81,6 +82,14 @@ def bind(bench: Benchmark, corpus: Corpus, dataset: str | None = None) -> Benchm
         mapping, media = _bind_mbeir(bench, corpus, rows, dataset), {}
     elif bench.kind == PAGES:
         mapping, media = _bind_pages(bench, corpus, rows, dataset), {}
+    elif bench.kind in (av.SOUNDS, av.SPOKEN):  # see plait.eval.av
+        kinds = (schema.AUDIO,) if bench.kind == av.SOUNDS else (schema.PAIR, schema.IMAGE)
+        mapping, media = av.bind_keys(bench, rows, kinds, dataset), {}
+        if bench.kind == av.SPOKEN:
+            said = av.spoken_queries(bench, rows, dataset)
+            for q in bench.tasks[0].queries:
+                q.text = said.get(q.id, "")
+        bench.notes["pool"] = sorted(mapping.values())
     else:
         raise ConfigError(f"cannot bind a benchmark of kind {bench.kind!r}")
     return _rewrite(bench, mapping, media, dataset)

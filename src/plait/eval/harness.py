@@ -17,7 +17,7 @@ from typing import Any
 from plait.errors import ConfigError
 from plait.eval.benchmark import CAPTIONS, PAGES, Benchmark, Item, Task
 from plait.eval.metrics import Evaluation, evaluate
-from plait.io.corpus import Corpus, sql_str
+from plait.io.corpus import Corpus, sql_in, sql_str
 
 CURVE_KS = (1, 2, 3, 5, 10, 20, 50, 100)
 
@@ -168,6 +168,41 @@ def pool_size(bench: Benchmark, task: Task) -> int:
     )
 
 
+def _searched(corpus: Corpus, queries: list[Any]) -> list[list[Any]]:
+    """Hits per query; a query with nothing to search (a recording nothing was
+    transcribed from) finds nothing. ``SPEC@modality`` picks the slots searched."""
+    from dataclasses import replace
+
+    from plait.retrieval import search_batch
+    from plait.retrieval.fused import parse_entry
+
+    todo = []
+    for i, q in enumerate(queries):
+        if q.text or q.image is not None:
+            spec, modality = parse_entry(q.encoder) if q.encoder else (None, None)
+            todo.append((i, replace(q, encoder=spec, modality=modality or q.modality)))
+    got = search_batch(corpus, [q for _, q in todo], attach=False)  # ids and scores suffice
+    hits: list[list[Any]] = [[] for _ in queries]
+    for (i, _), h in zip(todo, got, strict=True):
+        hits[i] = h
+    return hits
+
+
+def _fused(corpus: Corpus, queries: list[Any], encoders: list[str]) -> list[list[Any]]:
+    from dataclasses import replace
+
+    from plait.retrieval import Searcher, search_fused
+
+    s = Searcher(corpus)
+    out = []
+    for q in queries:
+        if not q.text:  # an empty query (nothing transcribed) finds nothing
+            out.append([])
+            continue
+        out.append(search_fused(corpus, replace(q, encoder=None), encoders, searcher=s, depth=q.k))
+    return out
+
+
 def run_benchmark(
     corpus: Corpus,
     bench: Benchmark,
@@ -185,12 +220,12 @@ def run_benchmark(
     benchmark's dataset, so train images in the same corpus do not compete);
     ``limit`` keeps the first queries of each task (for smoke runs).
     """
-    from plait.retrieval import search_batch
-
     if not bench.bound:
         raise ConfigError("bind the benchmark to the corpus first (plait.eval.bind.bind)")
     if where is None and bench.kind == CAPTIONS and bench.notes.get("dataset"):
         where = f"source.dataset = {sql_str(bench.notes['dataset'])}"
+    if where is None and bench.notes.get("pool"):  # sounds, stamps: only the benchmark's own
+        where = sql_in("id", bench.notes["pool"])
     chosen = [bench.task(t) for t in tasks] if tasks else bench.tasks
     results = []
     for task in chosen:
@@ -206,7 +241,10 @@ def run_benchmark(
         queries = build_queries(
             task, corpus, encoder, depth, where=where, instructions=instructions
         )
-        hits = search_batch(corpus, queries, attach=False)  # ids and scores are all it scores
+        if "+" in encoder:  # several tables fused by rank (plait.retrieval.fused)
+            hits = _fused(corpus, queries, encoder.split("+"))
+        else:
+            hits = _searched(corpus, queries)
         results.append(
             score_task(task, hits_to_run(task, hits), bench.kind, pool_size(bench, task), depth)
         )

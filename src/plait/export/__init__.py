@@ -3,7 +3,9 @@
 Formats: ``webdataset`` (tar shards as img2dataset writes them: ``KEY.jpg``,
 ``KEY.txt``, ``KEY.json``), ``parquet`` (one row per sample with its media
 bytes), ``jsonl`` (OBELICS layout: parallel ``images``/``texts`` lists, images
-as files beside the shards). The subset is a ``where`` filter, a search query
+as files beside the shards), ``clips`` and ``sounds`` (WebDataset shards of
+``KEY.mp4`` or the sound file, with ``KEY.txt`` and ``KEY.json``; see
+:mod:`plait.export.av`). The subset is a ``where`` filter, a search query
 or a list of ids. Each export records a ``runs`` row.
 
 >>> from plait.export import export
@@ -95,7 +97,7 @@ def export(
         if progress:
             progress(0, selection.total)
         for batch in selection.batches:
-            media = corpus.media_many(m for s in batch for m in s.images if m)
+            media = corpus.media_many(m for s in batch for m in _wanted(s))
             for sample in batch:
                 writer.add(sample, media)
             done += len(batch)
@@ -114,6 +116,14 @@ def export(
             skipped=report.skipped,
         )
     return report
+
+
+def _wanted(sample: Any) -> list[str]:
+    """Media bytes the writers need: images, and a sound's own bytes. A video's file is
+    never read whole here (the clip writer cuts spans from it)."""
+    from plait.schema import VIDEO
+
+    return [] if sample.kind == VIDEO else sample.media_ids
 
 
 __all__ = ["FORMATS", "ExportReport", "export"]

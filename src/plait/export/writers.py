@@ -18,6 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from plait.export.av import ClipWriter, SoundWriter
 from plait.export.shards import Media, ShardWriter, media_ext
 from plait.export.wds import WebDatasetWriter
 from plait.io.records import to_record
@@ -144,4 +145,6 @@ WRITERS: dict[str, type[ShardWriter]] = {  # by the name ``plait export --format
     "webdataset": WebDatasetWriter,
     "parquet": ParquetWriter,
     "jsonl": ObelicsWriter,
+    "clips": ClipWriter,
+    "sounds": SoundWriter,
 }

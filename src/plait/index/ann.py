@@ -268,7 +268,7 @@ def _search_index(
 def _rows(src: Any, labels: np.ndarray, sims: np.ndarray) -> list[Row]:
     """Rows for one query's labels (-1: no result) from an index or a tail."""
     names, slots, mods = src.names, src.slots, src.modalities
-    kinds = ("image", "text", "audio")  # hnsw.MODALITY_CODES
+    kinds = ("image", "text", "audio", "video")  # hnsw.MODALITY_CODES
     return [
         {
             "sample_id": names[i],

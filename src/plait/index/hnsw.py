@@ -34,7 +34,7 @@ from plait._deps import require
 from plait.errors import ConfigError
 from plait.vectors import l2_normalise
 
-MODALITY_CODES = {"image": 0, "text": 1, "audio": 2}
+MODALITY_CODES = {"image": 0, "text": 1, "audio": 2, "video": 3}
 STORAGES = ("sq8", "flat")
 FORMAT = 1
 
@@ -116,13 +116,14 @@ def read_rows(ds: Any, fragments: list[Any] | None = None, batch_size: int = 65_
         col = b.column("modality")
         mods = pc.equal(col, "text").to_numpy(zero_copy_only=False).astype(np.int8)
         mods += 2 * pc.equal(col, "audio").to_numpy(zero_copy_only=False).astype(np.int8)
+        mods += 3 * pc.equal(col, "video").to_numpy(zero_copy_only=False).astype(np.int8)
         yield RowBatch(
             vectors=np.ascontiguousarray(
                 l2_normalise(np.asarray(flat, np.float32).reshape(-1, dim))
             ),
             sample_ids=b.column("sample_id").cast(pa.large_string()),
             slots=b.column("slot").to_numpy(zero_copy_only=False).astype(np.int32),
-            modalities=mods,  # MODALITY_CODES: 0 image, 1 text, 2 audio
+            modalities=mods,  # MODALITY_CODES: 0 image, 1 text, 2 audio, 3 video
         )
 
 

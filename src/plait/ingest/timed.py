@@ -10,6 +10,7 @@ input is a :class:`Failure` with its location and a reason; nothing raises.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ class TimedReader:
     dataset: str = ""
     licence: str = "unknown"
     captions: bool = True  # read sidecars; False ingests the media alone (e.g. for an eval)
+    include: str = ""  # comma-separated globs over paths relative to the source folder
+    exclude: str = ""  # e.g. "*_desc*,symbols/*"
     known: Callable[[str], bool] | None = None  # set by the ingest loop: keys already stored
     _root: Path = field(init=False, repr=False)
     exts: frozenset[str] = field(init=False, repr=False, default=frozenset())
@@ -62,12 +65,20 @@ class TimedReader:
             yield str(self._root), p.name, names, p.is_symlink()
 
     def estimate(self) -> int | None:
-        return sum(1 for _ in self._files())
+        return sum(
+            1
+            for folder, name, _, _ in self._files()
+            if self._wanted(
+                os.path.relpath(os.path.join(folder, name), self._root).replace(os.sep, "/")
+            )
+        )
 
     def __iter__(self) -> Iterator[Item]:
         for folder, name, names, link in self._files():
             path = os.path.join(folder, name)
             rel = os.path.relpath(path, self._root).replace(os.sep, "/")
+            if not self._wanted(rel):
+                continue
             if self.known is not None and self.known(rel):
                 # stored by an earlier run: not decoded again; the stub counts as skipped
                 yield RawSample(rel, self.kind, [], self.source(path))
@@ -88,6 +99,13 @@ class TimedReader:
                     continue
                 side = got
             yield from self._read(path, rel, info, side)
+
+    def _wanted(self, rel: str) -> bool:
+        inc = [g.strip() for g in self.include.split(",") if g.strip()]
+        exc = [g.strip() for g in self.exclude.split(",") if g.strip()]
+        if inc and not any(fnmatch.fnmatchcase(rel, g) for g in inc):
+            return False
+        return not any(fnmatch.fnmatchcase(rel, g) for g in exc)
 
     def _read(self, path: str, rel: str, info: Probe, side: Sidecars) -> Iterator[Item]:
         raise NotImplementedError

@@ -9,7 +9,7 @@ from plait.errors import ConfigError
 from plait.io.where import Expr
 from plait.schema import Sample
 
-MODALITIES = ("image", "text", "audio")
+MODALITIES = ("image", "text", "audio", "video")
 # Query text beyond this is refused: a CLIP text tower reads 77 tokens, and BM25 work
 # (and memory) grows with the number of query terms (a 1 MB query held 555 MB).
 MAX_TEXT = 4096

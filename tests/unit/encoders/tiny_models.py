@@ -132,3 +132,49 @@ def save_tiny_siglip(path: Path) -> Path:
         )
     )
     return path
+
+
+def save_tiny_xclip(path: Path, frames: int = 4) -> Path:
+    """A random X-CLIP (video-text): the same small towers, ``frames`` frames per clip."""
+    import torch
+    from transformers import XCLIPConfig, XCLIPModel
+
+    vocab = _tokenizer(path, "</s>")
+    torch.manual_seed(0)
+    cfg = XCLIPConfig(
+        text_config={
+            "vocab_size": vocab,
+            **_TOWER,
+            "max_position_embeddings": 16,
+            "eos_token_id": 3,
+            "bos_token_id": 2,
+            "pad_token_id": 0,
+        },
+        vision_config={
+            **_VISION,
+            "num_frames": frames,
+            "mit_hidden_size": 24,
+            "mit_intermediate_size": 64,
+            "mit_num_hidden_layers": 1,
+            "mit_num_attention_heads": 4,
+        },
+        projection_dim=24,
+        prompt_layers=1,
+        prompt_num_attention_heads=4,
+    )
+    XCLIPModel(cfg).save_pretrained(str(path))
+    (path / "preprocessor_config.json").write_text(
+        json.dumps(
+            {
+                "do_resize": True,
+                "size": {"shortest_edge": 32},
+                "do_center_crop": True,
+                "crop_size": {"height": 32, "width": 32},
+                "rescale_factor": 1 / 255,
+                "image_mean": [0.45, 0.45, 0.45],
+                "image_std": [0.225, 0.225, 0.225],
+                "resample": 2,
+            }
+        )
+    )
+    return path

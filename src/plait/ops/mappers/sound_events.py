@@ -24,8 +24,9 @@ class SoundEvents(Mapper):
     """Label what is heard (YAMNet, AudioSet classes): stats and timed text slots.
 
     Writes ``sound_events`` (``[[label, score], ...]`` over the whole span) and one
-    text slot of labels per ``window_s`` seconds. ``kinds`` lists the sample
-    kinds it labels (a video's clips already cover the video).
+    text slot of labels per ``window_s`` seconds: the ``top_k`` classes scoring at
+    least ``min_score``. ``kinds`` lists the sample kinds it labels (a video's
+    clips already cover the video).
     """
 
     name = "sound_events"
@@ -35,7 +36,7 @@ class SoundEvents(Mapper):
     def __init__(
         self,
         top_k: int = 5,
-        min_score: float = 0.1,
+        min_score: float = 0.0,
         window_s: float = 10.0,
         silence_db: float = -60.0,
         kinds: list[str] | None = None,
