@@ -170,11 +170,11 @@ def plan(
     for modality in sorted(modalities & {"audio", "video"}):  # see plait.av.embed
         from plait.av.embed import plan_timed
 
-        timed, n, cached, old = plan_timed(corpus, modality, existing, where)
+        timed, n, cached, stale_timed = plan_timed(corpus, modality, existing, where)
         todo.timed.append(timed)
         counts["slots"] += n
         counts["cached"] += cached
-        stale += old
+        stale += stale_timed
     filters = [f"sample_id = {sql_str(s)} AND slot = {n}" for s, n in stale]
     return todo, counts, filters
 

@@ -194,7 +194,7 @@ def _fused(corpus: Corpus, queries: list[Any], encoders: list[str]) -> list[list
     from plait.retrieval import Searcher, search_fused
 
     s = Searcher(corpus)
-    out = []
+    out: list[list[Any]] = []
     for q in queries:
         if not q.text:  # an empty query (nothing transcribed) finds nothing
             out.append([])

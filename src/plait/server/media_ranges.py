@@ -56,7 +56,7 @@ def timed_response(
     got = _parse(range_header, len(data))
     if got is None:
         return Response(data, media_type=mime, headers=headers)
-    if got == "unsatisfiable":
+    if isinstance(got, str):  # unsatisfiable
         return Response(
             b"", status_code=416, headers={**headers, "Content-Range": f"bytes */{len(data)}"}
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from plait.export.select import checked_count
@@ -14,6 +14,7 @@ from plait.retrieval.cards import build_where, summary
 from plait.schema import Sample
 from plait.server import models
 from plait.server.lineage import sample_detail
+from plait.server.media_ranges import is_timed, timed_response
 from plait.server.routes.corpora import check_page
 from plait.server.state import CorpusDep, State, WriteKey, make_thumb
 
@@ -66,13 +67,17 @@ def get_sample(corpus: CorpusDep, sample_id: str) -> dict:
 def media(
     corpus: CorpusDep,
     state: State,
+    request: Request,
     media_id: MEDIA_ID,
     size: Annotated[int | None, Query(ge=16, le=1024)] = None,
 ) -> Response:
-    """The media bytes with their content type; ``size`` gives a JPEG thumbnail."""
+    """The media bytes with their content type; ``size`` gives a JPEG thumbnail. Video and
+    sound answer ``Range`` requests (206), so players can seek (``plait.server.media_ranges``)."""
     info = corpus.media_info(media_id)
     mime = info.get("mime") or "application/octet-stream"
     headers = {**MEDIA_HEADERS, "ETag": f'"{media_id}{"-" + str(size) if size else ""}"'}
+    if is_timed(mime):
+        return timed_response(corpus, media_id, info, request.headers.get("range"), headers)
     if size and mime.startswith("image/") and mime != "image/svg+xml":
         thumb = state.thumbs.get((media_id, size))
         if thumb is None:
