@@ -202,6 +202,85 @@ def synth_corpus(
     return corpus
 
 
+PAGES = (
+    "Installing software: apt-get install PACKAGE fetches and installs a package.",
+    "Listing packages: dpkg -l shows every installed package and its version.",
+    "Networking: ip address shows the addresses of every network interface.",
+)
+GREETINGS = {
+    "en": "a smiling sun",
+    "fr": "un soleil souriant",
+    "de": "eine lächelnde Sonne",
+    "es": "un sol sonriente",
+    "it": "un sole sorridente",
+    "nl": "een lachende zon",
+    "pt": "um sol sorridente",
+    "sv": "en leende sol",
+    "pl": "uśmiechnięte słońce",
+    "fi": "hymyilevä aurinko",
+    "da": "en smilende sol",
+    "cs": "usměvavé slunce",
+}
+
+
+def add_reference_document(corpus: Corpus, image_size: int = 96) -> str:
+    """A document (a PDF as ingest stores it: a title sample and one sample per page, each
+    page with its render and its text) and return its id."""
+    doc_id = "refcard/debian-refcard.pdf"
+    media: dict[str, dict[str, Any]] = {}
+    rows = [
+        schema.Sample(
+            id=doc_id,
+            kind=schema.DOCUMENT,
+            texts=["Debian Reference Card"],
+            images=[None],
+            langs=["en"],
+            source=schema.Source(uri="synth://refcard.pdf", dataset="refcard", licence="GPL-3.0"),
+        ).to_row()
+    ]
+    for n, text in enumerate(PAGES):
+        mid = add_media(
+            media, draw("black", SHAPES[n], "white", image_size, "PNG", 900 + n), "PNG", image_size
+        )
+        rows.append(
+            schema.Sample(
+                id=f"{doc_id}#page{n + 1}",
+                kind=schema.PAGE,
+                texts=[None, text],
+                images=[mid, None],
+                langs=[None, "en"],
+                parent=doc_id,
+                position=n,
+                source=schema.Source(
+                    uri="synth://refcard.pdf", dataset="refcard", licence="GPL-3.0"
+                ),
+            ).to_row()
+        )
+    corpus.append("media", pa.Table.from_pylist(list(media.values()), schema=schema.MEDIA))
+    corpus.append("samples", pa.Table.from_pylist(rows, schema=schema.SAMPLES))
+    return doc_id
+
+
+def add_many_languages(corpus: Corpus, image_size: int = 64) -> str:
+    """One image captioned in twelve languages (as a Tux Paint stamp is in 70)."""
+    media: dict[str, dict[str, Any]] = {}
+    mid = add_media(
+        media, draw("yellow", "circle", "blue", image_size, "PNG", 999), "PNG", image_size
+    )
+    langs = list(GREETINGS)
+    sample = schema.Sample(
+        id="stamps/sun",
+        kind=schema.PAIR,
+        texts=[None, *GREETINGS.values()],
+        images=[mid, *[None] * len(langs)],
+        langs=[None, *langs],
+        source=schema.Source(uri="synth://sun.png", dataset="stamps", licence="GPL-2.0"),
+    )
+    corpus.append("media", pa.Table.from_pylist(list(media.values()), schema=schema.MEDIA))
+    corpus.append("samples", pa.Table.from_pylist([sample.to_row()], schema=schema.SAMPLES))
+    return sample.id
+
+
 class ServerThread:
     """Run an app with uvicorn on 127.0.0.1 and a free port, in a daemon thread.
 

@@ -22,7 +22,12 @@ pytest.importorskip("fastapi")
 from plait.embed import embed  # noqa: E402
 from plait.server import create_app  # noqa: E402
 
-from ..synth import ServerThread, synth_corpus  # noqa: E402
+from ..synth import (  # noqa: E402
+    ServerThread,
+    add_many_languages,
+    add_reference_document,
+    synth_corpus,
+)
 
 pytestmark = pytest.mark.browser
 KEY = "ui-key"
@@ -48,6 +53,8 @@ def _searchable() -> str | None:
 def site(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("ui")
     corpus = synth_corpus(root / "demo", 60)
+    add_reference_document(corpus)
+    add_many_languages(corpus)
     searchable = _searchable() is None
     if searchable:
         import torch
@@ -220,3 +227,74 @@ def test_ask_shows_the_answer_above_results_with_images_and_citations(page, site
     page.screenshot(path=str(SHOTS / "plait-ui-ask.png"), full_page=False)
     link.click()
     page.wait_for_selector(".slots")
+
+
+def test_a_document_shows_its_pages_with_thumbnails_and_text(page, site):
+    page.goto(site[0].url + "#/sample/" + "refcard/debian-refcard.pdf")
+    page.wait_for_selector("#pages .page")
+    pages = page.locator("#pages .page")
+    assert pages.count() == 3
+    assert "dpkg -l" in pages.nth(1).inner_text() and "Page 2" in pages.nth(1).inner_text()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#pages img')].every(i => i.complete && i.naturalWidth > 0)"
+    )
+    page.screenshot(path=str(SHOTS / "plait-ui-document.png"), full_page=True)
+    pages.nth(2).locator("a", has_text="Page 3").click()
+    page.wait_for_selector("text=Page 3 of")
+    assert "ip address" in page.locator(".slots").inner_text()
+
+
+def test_a_rolled_up_document_card_shows_its_matching_page(page, site):
+    need_search(site)
+    page.fill("#q", "which packages are installed and their version")
+    page.click("#go")
+    page.wait_for_selector("#summary:has-text('text search')")
+    card = page.locator(".card[data-id='refcard/debian-refcard.pdf']")
+    assert card.count() == 1
+    assert card.locator(".matched").inner_text().startswith("page 2")
+    assert "dpkg -l" in card.locator(".caption").inner_text()
+    assert "(no text)" not in card.inner_text()
+    page.screenshot(path=str(SHOTS / "plait-ui-rolled-up.png"))
+
+
+def test_many_languages_read_as_a_count_and_the_facet_is_searchable(page, site):
+    facet = page.locator("fieldset[data-filter=langs]")
+    visible = facet.locator("label:visible")
+    assert visible.count() == 8  # the most common, then a find box and "show all"
+    facet.locator(".facet-find").fill("cs")
+    assert [t.strip() for t in facet.locator("label:visible").all_inner_texts()] == ["cs 1"]
+    facet.locator("input[value=cs]").check()
+    page.wait_for_function(
+        "() => document.querySelector('#summary').textContent.startsWith('1 samples match')"
+    )
+    tags = page.locator(".card .tags .tag").all_inner_texts()
+    assert "12 languages" in tags and "cs" not in tags
+    facet.locator(".facet-find").fill("")
+    assert facet.locator("label[data-value=cs]").is_visible()  # a checked value stays in view
+    assert facet.locator("label:visible").count() <= 9
+    page.screenshot(path=str(SHOTS / "plait-ui-languages.png"))
+
+
+def test_a_late_response_never_replaces_a_newer_querys_results(page, site):
+    need_search(site)
+    # The first query's response is held back in the browser until after the second's.
+    page.evaluate(
+        """() => {
+          const real = window.fetch;
+          window.fetch = async (input, init) => {
+            const r = await real(input, init);
+            if (init && typeof init.body === "string" && init.body.includes("purple square"))
+              await new Promise((ok) => setTimeout(ok, 1500));
+            return r;
+          };
+        }"""
+    )
+    page.fill("#q", "a purple square")
+    page.click("#go")
+    page.fill("#q", "a green circle")
+    page.click("#go")
+    page.wait_for_selector("#summary:has-text('text search')")
+    page.wait_for_timeout(2500)  # the held response has arrived by now
+    first = page.locator(".card .caption").first.inner_text()
+    assert "green" in first and "circle" in first and "purple" not in first
+    assert not page.locator("#banner").is_visible()

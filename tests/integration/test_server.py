@@ -260,13 +260,18 @@ def test_ui_is_served_with_a_strict_policy(served):
     assert r.status_code == 200 and "<title>plait" in r.text
     csp = r.headers["content-security-policy"]
     assert "default-src 'self'" in csp and "http" not in csp
-    for asset in ("static/app.js", "static/app.css"):
-        assert httpx.get(srv.url + asset).status_code == 200
-    page = (
-        r.text
-        + httpx.get(srv.url + "static/app.js").text
-        + httpx.get(srv.url + "static/app.css").text
-    )
+    static = Path(__file__).resolve().parents[2] / "src" / "plait" / "server" / "static"
+    assets = ["static/app.css"] + [
+        f"static/js/{f.name}" for f in sorted((static / "js").glob("*.js"))
+    ]
+    assert "static/js/main.js" in assets
+    page = r.text
+    for asset in assets:
+        got = httpx.get(srv.url + asset)
+        assert got.status_code == 200, asset
+        if asset.endswith(".js"):  # ES modules load only with a JavaScript type
+            assert "javascript" in got.headers["content-type"], asset
+        page += got.text
     urls = set(re.findall(r"https?://[^\s\"'`)]+", page))
     assert urls <= {"http://www.w3.org/2000/svg"}  # an XML namespace name, never fetched
 

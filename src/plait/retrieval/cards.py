@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from plait.io.corpus import Corpus, sql_in
+from plait.io.corpus import Corpus, sql_in, sql_str
 from plait.langs import lang_where, sample_langs
 from plait.schema import Sample
 from plait.views import nearest_text
@@ -76,7 +76,16 @@ def summary(sample: Sample, slot: int | None = None) -> dict[str, Any]:
         "licence": sample.source.licence,
         "langs": sorted(sample_langs(sample.texts, sample.langs, sample.stats)),
         "n_slots": len(sample.texts),
+        "parent": sample.parent,
+        "position": sample.position,
     }
+
+
+def pages(corpus: Corpus, document_id: str, limit: int = 1000) -> list[dict[str, Any]]:
+    """The cards of a document's pages, in page order (the first ``limit``)."""
+    rows = corpus.samples(where=f"parent = {sql_str(document_id)}")
+    rows.sort(key=lambda s: (s.position is None, s.position or 0, s.id))
+    return [summary(s) for s in rows[:limit]]
 
 
 def load_samples(corpus: Corpus, ids: list[str]) -> dict[str, Sample]:

@@ -273,9 +273,10 @@ def _hit(
     snap: Snapshot,
 ) -> Hit:
     sid = key[0] if isinstance(key, tuple) else str(key)
+    pages = [m for m in members if m != sid]  # a document's own rows are not its pages
     if sid != r.sample_id:  # a document rolled up from its pages
-        return Hit(sid, score, parts, None, "document", None, members)
-    return Hit(sid, score, parts, slot, snap.info(sid)[0])
+        return Hit(sid, score, parts, None, "document", None, pages)
+    return Hit(sid, score, parts, slot, snap.info(sid)[0], None, pages)
 
 
 def _attach(hits: list[Hit], snap: Snapshot) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from plait import schema
 from plait.io.corpus import Corpus, sql_in, sql_str
 from plait.langs import slot_langs
+from plait.retrieval.cards import pages
 
 _SAMPLE_COLS = schema.SAMPLES.names
 
@@ -58,6 +59,7 @@ def sample_detail(corpus: Corpus, sample_id: str) -> dict[str, Any]:
         "stats": sample.stats,
         "parent": sample.parent,
         "position": sample.position,
+        "pages": pages(corpus, sample.id) if sample.kind == schema.DOCUMENT else [],
         "lineage": [e.__dict__ for e in lineage.events],
         "versions": lineage.versions,  # what runs replaced (a mapper's change), oldest first
     }

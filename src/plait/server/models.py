@@ -107,6 +107,8 @@ class SampleSummary(BaseModel):
     licence: str
     langs: list[str] = Field(default_factory=list)
     n_slots: int = 0
+    parent: str | None = Field(None, description="The document of a page.")
+    position: int | None = Field(None, description="A page's number in its document (from 0).")
 
 
 class Hit(BaseModel):
@@ -116,6 +118,10 @@ class Hit(BaseModel):
     slot: int | None = None
     kind: str
     sample: SampleSummary | None = None
+    pages: list[str] = Field(
+        default_factory=list, description="A rolled-up document's matching pages, best first."
+    )
+    page: SampleSummary | None = Field(None, description="The best matching page of a document.")
 
 
 class SearchResponse(BaseModel):
@@ -174,6 +180,9 @@ class SampleDetail(BaseModel):
     stats: dict[str, Any]
     parent: str | None = None
     position: int | None = None
+    pages: list[SampleSummary] = Field(
+        default_factory=list, description="A document's pages in order, with text and image."
+    )
     lineage: list[LineageEvent]
     versions: list[dict[str, Any]] = Field(
         default_factory=list,

@@ -69,6 +69,7 @@ def run_search(
         and (req.max_score is None or h.score <= req.max_score)
     ]
     missing = [h.sample_id for h in hits if h.sample is None]
+    missing += [h.pages[0] for h in hits if h.pages]  # a document's card shows its best page
     loaded = load_samples(corpus, list(dict.fromkeys(missing))) if missing else {}
     out = []
     for h in hits:
@@ -83,6 +84,8 @@ def run_search(
                 "slot": h.slot,
                 "kind": h.kind,
                 "sample": summary(sample, h.slot) if sample is not None else None,
+                "pages": h.pages,
+                "page": summary(loaded[h.pages[0]]) if h.pages and h.pages[0] in loaded else None,
             }
         )
     page = out[req.offset : req.offset + req.k]
