@@ -159,13 +159,13 @@ def bind_keys(
     bench: Benchmark, rows: list[dict[str, Any]], kinds: tuple[str, ...], dataset: str | None
 ) -> dict[str, str]:
     """Candidate key -> sample id among samples of ``kinds`` (``<dataset>/<key>``)."""
-    from plait.eval.bind import _by_key, _one
+    from plait.eval.rows import by_key, one
 
-    keyed = _by_key([r for r in rows if r["kind"] in kinds], dataset)
+    keyed = by_key([r for r in rows if r["kind"] in kinds], dataset)
     mapping, missing = {}, []
     for key in bench.candidates:
         if key in keyed:
-            mapping[key] = _one(keyed[key], key)["id"]
+            mapping[key] = one(keyed[key], key)["id"]
         else:
             missing.append(key)
     if missing:
@@ -190,9 +190,9 @@ def spoken_queries(
     bench: Benchmark, rows: list[dict[str, Any]], dataset: str | None
 ) -> dict[str, str]:
     """Query id -> the transcript of its spoken description in the corpus."""
-    from plait.eval.bind import _by_key
+    from plait.eval.rows import by_key
 
-    keyed = _by_key([r for r in rows if r["kind"] == schema.AUDIO], dataset)
+    keyed = by_key([r for r in rows if r["kind"] == schema.AUDIO], dataset)
     out, missing = {}, 0
     for q in bench.tasks[0].queries:
         got = keyed.get(q.meta["audio"])
@@ -315,9 +315,9 @@ class SpeechScore:
 def score_speech(bench: Benchmark, rows: list[dict[str, Any]], dataset: str | None) -> SpeechScore:
     """WER of the corpus's transcripts (the ``speech`` operator's slots) against the
     benchmark's reference texts."""
-    from plait.eval.bind import _by_key
+    from plait.eval.rows import by_key
 
-    keyed = _by_key([r for r in rows if r["kind"] == schema.AUDIO], dataset)
+    keyed = by_key([r for r in rows if r["kind"] == schema.AUDIO], dataset)
     out = SpeechScore(bench.name)
     transcribed = 0
     for key, item in bench.candidates.items():

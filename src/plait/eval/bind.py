@@ -25,23 +25,8 @@ from typing import Any
 from plait import schema
 from plait.errors import ConfigError
 from plait.eval.benchmark import CAPTIONS, MBEIR, PAGES, Benchmark, Item, Task, caption_tasks
+from plait.eval.rows import by_key, one, split_id
 from plait.io.corpus import Corpus
-
-
-def _split_id(row: dict[str, Any]) -> tuple[str, str]:
-    """(dataset, key) of a sample id ``dataset/key``."""
-    ds = (row.get("source") or {}).get("dataset") or ""
-    sid = row["id"]
-    return (ds, sid[len(ds) + 1 :]) if ds and sid.startswith(ds + "/") else ("", sid)
-
-
-def _by_key(rows: list[dict[str, Any]], dataset: str | None) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        ds, key = _split_id(r)
-        if dataset is None or ds == dataset:
-            out.setdefault(key, []).append(r)
-    return out
 
 
 def _missing(
@@ -52,15 +37,6 @@ def _missing(
         f"{len(missing)} of {total} {what} of benchmark {bench.name!r} are not in {corpus.path} "
         f"(first: {missing[0]!r}); ingest them first, e.g. `{hint}`, or pass the dataset name they were ingested under"
     )
-
-
-def _one(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
-    if len(rows) > 1:
-        names = sorted(_split_id(r)[0] for r in rows)
-        raise ConfigError(
-            f"{key!r} is in several datasets of the corpus ({', '.join(names)}); pass dataset="
-        )
-    return rows[0]
 
 
 def bind(bench: Benchmark, corpus: Corpus, dataset: str | None = None) -> Benchmark:
@@ -76,7 +52,7 @@ def bind(bench: Benchmark, corpus: Corpus, dataset: str | None = None) -> Benchm
         mapping, media = _bind_captions(bench, corpus, rows, dataset)
         if dataset is None:  # the dataset the images were found in, if there is one
             bound = set(mapping.values())
-            found = {_split_id(r)[0] for r in rows if r["id"] in bound}
+            found = {split_id(r)[0] for r in rows if r["id"] in bound}
             dataset = found.pop() if len(found) == 1 else None
     elif bench.kind == MBEIR:
         mapping, media = _bind_mbeir(bench, corpus, rows, dataset), {}
@@ -98,7 +74,7 @@ def bind(bench: Benchmark, corpus: Corpus, dataset: str | None = None) -> Benchm
 def _bind_captions(
     bench: Benchmark, corpus: Corpus, rows: list[dict[str, Any]], dataset: str | None
 ):
-    keyed = _by_key([r for r in rows if r["kind"] in (schema.PAIR, schema.IMAGE)], dataset)
+    keyed = by_key([r for r in rows if r["kind"] in (schema.PAIR, schema.IMAGE)], dataset)
     images = [c for c in bench.candidates.values() if c.text is None]
     missing = [c.id for c in images if c.id not in keyed]
     if missing:
@@ -108,13 +84,13 @@ def _bind_captions(
     used: set[tuple[str, int]] = set()
     lost: list[str] = []
     for c in images:
-        row = _one(keyed[c.id], c.id)
+        row = one(keyed[c.id], c.id)
         mapping[c.id] = row["id"]
         media[c.id] = next((m for m in row["images"] or [] if m), "")
     for c in bench.candidates.values():
         if c.text is None:
             continue
-        row = _one(keyed[c.meta["image"]], c.meta["image"])
+        row = one(keyed[c.meta["image"]], c.meta["image"])
         slot = next(
             (
                 j
@@ -135,13 +111,13 @@ def _bind_captions(
 
 def _bind_mbeir(bench: Benchmark, corpus: Corpus, rows: list[dict[str, Any]], dataset: str | None):
     by_did = {str(schema.loads(r.get("meta")).get("did")): r["id"] for r in rows if r.get("meta")}
-    keyed = _by_key(rows, dataset)
+    keyed = by_key(rows, dataset)
     mapping, missing = {}, []
     for did in bench.candidates:
         if did in by_did:
             mapping[did] = by_did[did]
         elif did in keyed:
-            mapping[did] = _one(keyed[did], did)["id"]
+            mapping[did] = one(keyed[did], did)["id"]
         else:
             missing.append(did)
     if missing:
@@ -153,7 +129,7 @@ def _bind_pages(bench: Benchmark, corpus: Corpus, rows: list[dict[str, Any]], da
     docs: dict[str, str] = {}
     for r in rows:
         if r["kind"] == schema.DOCUMENT:
-            ds, key = _split_id(r)
+            ds, key = split_id(r)
             if dataset is None or ds == dataset:
                 for name in {key, Path(key).name, Path(key).stem}:
                     docs.setdefault(name, r["id"])
@@ -203,7 +179,7 @@ def corpus_pairs(corpus: Corpus, dataset: str | None = None, limit: int | None =
         "samples", columns=["id", "texts", "images", "source"], where=where, limit=limit
     ).to_pylist()
     if dataset is not None:
-        rows = [r for r in rows if _split_id(r)[0] == dataset]
+        rows = [r for r in rows if split_id(r)[0] == dataset]
     if not rows:
         raise ConfigError(
             f"{corpus.path} holds no pair samples" + (f" in dataset {dataset!r}" if dataset else "")
