@@ -36,8 +36,38 @@ def is_abstention(text: str) -> bool:
     )
 
 
-def parse(raw: str, sources: Sequence[Candidate]) -> tuple[list[Segment], list[str]]:
-    """Segments in reading order, and warnings about what was dropped or attributed."""
+_NAMED = re.compile(r"\b(?:source|image)\s*(?:number\s*)?(?:is\s*)?#?(\d{1,3})\b", re.I)
+
+
+def parse(
+    raw: str, sources: Sequence[Candidate], question: str = ""
+) -> tuple[list[Segment], list[str]]:
+    """Segments in reading order, and warnings about what was dropped or attributed.
+
+    For a "show me" question answered without an image link, the image sources the
+    answer names ("[2]", "source 2", "image 2") are placed after its text."""
+    segments, warnings = _parse(raw, sources)
+    if question and spans.question_terms(question).kind == "image":
+        if segments and not any(s.kind in ("image", "abstain") for s in segments):
+            by_n = {c.n: c for c in sources}
+            named = [n for s in segments for n in s.cites]
+            named += [int(m.group(1)) for m in _NAMED.finditer(raw)]
+            placed = []
+            for n in dict.fromkeys(named):
+                c = by_n.get(n)
+                if c is not None and c.is_image:
+                    placed.append(
+                        Segment(
+                            "image", _caption(c), n=n, media_id=c.media_id, sample_id=c.sample_id
+                        )
+                    )
+            if placed:
+                warnings.append("the answer named image sources without links; placed them")
+                segments = placed
+    return segments, warnings
+
+
+def _parse(raw: str, sources: Sequence[Candidate]) -> tuple[list[Segment], list[str]]:
     warnings: list[str] = []
     by_n = {c.n: c for c in sources}
     if is_abstention(raw):

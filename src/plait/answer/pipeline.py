@@ -165,7 +165,7 @@ class Asker:
         raise AssertionError("the answer stream ended without an answer")
 
     def _finish(self, run: _Run, raw: str, tokens: dict[str, int], t0: float) -> Answer:
-        segments, warnings = parse.parse(raw, run.sources)
+        segments, warnings = parse.parse(raw, run.sources, run.question)
         if not run.sources:
             segments = [Segment("abstain", ABSTAIN)]
         run.timings["total"] = time.perf_counter() - t0

@@ -22,6 +22,11 @@ SYSTEM = (
     "To show an image source, write ![short caption](image N) where it belongs. "
     f'If the sources do not contain the answer, reply exactly: "{ABSTAIN}"'
 )
+SHOW = (
+    "Show the image source that matches the request, written exactly as "
+    "![short caption](image N) with its number N. If no image matches, reply: "
+    f'"{ABSTAIN}"'
+)
 FORMAT = (
     "Answer the question from the sources above in a few words, then the source number in "
     "brackets. If they do not hold the answer, reply: "
@@ -57,7 +62,10 @@ def build(
             parts.append(ImagePart(pixels[c.media_id], _mime(pixels[c.media_id]), f"image {c.n}"))
             parts.append("\n")
         parts.append((c.text or "(an image with no text)") + f"\n</source {c.n}>\n")
-    parts.append(f"\nQuestion: {question}\n\n{FORMAT}")
+    from plait.generators import spans
+
+    tail = SHOW if spans.question_terms(question).kind == "image" else FORMAT
+    parts.append(f"\nQuestion: {question}\n\n{tail}")
     prompt = Prompt.of(parts, system=SYSTEM)
     prompt.question = question
     prompt.sources = [
