@@ -35,8 +35,8 @@ TEST = "source.dataset = 'flickr8k-test'"
 LIT = "lit:flickr (align)"
 
 
-def progress(stage: str, done: int, total: int) -> None:
-    step = max(1, total // 10)
+def progress(done: int, total: int | None, stage: str = "") -> None:
+    step = max(1, (total or 10) // 10)
     if done == total or done % step < 32:
         print(f"  {stage}: {done}/{total}", file=sys.stderr, flush=True)
 
@@ -67,6 +67,7 @@ def main() -> None:
         help="also report recall on this fraction of train images (costs a second fit)",
     )
     ap.add_argument("--name", default="flickr", help="adapter name")
+    ap.add_argument("--image", default="effnet-lite0", help="image recipe (plait align --image)")
     ap.add_argument("--no-flip", action="store_true", help="skip the mirrored-image augmentation")
     args = ap.parse_args()
 
@@ -90,7 +91,7 @@ def main() -> None:
 
     # Test-split features first (cached), so the frozen-tower work is done in order of need.
     test = pair_features(
-        corpus, read_pairs(corpus, TEST), "effnet-lite0", "minilm", flip=False, progress=progress
+        corpus, read_pairs(corpus, TEST), args.image, "minilm", flip=False, progress=progress
     )
     cfg = TrainConfig(
         steps=args.steps,
@@ -101,6 +102,7 @@ def main() -> None:
     rep = align(
         corpus,
         name=args.name,
+        image=args.image,
         where=TRAIN,
         holdout=args.holdout,
         refit=True,
@@ -114,7 +116,7 @@ def main() -> None:
         file=sys.stderr,
     )
 
-    train = pair_features(corpus, read_pairs(corpus, TRAIN), "effnet-lite0", "minilm", flip=False)
+    train = pair_features(corpus, read_pairs(corpus, TRAIN), args.image, "minilm", flip=False)
     lit = load_encoder(f"lit:{args.name}", corpus=corpus)
     rows = {}
     rows[LIT] = retrieval_recall(

@@ -152,3 +152,60 @@ def test_align_without_pairs_is_a_config_error(corpus: Corpus) -> None:
 
     with pytest.raises(ConfigError, match="needs image-text pairs"):
         align(corpus, name="x")
+
+
+def test_a_recipe_of_two_towers_and_a_view_trains_embeds_and_shows_its_cost(
+    corpus: Corpus, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--image effnet-lite1[pooled]+effnet-lite0[pooled]@flip`: each (tower, view) is
+    cached on its own and reported; lit: computes the same features from pixels as it
+    projects from the caches; a later recipe sharing a tower computes only what is new."""
+    from typer.testing import CliRunner
+
+    from plait.align import TrainConfig, align
+    from plait.cli import app
+    from plait.embed import embed
+    from plait.encoders import load_encoder
+    from plait.io.media import open_image
+
+    images, captions = flickr_pairs(shared_data, 8)
+    add_caption_pairs(corpus, images, captions)
+    recipe = "effnet-lite1[pooled]+effnet-lite0[pooled]@flip"
+    cfg = TrainConfig(steps=5, seeds=1, batch_size=32)
+    rep = align(corpus, image=recipe, name="two", holdout=0.0, config=cfg)
+    assert rep.image == recipe
+    used = {u.table: u for u in rep.features}
+    assert set(used) == {
+        "cache/features/effnet-lite1_pooled",
+        "cache/features/effnet-lite1_pooled_flip",
+        "cache/features/effnet-lite0_pooled",
+        "cache/features/effnet-lite0_pooled_flip",
+        "cache/features/minilm_embedding",
+    }
+    assert all(u.computed == 8 and u.reused == 0 for k, u in used.items() if "minilm" not in k)
+    assert used["cache/features/minilm_embedding"].computed == 40
+    assert rep.seconds["total"] >= rep.seconds["features"] > 0
+
+    lit = load_encoder("lit:two", corpus=corpus)
+    assert lit.dim == 256
+    direct = lit.encode_images([open_image(p.read_bytes()) for p in images[:3]])
+    counts = embed(corpus, "lit:two")
+    assert counts["images_embedded"] == 0 and counts["reused"] == 8 + 40
+    import lance
+
+    rows = lance.dataset(str(corpus.embeddings_path("lit:two"))).to_table().to_pylist()
+    stored = {r["sample_id"]: np.asarray(r["vector"]) for r in rows if r["slot"] == 0}
+    for p, v in zip(images[:3], direct, strict=True):
+        np.testing.assert_allclose(stored[f"flickr/{p.name}"], v, atol=1e-4)
+
+    # A recipe sharing Lite0's caches computes only Lite0's default parts, and says so.
+    res = CliRunner().invoke(
+        app,
+        ["align", str(corpus.path), "--name", "cli2", "--image", "effnet-lite0[pooled]",
+         "--holdout", "0.25", "--steps", "5", "--seeds", "1"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "cache/features/effnet-lite0_pooled " in res.output.replace("│", " ")
+    assert "wall time" in res.output and "reused" in res.output
+    bad = CliRunner().invoke(app, ["align", str(corpus.path), "--image", "effnet-lite0@zoom"])
+    assert bad.exit_code != 0 and "unknown view 'zoom'" in str(bad.exception)

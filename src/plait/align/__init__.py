@@ -16,10 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from plait.align.features import TowerRecipe, image_features, text_features
+from plait.align.features import CacheUse, image_features, text_features
 from plait.align.metrics import retrieval_recall
 from plait.align.pairs import Pairs, read_pairs
 from plait.align.train import Heads, TrainConfig, train_heads
+from plait.encoders.feature_cache import TowerRecipe
+from plait.encoders.towers import ImageRecipe
 from plait.errors import ConfigError
 from plait.io.corpus import Corpus
 from plait.io.media import text_key
@@ -28,8 +30,7 @@ from plait.progress import Progress
 
 __all__ = ["AlignReport", "TrainConfig", "align", "evaluate_heads", "pair_features"]
 
-# The image feature recipe per tower: the richer recipe where the tower offers one.
-IMAGE_PARTS = {"effnet-lite0": ("pooled", "stages")}
+DEFAULT_IMAGE = "effnet-lite0"
 
 
 @dataclass
@@ -41,54 +42,77 @@ class AlignReport:
     train_images: int
     heldout_images: int
     metrics: dict[str, float]  # held-out retrieval, percent; empty when holdout == 0
-    seconds: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # features, train, total
     run_id: str = ""
+    image: str = ""  # the image recipe, spelled out (see plait.encoders.towers)
+    features: list[CacheUse] = field(default_factory=list)  # the feature caches it used
 
 
 @dataclass
 class PairFeatures:
-    image: np.ndarray  # (images, d)
-    image_flip: np.ndarray | None
+    image: np.ndarray  # (images, d): the recipe's features, as lit: computes them
+    views: list[np.ndarray]  # training views: [plain, mirrored] with augmentation, else [image]
     text: np.ndarray  # (captions, d)
     owner: np.ndarray  # caption -> image row
     pairs: Pairs
+    cache: list[CacheUse] = field(default_factory=list)
 
     def subset(self, idx: np.ndarray) -> PairFeatures:
         pos = {int(i): j for j, i in enumerate(idx)}
         keep = np.array([k for k, o in enumerate(self.owner) if int(o) in pos], dtype=np.int64)
         return PairFeatures(
             self.image[idx],
-            None if self.image_flip is None else self.image_flip[idx],
+            [v[idx] for v in self.views],
             self.text[keep],
             np.array([pos[int(o)] for o in self.owner[keep]], dtype=np.int64),
             self.pairs.subset([int(i) for i in idx]),
+            self.cache,
         )
 
 
 def pair_features(
     corpus: Corpus,
     pairs: Pairs,
-    image: str,
+    image: str | ImageRecipe,
     text: str,
     *,
     flip: bool = True,
     progress: Progress | None = None,
 ) -> PairFeatures:
-    """Frozen features of every pair (cached in the corpus); undecodable images are dropped."""
-    parts = IMAGE_PARTS.get(image, ())
-    recipes = [TowerRecipe(image, parts)] + ([TowerRecipe(image, parts, flip=True)] if flip else [])
-    # One recipe at a time: the plain features are complete (and cached) before the
-    # mirrored ones start, so an interrupted run keeps what it finished.
-    got = [image_features(corpus, pairs.media_ids, [r], progress=progress)[0] for r in recipes]
-    ok = [i for i, m in enumerate(pairs.media_ids) if all(m in g for g in got)]
+    """Frozen features of every pair (cached in the corpus per tower and view); images that
+    do not decode are dropped. ``flip`` also gives the mirrored images' features to train on."""
+    recipe = ImageRecipe.parse(image) if isinstance(image, str) else image
+    views = list(recipe.all_views) + (["flip"] if flip and "flip" not in recipe.views else [])
+    uses: list[CacheUse] = []
+    got: dict[tuple[int, str], dict[str, np.ndarray]] = {}
+    # One (tower, view) at a time: each is complete (and cached) before the next starts,
+    # so an interrupted run keeps what it finished.
+    for t, tower in enumerate(recipe.towers):
+        for view in views:
+            r = TowerRecipe(tower.name, tower.parts, view)
+            got[t, view] = image_features(
+                corpus, pairs.media_ids, [r], progress=progress, uses=uses
+            )[0]
+    ok = [i for i, m in enumerate(pairs.media_ids) if all(m in g for g in got.values())]
     pairs = pairs.subset(ok)
     caps = [c for cs in pairs.captions for c in cs]
-    tfeat = text_features(corpus, caps, TowerRecipe(text), progress=progress)
-    img = np.stack([got[0][m] for m in pairs.media_ids]) if len(pairs) else np.zeros((0, 1))
-    flipped = np.stack([got[1][m] for m in pairs.media_ids]) if flip and len(pairs) else None
+    tfeat = text_features(corpus, caps, TowerRecipe(text), progress=progress, uses=uses)
     owner = np.array([i for i, cs in enumerate(pairs.captions) for _ in cs], dtype=np.int64)
     txt = np.stack([tfeat[text_key(c)] for c in caps]) if caps else np.zeros((0, 1))
-    return PairFeatures(img, flipped, txt, owner, pairs)
+    if not len(pairs):
+        empty = np.zeros((0, 1), np.float32)
+        return PairFeatures(empty, [empty], txt, owner, pairs, uses)
+
+    def stacked(view: str) -> np.ndarray:
+        cols = [
+            np.stack([got[t, view][m] for m in pairs.media_ids]) for t in range(len(recipe.towers))
+        ]
+        return np.concatenate(cols, axis=1)
+
+    by_view = {v: stacked(v) for v in views}
+    img = np.mean([by_view[v] for v in recipe.all_views], axis=0) if recipe.views else by_view[""]
+    train_views = [by_view[""], by_view["flip"]] if flip else [img]
+    return PairFeatures(img.astype(np.float32), train_views, txt, owner, pairs, uses)
 
 
 def evaluate_heads(heads: Heads, feats: PairFeatures) -> dict[str, float]:
@@ -100,7 +124,7 @@ def evaluate_heads(heads: Heads, feats: PairFeatures) -> dict[str, float]:
 def align(
     corpus: Corpus,
     *,
-    image: str = "effnet-lite0",
+    image: str = DEFAULT_IMAGE,
     text: str = "minilm",
     name: str = "default",
     where: str | None = None,
@@ -120,10 +144,11 @@ def align(
 
     cfg = config or TrainConfig()
     adapter_dir(corpus, name)  # validate the name before any work
+    recipe = ImageRecipe.parse(image)
     if not 0.0 <= holdout < 1.0:
         raise ConfigError(f"holdout must be in [0, 1), not {holdout}")
     params = {
-        "image": image,
+        "image": str(recipe),
         "text": text,
         "name": name,
         "where": where,
@@ -140,7 +165,9 @@ def align(
                 f"align needs image-text pairs; {corpus.path} has {len(pairs)}"
                 + (f" matching {where!r}" if where else "")
             )
-        feats = pair_features(corpus, pairs, image, text, flip=cfg.flip_prob > 0, progress=progress)
+        feats = pair_features(
+            corpus, pairs, recipe, text, flip=cfg.flip_prob > 0, progress=progress
+        )
         t_feat = time.perf_counter() - t0
         n = len(feats.pairs)
         rng = np.random.default_rng(cfg.seed)
@@ -152,15 +179,15 @@ def align(
         t1 = time.perf_counter()
         if n_hold:
             train, held = feats.subset(np.sort(perm[n_hold:])), feats.subset(np.sort(perm[:n_hold]))
-            heads = train_heads(train.image, train.image_flip, train.text, train.owner, cfg)
+            heads = train_heads(train.views, train.text, train.owner, cfg)
             metrics = evaluate_heads(heads, held)
         if not n_hold or refit:
-            heads = train_heads(feats.image, feats.image_flip, feats.text, feats.owner, cfg)
+            heads = train_heads(feats.views, feats.text, feats.owner, cfg)
         t_train = time.perf_counter() - t1
         acfg = AdapterConfig(
-            image_tower=image,
+            image_tower=str(recipe),
             text_tower=text,
-            image_parts=list(IMAGE_PARTS.get(image, ())),
+            image_parts=[],
             dim=heads.dim,
             seeds=cfg.seeds,
             temperature=heads.temperature,
@@ -187,6 +214,8 @@ def align(
             n - n_hold,
             n_hold,
             metrics,
-            {"features": t_feat, "train": t_train},
+            {"features": t_feat, "train": t_train, "total": time.perf_counter() - t0},
             run.run_id,
+            str(recipe),
+            feats.cache,
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,38 +30,38 @@ class TrainConfig:
     weight_decay: float = 0.01
     image_dropout: float = 0.65
     temperature: float = 0.07
-    flip_prob: float = 0.5
+    flip_prob: float = 0.5  # chance a step uses the mirrored image's features (augmentation)
     seeds: int = 5
     seed: int = 0
     workers: int = 1  # seeds trained in parallel processes (one torch thread each)
 
 
 def train_heads(
-    image_feats: np.ndarray,
-    image_flip: np.ndarray | None,
+    image_views: Sequence[np.ndarray],
     text_feats: np.ndarray,
     text_owner: np.ndarray,
     cfg: TrainConfig,
 ) -> Heads:
-    """Fit ``cfg.seeds`` pairs of heads; ``text_owner[j]`` is the image row of caption ``j``."""
+    """Fit ``cfg.seeds`` pairs of heads; ``text_owner[j]`` is the image row of caption ``j``.
+
+    ``image_views[0]`` holds the images' features as the adapter will compute them; any
+    further arrays hold other views of the same images (the mirrored image), which a step
+    uses instead with probability ``cfg.flip_prob`` (augmentation). The standardisation
+    stored with the heads is fitted on ``image_views[0]``.
+    """
     torch = require("torch", "embed", "plait align")
-    mean = image_feats.mean(axis=0)
-    std = image_feats.std(axis=0) + 1e-6
-    xi = torch.from_numpy(((image_feats - mean) / std).astype(np.float32))
-    xf = (
-        torch.from_numpy(((image_flip - mean) / std).astype(np.float32))
-        if image_flip is not None
-        else None
-    )
+    base = image_views[0]
+    mean = base.mean(axis=0)
+    std = base.std(axis=0) + 1e-6
+    xi = torch.from_numpy(np.stack([((v - mean) / std).astype(np.float32) for v in image_views]))
     xt = torch.from_numpy(text_feats.astype(np.float32))
-    owner = np.asarray(text_owner)
-    caps_of = [np.flatnonzero(owner == i) for i in range(len(image_feats))]
+    caps = _caption_table(np.asarray(text_owner), len(base))
     seeds = [cfg.seed + s for s in range(cfg.seeds)]
     if cfg.workers > 1 and cfg.seeds > 1:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
-        args = (xi.numpy(), None if xf is None else xf.numpy(), xt.numpy(), caps_of, cfg)
+        args = (xi.numpy(), xt.numpy(), caps, cfg)
         ctx = mp.get_context("spawn")
         from plait.children import die_with_parent
 
@@ -72,7 +73,7 @@ def train_heads(
         ) as pool:
             fits = list(pool.map(_fit_in_worker, [(*args, s) for s in seeds]))
     else:
-        fits = [_fit_one(torch, xi, xf, xt, caps_of, cfg, s) for s in seeds]
+        fits = [_fit_one(torch, xi, xt, caps, cfg, s) for s in seeds]
     iw, ib, tw, tb, temps = (list(x) for x in zip(*fits, strict=True))
     return Heads(
         np.stack(iw),
@@ -85,37 +86,51 @@ def train_heads(
     )
 
 
+def _caption_table(owner: np.ndarray, n_images: int) -> tuple[np.ndarray, np.ndarray]:
+    """Captions of each image as a padded (images, most captions) table and their counts,
+    so a step draws one caption per image with array ops instead of a Python loop."""
+    counts = np.bincount(owner, minlength=n_images)
+    table = np.zeros((n_images, max(int(counts.max(initial=0)), 1)), dtype=np.int64)
+    order = np.argsort(owner, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    col = np.arange(len(owner)) - np.repeat(starts, counts)
+    table[owner[order], col] = order
+    return table, counts
+
+
 def _fit_in_worker(args: tuple) -> tuple:
     """One seed in a spawned process: numpy in, numpy out."""
     torch = require("torch", "embed", "plait align")
     torch.set_num_threads(1)
-    xi, xf, xt, caps_of, cfg, seed = args
-    f = torch.from_numpy
-    return _fit_one(torch, f(xi), None if xf is None else f(xf), f(xt), caps_of, cfg, seed)
+    xi, xt, caps, cfg, seed = args
+    return _fit_one(torch, torch.from_numpy(xi), torch.from_numpy(xt), caps, cfg, seed)
 
 
-def _fit_one(torch, xi, xf, xt, caps_of, cfg: TrainConfig, seed: int):  # noqa: ANN001, ANN202
+def _fit_one(torch, xi, xt, caps, cfg: TrainConfig, seed: int):  # noqa: ANN001, ANN202
+    """One seed: ``xi`` is (views, images, d), standardised."""
     nn = torch.nn
     gen = torch.Generator().manual_seed(seed)
-    rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
-    img = nn.Linear(xi.shape[1], cfg.dim)
+    table, counts = (torch.from_numpy(a) for a in caps)
+    img = nn.Linear(xi.shape[2], cfg.dim)
     txt = nn.Linear(xt.shape[1], cfg.dim)
     drop = nn.Dropout(cfg.image_dropout)
     logit_scale = nn.Parameter(torch.tensor(math.log(1.0 / cfg.temperature)))
     params = [*img.parameters(), *txt.parameters(), logit_scale]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    n = xi.shape[0]
+    views, n = xi.shape[0], xi.shape[1]
     bs = min(cfg.batch_size, n)
     img.train()
     for _ in range(cfg.steps):
         idx = torch.randperm(n, generator=gen)[:bs]
-        idx_np = idx.numpy()
-        cap = torch.from_numpy(np.array([rng.choice(caps_of[i]) for i in idx_np]))
-        x = xi[idx]
-        if xf is not None and cfg.flip_prob > 0:
-            use = torch.rand(bs, generator=gen) < cfg.flip_prob
-            x = torch.where(use[:, None], xf[idx], x)
+        pick = (torch.rand(bs, generator=gen) * counts[idx]).long()
+        cap = table[idx, pick]
+        view = torch.zeros(bs, dtype=torch.long)
+        if views > 1 and cfg.flip_prob > 0:
+            other = torch.rand(bs, generator=gen) < cfg.flip_prob
+            alt = 1 + torch.randint(views - 1, (bs,), generator=gen)
+            view = torch.where(other, alt, view)
+        x = xi[view, idx]
         zi = nn.functional.normalize(img(drop(x)), dim=-1)
         zt = nn.functional.normalize(txt(xt[cap]), dim=-1)
         logits = logit_scale.exp().clamp(max=100.0) * zi @ zt.T

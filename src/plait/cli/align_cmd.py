@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import typer
+from rich.table import Table
 
 from plait.cli._util import console, counts_table, print_json
 from plait.io.corpus import Corpus
@@ -16,7 +18,13 @@ def register(app: typer.Typer) -> None:
 
 def align(
     corpus: Path = typer.Argument(..., help="Corpus directory."),
-    image: str = typer.Option("effnet-lite0", help="Frozen image tower."),
+    image: str = typer.Option(
+        "effnet-lite0",
+        help="Frozen image towers, as a recipe: TOWER[+TOWER...][@VIEW,...], a TOWER being "
+        "NAME or NAME[part,...] (effnet-lite0/1/2; parts pooled, stages, logits; default "
+        "pooled,stages); the view flip averages in the mirrored image. "
+        "E.g. effnet-lite2+effnet-lite0.",
+    ),
     text: str = typer.Option("minilm", help="Frozen text tower."),
     name: str = typer.Option("default", help="Adapter name; embed with --encoder lit:NAME."),
     where: str | None = typer.Option(None, help="SQL filter: which samples' pairs to train on."),
@@ -37,7 +45,7 @@ def align(
 ) -> None:
     """Train LiT-style projection heads on the corpus's image-text pairs (frozen towers).
 
-    Example: plait align ./my-corpus --image effnet-lite0 --text minilm --name flickr --lang en
+    Example: plait align ./my-corpus --image effnet-lite2+effnet-lite0 --text minilm --name flickr --lang en
     """
     from plait.align import TrainConfig
     from plait.align import align as run_align
@@ -58,11 +66,23 @@ def align(
             progress=tick,
         )
     if as_json:
-        print_json({**rep.__dict__, "path": str(rep.path)})
+        print_json({**asdict(rep), "path": str(rep.path)})
         return
     console.print(
-        f"adapter [bold]lit:{rep.name}[/] saved to {rep.path}: {rep.images:,} images, "
-        f"{rep.captions:,} captions ({rep.heldout_images:,} images held out)"
+        f"adapter [bold]lit:{rep.name}[/] ({rep.image} + {text}) saved to {rep.path}: "
+        f"{rep.images:,} images, {rep.captions:,} captions "
+        f"({rep.heldout_images:,} images held out)"
+    )
+    t = Table(title="frozen features (cached in the corpus)", title_justify="left")
+    for col in ("cache table", "dim", "reused", "computed", "seconds"):
+        t.add_column(col, justify="left" if col == "cache table" else "right")
+    for u in rep.features:
+        t.add_row(u.table, str(u.dim), f"{u.reused:,}", f"{u.computed:,}", f"{u.seconds:.1f}")
+    console.print(t)
+    sec = rep.seconds
+    console.print(
+        f"wall time {sec['total']:.1f} s: features {sec['features']:.1f} s, "
+        f"training {sec['train']:.1f} s"
     )
     if rep.metrics:
         console.print(

@@ -3,8 +3,9 @@
 ``CORPUS/cache/features/<recipe>.lance`` holds one row per (media id or text hash) and
 tower recipe. ``plait align`` writes it (:mod:`plait.align.features`); the ``lit:NAME``
 encoder reads it back, so embedding the pairs an adapter was trained on does not run the
-towers a second time. The image recipe with ``flip`` holds the left-right mirrored image's
-features, the augmentation the trainer uses.
+towers a second time. One table per (tower, parts, view): the recipe with view ``flip``
+holds the left-right mirrored image's features (the trainer's augmentation, and a view a
+recipe may average in; see :mod:`plait.encoders.towers`).
 """
 
 from __future__ import annotations
@@ -20,19 +21,20 @@ from plait.io.corpus import Corpus, slug, sql_in
 
 @dataclass(frozen=True)
 class TowerRecipe:
-    """Which frozen tower, and which of its features, an adapter is trained over."""
+    """One frozen tower, the parts of its features, and the view of the image (``""`` = as is)."""
 
     tower: str
     parts: tuple[str, ...] = ()
-    flip: bool = False
+    view: str = ""
 
     @property
     def key(self) -> str:
         parts = "+".join(self.parts) if self.parts else "embedding"
-        return slug(f"{self.tower}@{parts}{'@flip' if self.flip else ''}")
+        return slug(f"{self.tower}@{parts}{'@' + self.view if self.view else ''}")
 
 
-def _cache_name(recipe: TowerRecipe) -> str:
+def cache_table(recipe: TowerRecipe) -> str:
+    """The corpus table holding a recipe's features."""
     return f"cache/features/{recipe.key}"
 
 
@@ -46,7 +48,7 @@ def _schema(dim: int) -> pa.Schema:
 
 
 def read_cache(corpus: Corpus, recipe: TowerRecipe, keys: Sequence[str]) -> dict[str, np.ndarray]:
-    ds = corpus.dataset(_cache_name(recipe))
+    ds = corpus.dataset(cache_table(recipe))
     if ds is None:
         return {}
     wanted = list(dict.fromkeys(keys))
@@ -67,4 +69,4 @@ def write_cache(corpus: Corpus, recipe: TowerRecipe, keys: list[str], vecs: np.n
     dim = vecs.shape[1]
     arr = pa.FixedSizeListArray.from_arrays(pa.array(vecs.astype(np.float32).ravel()), dim)
     tbl = pa.table({"key": pa.array(keys, pa.string()), "vector": arr}, schema=_schema(dim))
-    corpus.append(_cache_name(recipe), tbl, _schema(dim))
+    corpus.append(cache_table(recipe), tbl, _schema(dim))

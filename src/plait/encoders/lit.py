@@ -20,6 +20,7 @@ import numpy as np
 
 from plait._deps import require
 from plait.encoders.base import IMAGE, TEXT, BaseEncoder, load_encoder
+from plait.encoders.towers import ImageRecipe, RecipeTowers, TowerSpec
 from plait.errors import ConfigError, NotFoundError
 from plait.vectors import l2_normalise
 
@@ -35,13 +36,13 @@ _ARRAYS = ("image_w", "image_b", "text_w", "text_b", "image_mean", "image_std")
 
 @dataclass
 class AdapterConfig:
-    image_tower: str
+    image_tower: str  # the image recipe (plait.encoders.towers), e.g. effnet-lite2+effnet-lite0
     text_tower: str
-    image_parts: list[str]
+    image_parts: list[str]  # version 1 only: the parts of its single image tower
     dim: int
     seeds: int
     format: str = FORMAT
-    version: int = 1
+    version: int = 2
     temperature: list[float] = field(default_factory=list)
     trained: dict[str, Any] = field(default_factory=dict)  # counts, params, held-out metrics
 
@@ -144,11 +145,21 @@ class LitEncoder(BaseEncoder):
         self._image: Any = None
         self._text: Any = None
 
-    # Towers load on first use: a text-only search never loads the image tower.
     @property
-    def image_tower(self) -> Any:
+    def recipe(self) -> ImageRecipe:
+        """The image recipe; a version-1 adapter names one tower and its parts apart."""
+        c = self.config
+        if c.version < 2 and c.image_parts:
+            return ImageRecipe((TowerSpec(c.image_tower, tuple(c.image_parts)),))
+        if c.version < 2:
+            return ImageRecipe((TowerSpec(c.image_tower),))
+        return ImageRecipe.parse(c.image_tower)
+
+    # Towers load on first use: a text-only search never loads the image towers.
+    @property
+    def image_tower(self) -> RecipeTowers:
         if self._image is None:
-            self._image = load_encoder(self.config.image_tower)
+            self._image = RecipeTowers(self.recipe, load_encoder)
         return self._image
 
     @property
@@ -175,23 +186,31 @@ class LitEncoder(BaseEncoder):
     ) -> dict[str, np.ndarray]:
         """Vectors for content whose tower features ``plait align`` already cached in the
         corpus (keyed like the embeddings table: text sha256, media id), so embedding the
-        pairs an adapter was trained on does not run the towers a second time."""
+        pairs an adapter was trained on does not run the towers a second time. An image
+        counts only when every tower and view of the recipe has it."""
         from plait.encoders.feature_cache import TowerRecipe, read_cache
 
-        image = TowerRecipe(self.config.image_tower, tuple(self.config.image_parts))
         out: dict[str, np.ndarray] = {}
-        for recipe, keys, project in (
-            (image, list(media_ids), self.project_image_features),
-            (TowerRecipe(self.config.text_tower), list(texts), self.project_text_features),
-        ):
-            feats = read_cache(corpus, recipe, keys)
-            if feats:
-                found = list(feats)
-                out.update(zip(found, project(np.stack([feats[k] for k in found]))))
+        recipe = self.recipe
+        per_tower = []
+        for t in recipe.towers:
+            views = [
+                read_cache(corpus, TowerRecipe(t.name, t.parts, v), media_ids)
+                for v in recipe.all_views
+            ]
+            per_tower.append(views)
+        found = [m for m in dict.fromkeys(media_ids) if all(m in v for vs in per_tower for v in vs)]
+        if found:
+            cols = [
+                np.mean([np.stack([v[m] for m in found]) for v in views], axis=0)
+                for views in per_tower
+            ]
+            out.update(zip(found, self.project_image_features(np.concatenate(cols, axis=1))))
+        feats = read_cache(corpus, TowerRecipe(self.config.text_tower), list(texts))
+        if feats:
+            keys = list(feats)
+            out.update(zip(keys, self.project_text_features(np.stack([feats[k] for k in keys]))))
         return out
 
     def _image_batch(self, pixels: np.ndarray) -> np.ndarray:
-        tower = self.image_tower
-        parts = tuple(self.config.image_parts)
-        feats = tower.features(pixels, parts=parts) if parts else tower.encode_prepared(pixels)
-        return self.project_image_features(feats)
+        return self.project_image_features(self.image_tower.features(pixels))
