@@ -20,6 +20,7 @@ from plait.align.features import CacheUse, image_features, text_features
 from plait.align.metrics import retrieval_recall
 from plait.align.pairs import Pairs, read_pairs
 from plait.align.train import Heads, TrainConfig, train_heads
+from plait.encoders import check_spec
 from plait.encoders.feature_cache import TowerRecipe
 from plait.encoders.towers import ImageRecipe
 from plait.errors import ConfigError
@@ -145,6 +146,8 @@ def align(
     cfg = config or TrainConfig()
     adapter_dir(corpus, name)  # validate the name before any work
     recipe = ImageRecipe.parse(image)
+    for spec in [t.name for t in recipe.towers] + [text]:
+        check_spec(spec)  # an unknown tower fails before any work
     if not 0.0 <= holdout < 1.0:
         raise ConfigError(f"holdout must be in [0, 1), not {holdout}")
     params = {

@@ -85,3 +85,12 @@ def test_recipe_towers_prepare_once_and_split_per_tower() -> None:
     rt2 = RecipeTowers(ImageRecipe.parse("b", has_parts=lambda _: False), towers.__getitem__)
     e = rt2.features(np.stack([towers["b"].prepare_image(None).ravel()]))
     np.testing.assert_allclose(np.linalg.norm(e, axis=1), 1.0, rtol=1e-6)
+
+
+def test_align_names_an_unknown_tower_before_any_work(corpus) -> None:  # noqa: ANN001
+    from plait.align import align
+    from plait.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError, match="effnet-lite9"):
+        align(corpus, image="effnet-lite2+effnet-lite9", name="x")
+    assert not corpus.has("runs") or corpus.count("runs") == 0
