@@ -159,8 +159,13 @@ def build(
             refit=False,
             config=TrainConfig(seeds=2, steps=300, flip_prob=0.0),
         )
-        report.steps["align"] = getattr(a, "metrics", str(a))
-        log(f"    held-out retrieval: {getattr(a, 'metrics', a)}")
+        report.steps["align"] = a.metrics
+        t2i = " / ".join(f"{a.metrics.get(f't2i_R@{k}', 0):.1f}" for k in (1, 5, 10))
+        i2t = " / ".join(f"{a.metrics.get(f'i2t_R@{k}', 0):.1f}" for k in (1, 5, 10))
+        log(
+            f"    held out {a.heldout_images} images: text->image recall@1/5/10 {t2i} %, "
+            f"image->text {i2t} %"
+        )
 
     log("4/6 embed")
     for spec in ("lit:demo", "minilm"):
@@ -175,11 +180,13 @@ def build(
     ix = build_index(corpus)
     report.steps["index"] = str(ix)
 
-    log("6/6 search")
+    log("6/6 search (hybrid: vectors and BM25, fused by rank; best 3)")
     for q in QUERIES:
         hits = search(corpus, Query(text=q, k=3, hybrid=True))
-        shown = ", ".join(f"{h.sample_id} ({h.score:.3f})" for h in hits)
-        log(f"    {q!r}: {shown}")
+        log(f"    {q!r}:")
+        for n, h in enumerate(hits, 1):
+            text = (h.sample.text if h.sample else "").replace("\n", " ")[:60]
+            log(f"      {n}. {h.sample_id}  {text}")
     return report
 
 

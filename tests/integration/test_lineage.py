@@ -74,7 +74,7 @@ def test_cli_why_and_restore(tmp_path: Path) -> None:
     corpus = toy_corpus.text_corpus(tmp_path / "c", 40)
     run = curate(corpus, RECIPE, workers=0).run_id
     dropped = sorted(corpus.ids("rejected"))[0]
-    res = CliRunner().invoke(app, ["why", dropped, "--corpus", str(corpus.path)])
+    res = CliRunner().invoke(app, ["why", str(corpus.path), dropped])
     assert res.exit_code == 0, res.output
     assert "dropped by" in res.output and run in res.output and "in rejected" in res.output
     res = CliRunner().invoke(app, ["restore", str(corpus.path), "--run", run])
@@ -126,7 +126,7 @@ def test_a_mapper_change_is_explained_and_undone(tmp_path: Path) -> None:
 
     from plait.cli import app
 
-    res = CliRunner().invoke(app, ["why", "stamps/0", "-c", str(corpus.path)])
+    res = CliRunner().invoke(app, ["why", str(corpus.path), "stamps/0"])
     assert res.exit_code == 0 and "[ja] ja apple 0" in res.output, res.output
 
     back = restore(corpus, rep.run_id)

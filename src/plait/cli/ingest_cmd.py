@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -14,13 +15,13 @@ from plait.io.corpus import Corpus
 from plait.progress import bar
 
 
-def parse_options(pairs: list[str]) -> dict[str, object]:
+def parse_options(pairs: list[str], what: str = "reader option") -> dict[str, Any]:
     """``KEY=VALUE`` strings to keyword arguments (ints, floats and booleans parsed)."""
-    out: dict[str, object] = {}
+    out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise ConfigError(f"reader option {pair!r} is not KEY=VALUE")
+            raise ConfigError(f"{what} {pair!r} is not KEY=VALUE")
         low = value.lower()
         parsed: object = value
         if low in ("true", "false"):
@@ -69,6 +70,12 @@ def ingest_cmd(
         "-o",
         help="Reader option KEY=VALUE, e.g. -o password=secret -o max_side=1600 (PDF).",
     ),
+    fetch: list[str] = typer.Option(
+        None,
+        "--fetch",
+        help="URL downloader setting KEY=VALUE, e.g. --fetch workers=32 --fetch timeout=20 "
+        "--fetch retries=4 --fetch respect_optout=false (see plait.ingest.fetch.Fetcher).",
+    ),
     progress: bool = typer.Option(True, help="Show a progress bar."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
@@ -81,6 +88,14 @@ def ingest_cmd(
     )
     extra: dict[str, object] = {"image_root": image_root} if image_root else {}
     extra.update(parse_options(option or []))
+    fetcher = None
+    if fetch:
+        from plait.ingest.fetch import Fetcher
+        from plait.params import bind
+
+        settings = parse_options(fetch, what="downloader setting")
+        bind(Fetcher, settings)  # unknown or mistyped settings fail before anything is read
+        fetcher = Fetcher(**settings)
     with bar("ingest") if progress else nullcontext() as shown:
         report = ingest(
             Corpus.init(corpus),
@@ -89,6 +104,7 @@ def ingest_cmd(
             licence=licence,
             fmt=fmt,
             progress=shown,
+            fetcher=fetcher,
             options=opts,
             **extra,
         )

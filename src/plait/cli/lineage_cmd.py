@@ -15,13 +15,13 @@ def register(app: typer.Typer) -> None:
 
 
 def why(
+    corpus: Path = typer.Argument(..., help="Corpus directory."),
     sample_id: str = typer.Argument(..., help="Sample id."),
-    corpus: Path = typer.Option(Path("."), "--corpus", "-c", help="Corpus directory."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Print a sample's path through every run: ingested, changed, kept or dropped, restored.
 
-    Example: plait why flickr8k/1000268201_693b08cb0e.jpg --corpus ./corpus
+    Example: plait why ./corpus test/1000268201_693b08cb0e.jpg
     """
     from plait.io.corpus import Corpus
     from plait.lineage import why as run_why

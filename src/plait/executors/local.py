@@ -17,6 +17,7 @@ import os
 import pickle
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from plait.children import die_with_parent
+from plait.errors import PlaitError
 from plait.executors import base
 from plait.executors.plan import Outcome, Plan, StepCounts
 from plait.ops.base import ANNOTATE, Deduplicator, Op
@@ -66,6 +68,14 @@ class LocalExecutor:
                 _map(pool, tasks, [(k, i) for i in todo], plan, progress)
                 if stage.is_dedup:
                     _apply_dedup(plan, wd, k)
+        except BrokenProcessPool as exc:
+            raise PlaitError(
+                "a curate worker process died before it finished its shard (finished shards "
+                "are kept; a rerun resumes). Calling curate() from a script: put the call under "
+                '`if __name__ == "__main__":`, since each worker imports the script again, or '
+                "pass workers=0 to run in this process. Otherwise the worker ran out of memory "
+                "or was killed."
+            ) from exc
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from plait._deps import require
+from plait._deps import require, require_transformers
 from plait.errors import ConfigError, NotFoundError, PlaitError
 from plait.generators.base import (
     BaseGenerator,
@@ -61,7 +61,7 @@ class HFGenerator(BaseGenerator):
                 "directory written by save_pretrained"
             )
         torch = _torch()
-        tf = require("transformers", EXTRA, COMPONENT)
+        tf = require_transformers(EXTRA, COMPONENT)
         n = as_int(threads, "threads", COMPONENT)
         if n:
             torch.set_num_threads(n)
@@ -152,7 +152,7 @@ class HFGenerator(BaseGenerator):
     def stream(
         self, prompt: Prompt, options: GenOptions = GenOptions(), warn: Warn | None = None
     ) -> Iterator[str]:
-        tf = require("transformers", EXTRA, COMPONENT)
+        tf = require_transformers(EXTRA, COMPONENT)
         text, images = self._chat(prompt)
         streamer = tf.TextIteratorStreamer(
             self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600

@@ -66,10 +66,10 @@ def dequantised_dir(gguf: Path | None = None, cache: Path | None = None) -> Path
     out = (cache or cache_root()) / "generators" / f"smollm2-{st.st_size}-{int(st.st_mtime)}"
     if (out / "model.safetensors").is_file():
         return out
-    from plait._deps import require
+    from plait._deps import require, require_transformers
 
     torch = require("torch", "generate", COMPONENT)
-    tf = require("transformers", "generate", COMPONENT)
+    tf = require_transformers("generate", COMPONENT)
     require("gguf", "generate", COMPONENT)
     safetensors = require("safetensors.torch", "generate", COMPONENT, "safetensors")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -42,7 +42,10 @@ def local_path_problem(value: str, *, allow_absolute: bool = False) -> str | Non
     """Why a local path taken from an input's contents is unsafe, or None."""
     p = Path(value)
     if p.is_absolute() and not allow_absolute:
-        return f"absolute path {value!r} refused (allow_absolute_paths=True to accept)"
+        return (
+            f"absolute path {value!r} refused (accept with -o allow_absolute_paths=true, "
+            "allow_absolute_paths=True in Python)"
+        )
     if ".." in p.parts:
         return f"path {value!r} leaves the source folder"
     return None

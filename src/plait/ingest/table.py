@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from plait.errors import ConfigError
+from plait.ingest._safety import local_path_problem
 from plait.ingest.base import Failure, ImageInput, Item, RawSample
 from plait.ingest.encoding import META_KEY, decode_text
 from plait.schema import IMAGE, PAIR, TEXT, Source
@@ -162,6 +163,7 @@ class TableReader:
     image_column: str | None = None
     caption_column: str | None = None
     image_root: str | Path | None = None
+    allow_absolute_paths: bool = False  # opt in: image cells may name any file on this machine
     _path: Path = field(init=False, repr=False)
     _fmt: str = field(init=False, repr=False)
 
@@ -246,10 +248,9 @@ class TableReader:
                 slots.append(ImageInput(url=image, location=image))
             else:
                 p = (root or self._path.parent) / image
-                if ".." in Path(image).parts or Path(image).is_absolute():
-                    return Failure(
-                        where, "path_traversal", f"image path {image!r} leaves the image root"
-                    )
+                problem = local_path_problem(image, allow_absolute=self.allow_absolute_paths)
+                if problem:
+                    return Failure(where, "path_traversal", problem)
                 slots.append(ImageInput(path=str(p), location=str(p)))
         slots.extend(captions)
         meta = {

@@ -136,7 +136,7 @@ class Searcher:
             qv = query_vector(query, enc, ds, text_vec, self._index, image_vec)
             vec = self._vector(ds, qv, query, depth, allowed, snap)
         if query.fulltext or query.hybrid:
-            bm = self._bm25(query, depth, snap)
+            bm = self._bm25(query, depth, snap, allowed)
         hits = self._combine(query, vec, bm, snap)
         if self.reranker is not None:
             hits = self.reranker.rerank(query, hits[:depth])
@@ -184,13 +184,15 @@ class Searcher:
                 else ([], True)
             )
             ranked = _group(
-                query, [(r["sample_id"], r["slot"], r["similarity"]) for r in rows], snap
+                query, [(r["sample_id"], r["slot"], r["similarity"]) for r in rows], snap, allowed
             )
             if len(ranked) >= depth or exhausted or fetch >= total:
                 return ranked
             fetch = min(total, fetch * 4)
 
-    def _bm25(self, query: Query, depth: int, snap: Snapshot) -> list[_Ranked]:
+    def _bm25(
+        self, query: Query, depth: int, snap: Snapshot, allowed: set[str] | None = None
+    ) -> list[_Ranked]:
         ds = snap.ds
         if not has_fulltext_index(ds):
             raise PlaitError(
@@ -204,7 +206,7 @@ class Searcher:
             except (ValueError, OSError) as exc:
                 raise ConfigError(f"full-text search failed for filter {flt!r}: {exc}") from exc
             ranked = _group(
-                query, [(sid, None, score) for sid, score in rows], snap, by_sample=True
+                query, [(sid, None, score) for sid, score in rows], snap, allowed, by_sample=True
             )
             if len(ranked) >= depth or len(rows) < fetch:
                 return ranked
@@ -242,16 +244,25 @@ def _group(
     query: Query,
     rows: Sequence[tuple[str, int | None, float]],
     snap: Snapshot,
+    allowed: set[str] | None = None,
     by_sample: bool = False,
 ) -> list[_Ranked]:
-    """Rows (best first) into candidates: per slot, per sample, or per document."""
+    """Rows (best first) into candidates: per slot, per sample, or per document. A page
+    rolls up to its document only when the document passes the query's filter too: a
+    filter that keeps pages (``kind = 'page'``) gets pages back."""
     fused = query.hybrid or query.fulltext
     out: dict[Hashable, _Ranked] = {}
     for sid, slot, score in sorted(rows, key=lambda r: -r[2]):
         kind, parent = snap.info(sid)
         if not query.rollup and not fused and not by_sample:
             key: Hashable = (sid, slot)
-        elif query.rollup and kind == "page" and parent and query.kind != "page":
+        elif (
+            query.rollup
+            and kind == "page"
+            and parent
+            and query.kind != "page"
+            and (allowed is None or parent in allowed)
+        ):
             key = parent
         else:
             key = sid

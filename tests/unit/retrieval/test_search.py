@@ -84,6 +84,12 @@ def test_pages_roll_up_to_their_document(small, fake) -> None:
     assert len(set(ids(hits))) == 3  # k distinct hits although pages collapse
     pages = search(small, Query(text="dense vectors retrieval", kind="page", k=3), encoder=fake)
     assert pages[0].sample_id == "doc/paper#1" and pages[0].kind == "page"
+    # a where that keeps only pages gets pages, not their (filtered out) document
+    where = search(
+        small, Query(text="dense vectors retrieval", where="kind = 'page'"), encoder=fake
+    )
+    assert where and all(h.kind == "page" for h in where)
+    assert where[0].sample_id == "doc/paper#1"
 
 
 def test_without_rollup_each_matching_slot_is_a_hit(small, fake) -> None:
