@@ -11,7 +11,8 @@
   the reference being the digit's English word. Word error rate.
 - ``tuxpaint-spoken`` (kind ``spoken``): a spoken description, through the
   transcript the ``speech`` operator wrote, must find its stamp (the picture
-  sample ``NAME.png``/``.svg`` with its captions). Retrieval, S@k.
+  sample ``NAME.png``/``.svg`` with its captions) among all the stamp pictures.
+  Retrieval, S@k.
 
 Tux Paint's stamps come from Debian ``tuxpaint-stamps-default``
 (``/usr/share/tuxpaint/stamps``, or ``PLAIT_TUXPAINT``); FSDD from
@@ -138,14 +139,20 @@ def _speech(name: str, refs: dict[str, str], root: Path, lang: str) -> Benchmark
 
 
 def tuxpaint_spoken(root: Path) -> Benchmark:
-    queries, qrels, cands = [], {}, {}
+    """Every stamp picture is a candidate (the whole folder, as ``plait ingest`` reads it);
+    the spoken descriptions with an English caption are the queries."""
+    queries, qrels = [], {}
+    cands = {
+        p.relative_to(root).as_posix(): Item(p.relative_to(root).as_posix(), meta={"kind": "stamp"})
+        for p in sorted(root.rglob("*"))
+        if p.suffix.lower() in (".png", ".svg") and p.is_file()
+    }
     for folder, stem, names, lines in _stamps(root):
         if stem + "_desc.ogg" not in names or not _caption(lines, "en"):
             continue
         img = stem + (".png" if stem + ".png" in names else ".svg")
         key = (folder / img).relative_to(root).as_posix()
         spoken = (folder / f"{stem}_desc.ogg").relative_to(root).as_posix()
-        cands[key] = Item(key, meta={"kind": "stamp"})
         queries.append(Item(spoken, meta={"audio": spoken}))
         qrels[spoken] = {key: 1}
     task = Task("s2i", queries, qrels, target=None, kind=None)

@@ -66,6 +66,11 @@ def bind(bench: Benchmark, corpus: Corpus, dataset: str | None = None) -> Benchm
             for q in bench.tasks[0].queries:
                 q.text = said.get(q.id, "")
         bench.notes["pool"] = sorted(mapping.values())
+        bench.notes["where"] = (
+            f"kind = '{schema.AUDIO}'"
+            if bench.kind == av.SOUNDS
+            else f"kind IN ('{schema.PAIR}', '{schema.IMAGE}')"
+        )
     else:
         raise ConfigError(f"cannot bind a benchmark of kind {bench.kind!r}")
     return _rewrite(bench, mapping, media, dataset)

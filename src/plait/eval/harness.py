@@ -17,7 +17,7 @@ from typing import Any
 from plait.errors import ConfigError
 from plait.eval.benchmark import CAPTIONS, PAGES, Benchmark, Item, Task
 from plait.eval.metrics import Evaluation, evaluate
-from plait.io.corpus import Corpus, sql_in, sql_str
+from plait.io.corpus import Corpus, sql_str
 
 CURVE_KS = (1, 2, 3, 5, 10, 20, 50, 100)
 
@@ -224,8 +224,11 @@ def run_benchmark(
         raise ConfigError("bind the benchmark to the corpus first (plait.eval.bind.bind)")
     if where is None and bench.kind == CAPTIONS and bench.notes.get("dataset"):
         where = f"source.dataset = {sql_str(bench.notes['dataset'])}"
-    if where is None and bench.notes.get("pool"):  # sounds, stamps: only the benchmark's own
-        where = sql_in("id", bench.notes["pool"])
+    # sounds, stamps: only the benchmark's own items count; they are kept after the search
+    # (as an id list they would make a long SQL filter), which reads deeper to make up
+    pool = set(bench.notes.get("pool") or [])
+    if where is None and bench.notes.get("where"):
+        where = bench.notes["where"]
     chosen = [bench.task(t) for t in tasks] if tasks else bench.tasks
     results = []
     for task in chosen:
@@ -238,13 +241,16 @@ def run_benchmark(
                 task.slots,
                 task.kind,
             )
+        reach = depth * 4 if pool else depth
         queries = build_queries(
-            task, corpus, encoder, depth, where=where, instructions=instructions
+            task, corpus, encoder, reach, where=where, instructions=instructions
         )
         if "+" in encoder:  # several tables fused by rank (plait.retrieval.fused)
             hits = _fused(corpus, queries, encoder.split("+"))
         else:
             hits = _searched(corpus, queries)
+        if pool:
+            hits = [[h for h in found if h.sample_id in pool][:depth] for found in hits]
         results.append(
             score_task(task, hits_to_run(task, hits), bench.kind, pool_size(bench, task), depth)
         )

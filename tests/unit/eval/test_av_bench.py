@@ -58,6 +58,7 @@ def test_tux_paint_layouts(tmp_path: Path) -> None:
     assert french.candidates["animals/cat_desc_fr.ogg"].text == "Le a cat."
     spoken = av.tuxpaint_spoken(tmp_path)
     assert spoken.tasks[0].qrels["animals/cat_desc.ogg"] == {"animals/cat.png": 1}
+    assert len(spoken.candidates) == 3  # every picture, described aloud or not
     with pytest.raises(Exception, match="no spoken descriptions"):
         av.tuxpaint_speech(tmp_path, "de")
 
