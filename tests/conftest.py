@@ -42,3 +42,33 @@ def smollm2():
         return load_generator("smollm2?loader=transformers")
     except MissingDependencyError as exc:
         pytest.skip(str(exc))
+def ray_cluster():
+    """One local Ray cluster for the whole session (starting one costs 10-20 s).
+
+    Its workers import this checkout's plait and the toy operators of
+    ``tests/unit/executors``; ``RAY_ADDRESS`` points child processes (a driver a
+    test kills) at it. Tests must not call ``ray.shutdown()``.
+    """
+    ray = pytest.importorskip("ray")
+    import plait
+
+    paths = [
+        str(Path(plait.__file__).resolve().parents[1]),
+        str(Path(__file__).resolve().parent / "unit" / "executors"),
+        os.environ.get("PYTHONPATH", ""),
+    ]
+    # the cluster's processes inherit this environment, and so do the workers of every
+    # job, including drivers started by tests in other processes
+    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "RAY_ADDRESS")}
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+    ctx = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    os.environ["RAY_ADDRESS"] = ctx.address_info["address"]
+    try:
+        yield ctx.address_info["address"]
+    finally:
+        ray.shutdown()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

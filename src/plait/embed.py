@@ -10,7 +10,9 @@ One row per embedded slot (``sample_id``, ``slot``, ``modality``, ``content``, `
 
 Rows are committed every ``flush_rows`` so an interrupted run resumes where it stopped.
 Image decoding and resizing run in a thread pool ahead of the model (see
-``plait.encoders.prefetch``). ``executor="ray"`` runs the model in a Ray actor pool.
+``plait.encoders.prefetch``). ``executor="ray"`` runs the model in a Ray actor pool, a
+shard of images per task, and commits each finished shard (a rerun after a kill embeds
+only the shards that were not committed).
 """
 
 from __future__ import annotations
@@ -290,6 +292,10 @@ def embed(
                 failed[reason] = failed.get(reason, 0) + len(todo.images[key])
                 done += len(todo.images[key])
             n_img += len(keys)
+            if (
+                executor == "ray"
+            ):  # one commit per shard: a killed driver loses only shards in flight
+                writer.flush()
             tick(done, total)
         secs = time.perf_counter() - t0
         for t in todo.timed:  # sounds and whole clips (plait.av.embed)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -53,39 +52,24 @@ def _documents(path: Path):  # noqa: ANN202
     return corpus
 
 
-def _pythonpath() -> list[str]:
-    return [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-
-
 @pytest.mark.ray
 @pytest.mark.slow
-def test_local_and_ray_give_the_same_corpus(tmp_path: Path) -> None:
-    ray = pytest.importorskip("ray")
+def test_local_and_ray_give_the_same_corpus(tmp_path: Path, ray_cluster: str) -> None:
     logs = {name: tmp_path / f"setup-{name}" for name in ("local", "ray")}
     corpora = {name: toy_corpus.text_corpus(tmp_path / name, 600) for name in logs}
     docs = {name: _documents(tmp_path / f"docs-{name}") for name in logs}
     reports = {}
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        # Keep the caller's PYTHONPATH after the toy ops (a checkout run from its own src/).
-        runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([str(TOY), *_pythonpath()])}},
-    )
-    try:
-        for name, corpus in corpora.items():
-            recipe = [
-                {"op": "toy_ops:MinWords", "min_words": 3},
-                {"op": "toy_ops:Lower"},
-                {"op": "toy_ops:ExactText"},
-                {"op": "toy_ops:FakeModel", "log_dir": str(logs[name]), "threshold": 0.3},
-            ]
-            reports[name] = curate(corpus, recipe, executor=name, workers=2, shard_size=100)
-        for name, corpus in docs.items():  # pages go with their document on both executors
-            recipe = [{"op": "word_count", "min_words": 3}, {"op": "dedup_text"}]
-            curate(corpus, recipe, executor=name, workers=2, shard_size=5)
-    finally:
-        ray.shutdown()
+    for name, corpus in corpora.items():
+        recipe = [
+            {"op": "toy_ops:MinWords", "min_words": 3},
+            {"op": "toy_ops:Lower"},
+            {"op": "toy_ops:ExactText"},
+            {"op": "toy_ops:FakeModel", "log_dir": str(logs[name]), "threshold": 0.3},
+        ]
+        reports[name] = curate(corpus, recipe, executor=name, workers=2, shard_size=100)
+    for name, corpus in docs.items():  # pages go with their document on both executors
+        recipe = [{"op": "word_count", "min_words": 3}, {"op": "dedup_text"}]
+        curate(corpus, recipe, executor=name, workers=2, shard_size=5)
     local, remote = (_state(corpora[n]) for n in ("local", "ray"))
     assert local == remote
     assert len(local[0]) == reports["ray"].kept > 0

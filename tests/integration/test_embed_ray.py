@@ -26,19 +26,14 @@ def _vectors(corpus: Corpus, spec: str) -> dict[tuple[str, int], np.ndarray]:
     return {(r["sample_id"], r["slot"]): np.array(r["vector"]) for r in rows}
 
 
-def test_ray_matches_local(tmp_path: Path, shared_data: Path) -> None:
-    import ray
-
+def test_ray_matches_local(tmp_path: Path, shared_data: Path, ray_cluster: str) -> None:
     images = sorted((shared_data / "flickr8k" / "images").glob("*.jpg"))[:5]
     spec = f"hf:{save_tiny_clip(tmp_path / 'clip')}"
     local, remote = Corpus.init(tmp_path / "a"), Corpus.init(tmp_path / "b")
     for c in (local, remote):
         add_pairs(c, images, [f"caption {i}" for i in range(5)], "s")
     embed(local, spec, modality="image")
-    try:
-        counts = embed(remote, spec, modality="image", executor="ray", workers=1, batch_size=2)
-    finally:
-        ray.shutdown()
+    counts = embed(remote, spec, modality="image", executor="ray", workers=1, batch_size=2)
     assert counts["images_embedded"] == 5
     a, b = _vectors(local, spec), _vectors(remote, spec)
     assert a.keys() == b.keys()

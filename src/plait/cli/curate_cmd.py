@@ -17,7 +17,9 @@ def register(app: typer.Typer) -> None:
 def curate(
     corpus: Path = typer.Argument(..., help="Corpus directory."),
     recipe: Path = typer.Argument(..., help="YAML recipe: a list of {op: NAME, ...params}."),
-    executor: str = typer.Option("local", help="local (worker processes) or ray (Ray Data)."),
+    executor: str = typer.Option(
+        "local", help="local (worker processes) or ray (Ray actors; RAY_ADDRESS names a cluster)."
+    ),
     workers: int = typer.Option(
         None, help="Worker processes or Ray actors (default: CPUs, max 2)."
     ),

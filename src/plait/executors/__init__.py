@@ -1,4 +1,4 @@
-"""Executors run a recipe's stages over shards: ``local`` (processes) and ``ray`` (Ray Data).
+"""Executors run a recipe's stages over shards: ``local`` (processes) and ``ray`` (Ray actors).
 
 Only :mod:`plait.executors.ray` imports ray, and only when it is used.
 """

@@ -113,3 +113,23 @@ class FakeModel(Filter):
 
     def keep(self, sample: Sample, stats: dict[str, Any]) -> str | None:
         return None if stats["model_score"] >= self.threshold else "low_model_score"
+
+
+class Tally(Filter):
+    """Keeps everything and leaves a file named by each batch's first sample id in
+    ``log_dir``, so a test can tell which shards a run processed (one batch per shard)."""
+
+    name = "toy-tally"
+
+    def __init__(self, log_dir: str) -> None:
+        super().__init__()
+        self.log_dir = log_dir
+
+    def score(self, batch: list[Sample], ctx: OpContext) -> list[dict[str, Any]]:
+        Path(self.log_dir).mkdir(parents=True, exist_ok=True)
+        name = batch[0].id.replace("/", "_") if batch else "empty"
+        (Path(self.log_dir) / f"{name}-{os.getpid()}-{time.monotonic_ns()}").touch()
+        return [{} for _ in batch]
+
+    def keep(self, sample: Sample, stats: dict[str, Any]) -> str | None:
+        return None
