@@ -22,8 +22,20 @@ class _End:
         self.error = error
 
 
-def read_ahead(items: Iterable[T], depth: int = 2, name: str = "plait-read-ahead") -> Iterator[T]:
-    """Yield ``items``, produced in a thread up to ``depth`` items ahead."""
+def read_ahead(
+    items: Iterable[T], depth: int = 2, name: str = "plait-read-ahead", chunk: int = 1
+) -> Iterator[T]:
+    """Yield ``items``, produced in a thread up to ``depth`` items ahead. With ``chunk``
+    above 1 items cross in lists of up to that many: a queue hand-off per small item
+    (an ingest reader's samples) costs GIL time that threads decoding images wait for."""
+    if chunk > 1:
+        groups = read_ahead(_groups(items, chunk), max(1, depth // chunk), name)
+        try:
+            for group in groups:
+                yield from group
+        finally:
+            groups.close()  # stops and joins the producer thread
+        return
     q: queue.Queue[T | _End] = queue.Queue(maxsize=max(1, depth))
     stop = threading.Event()
 
@@ -67,3 +79,14 @@ def read_ahead(items: Iterable[T], depth: int = 2, name: str = "plait-read-ahead
                 q.get_nowait()
             except queue.Empty:
                 thread.join(timeout=0.05)
+
+
+def _groups(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    group: list[T] = []
+    for item in items:
+        group.append(item)
+        if len(group) >= size:
+            yield group
+            group = []
+    if group:
+        yield group

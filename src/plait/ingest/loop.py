@@ -84,7 +84,9 @@ class _Prepared:
     retry: set[str] = field(default_factory=set)  # ids stored incomplete, tried again
     quarantine: list[dict[str, Any]] = field(default_factory=list)
     done: dict[int, Any] = field(default_factory=dict)
-    futures: dict[int, Future] = field(default_factory=dict)
+    # each future loads a chunk of inputs: one future per image cost more GIL time in
+    # futures and wake-ups than hashing the image
+    futures: list[tuple[list[Any], Future]] = field(default_factory=list)
     size: int = 0
 
 
@@ -149,16 +151,19 @@ class _Loop:
                     prep.done[id(inp)] = InputError(got.reason, got.error, got.location)
                 else:
                     inp.data = got
-        for inp in inputs:
-            if id(inp) not in prep.done:
-                prep.futures[id(inp)] = self.pool.submit(self._load, inp)
+        todo = [inp for inp in inputs if id(inp) not in prep.done]
+        step = max(1, min(32, len(todo) // (4 * max(1, self.opts.workers))))
+        for lo in range(0, len(todo), step):
+            chunk = todo[lo : lo + step]
+            prep.futures.append((chunk, self.pool.submit(self._load_many, chunk)))
         for f in (s for it in prep.fresh for s in it.slots if isinstance(s, MediaFile)):
-            prep.futures[id(f)] = self.pool.submit(self._load_file, f)
+            prep.futures.append(([f], self.pool.submit(lambda f=f: [self._load_file(f)])))
         return prep
 
     def commit(self, prep: _Prepared) -> None:
         resolved = dict(prep.done)
-        resolved.update((k, f.result()) for k, f in prep.futures.items())
+        for chunk, fut in prep.futures:
+            resolved.update(zip(map(id, chunk), fut.result(), strict=True))
         media_rows: dict[str, dict[str, Any]] = {}
         samples: list[schema.Sample] = []
         better: list[schema.Sample] = []  # incomplete before, more complete now
@@ -176,7 +181,7 @@ class _Loop:
                 self.report.by_kind[sample.kind] += 1
         if media_rows:  # media first: a sample never points at missing media
             rows = list(media_rows.values())
-            got = self.known_media.write(pa.Table.from_pylist(rows, schema=schema.MEDIA))
+            got = self.known_media.write(_media_table(rows))
             if got < len(rows):  # another writer stored some of them first
                 self.report.media_added -= len(rows) - got
                 self.report.media_reused += len(rows) - got
@@ -225,22 +230,29 @@ class _Loop:
             self.fetcher = Fetcher()
         return self.fetcher.fetch_many(urls)
 
+    def _load_many(
+        self, inputs: list[ImageInput]
+    ) -> list[tuple[bytes, media_mod.MediaInfo] | InputError]:
+        return [self._load(inp) for inp in inputs]
+
     def _load(self, inp: ImageInput) -> tuple[bytes, media_mod.MediaInfo] | InputError:
         try:
             data = inp.data
             if data is None:
                 if inp.path is None:
                     raise InputError("missing_image", "image slot has no data, path or url")
-                path = Path(inp.path)
+                path = os.fspath(inp.path)
                 try:
-                    size = path.stat().st_size
+                    with open(path, "rb") as f:
+                        size = os.fstat(f.fileno()).st_size
+                        if size > self.opts.max_bytes:
+                            raise InputError(
+                                "too_large",
+                                f"{size} bytes exceeds the cap of {self.opts.max_bytes}",
+                            )
+                        data = f.read()
                 except FileNotFoundError as exc:
                     raise InputError("missing_file", f"no such file: {path}") from exc
-                if size > self.opts.max_bytes:
-                    raise InputError(
-                        "too_large", f"{size} bytes exceeds the cap of {self.opts.max_bytes}"
-                    )
-                data = path.read_bytes()
             info = media_mod.probe(
                 data, max_pixels=self.opts.max_pixels, max_bytes=self.opts.max_bytes
             )
@@ -380,6 +392,18 @@ class _Loop:
         )
 
 
+def _media_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Media rows as a table, built column by column (``from_pylist`` walks every dict
+    holding the GIL, which the decoding threads then wait for)."""
+    return pa.table(
+        {name: pa.array([r.get(name) for r in rows], f.type) for name, f in _MEDIA_FIELDS},
+        schema=schema.MEDIA,
+    )
+
+
+_MEDIA_FIELDS = [(f.name, f) for f in schema.MEDIA]
+
+
 def _item_bytes(item: RawSample | Failure) -> int:
     if isinstance(item, Failure):
         return 0
@@ -406,7 +430,8 @@ def run_ingest(
             batch: list[RawSample | Failure] = []
             nbytes = 0
             # parsing runs ahead in a thread while the previous batch is written
-            for item in read_ahead(_guarded(reader, report), opts.batch_size, "plait-ingest-read"):
+            items = read_ahead(_guarded(reader, report), opts.batch_size, "plait-ingest-read", 64)
+            for item in items:
                 batch.append(item)
                 nbytes += _item_bytes(item)
                 if len(batch) >= opts.batch_size or nbytes >= opts.max_batch_bytes:
