@@ -1,45 +1,44 @@
-"""Vector search: plait against exact numpy, FAISS HNSW32 and FAISS IVF, in one run.
+"""Vector search: plait against FAISS HNSW at plait's own settings, hnswlib and usearch.
 
-For each synthetic set (``clustered``: a Gaussian mixture around 1,000 centres,
-queries drawn from the same mixture; ``uniform``: points spread evenly on the
-unit sphere, the hard case), this:
+Each method is built from the same float32 unit vectors with the same graph
+settings as ``plait index`` (M 32, efConstruction 80; ``--m``, ``--ef-construction``)
+and compared at matched recall@10 (``--target``, 0.95): for each method the
+smallest search knob (efSearch, ``ef``, ``expansion_search``) that reaches the
+target, found on a grid and refined by bisection. The reference is FAISS
+``IndexHNSWFlat`` built as a user would; every other method is re-timed
+alternately with it (``--rounds``), so load on the machine hits both alike, and
+its ratio comes from that pair.
 
-1. writes N x DIM L2-normalised float32 vectors as a plait embeddings table
-   (and, for the end-to-end row, a samples table);
-2. computes the exact top-10 of every query with numpy (``plait.index.exact``),
-   timing it batched and one query per call;
-3. builds plait's index the way ``plait index`` does
-   (``plait.index.vector.ensure_vector_index``: faiss HNSW32 over float vectors,
-   read from the Lance table, efConstruction 80, ``ef`` calibrated at build; when a
-   100k-row pilot shows the graph cannot reach the recall target, plait stores the
-   vectors flat for an exact scan instead of finishing the graph), FAISS
-   ``IndexHNSWFlat(d, 32)`` (efConstruction 40, FAISS's default) and FAISS ``IndexIVFFlat``
-   (nlist = 4 * sqrt(N)), timing each build and the resident memory it adds;
-4. sweeps each method's search knob (``ef`` / ``efSearch`` / ``nprobe``) one
-   query per call, plait through ``plait.index.vector.nearest`` (the function
-   ``plait search`` calls for its vector step: index file, unindexed-tail check,
-   label -> sample id mapping);
-5. takes, per method, the fastest setting with recall@10 >= the target, re-times
-   plait and FAISS HNSW32 at those settings alternately (so load on the machine
-   hits both alike), then times all queries in one call (plait through
-   ``plait.index.ann.ann_search``, the batch form of the same step);
-6. times ``Searcher.search`` end to end (grouping, samples attached) at plait's
-   defaults, for what a user of ``plait search`` sees.
+Sets (``--sets``):
 
-Single-query runs use one faiss thread for every method; batched runs use all
-cores for every method. Nothing is compared across runs.
-Usage: ``python bench/index.py`` (N = 100,000); the issue's size is
-``python bench/index.py --n 1000000 --sets clustered`` (needs ~12 GB RAM; on 2 quiet
-cores the builds take tens of minutes per set).
+- ``clustered``: ``--n`` points of a Gaussian mixture around 1,000 centres, queries
+  from the same mixture (the 1M x 512 set of the issue: ``--n 1000000``);
+- ``uniform``: points spread evenly on the sphere (the hard case: graphs fail);
+- ``flickr``: real vectors, the ``lit:flickr`` embeddings of every slot (image and
+  caption) of Flickr8k: the index holds the train split's slots, the queries are
+  the test split's (unseen) slots. The corpus is built once with plait's own
+  ingest, align and embed (``--flickr-work``, reused by later runs).
+
+plait is searched through ``plait.index.vector.nearest`` one query per call (what
+``plait search`` calls: index file, unindexed-tail check, label -> sample id) and
+``plait.index.ann.ann_search`` batched. One query per call runs every method on one
+thread; batched runs give every method all cores. ``--variants`` adds plait
+configurations that might put it ahead (e.g. ``sq8``: 8-bit graph walk with float
+re-rank). Nothing is compared across runs.
+
+Usage: ``python bench/index.py --n 50000`` (minutes); the issue's run is
+``python bench/index.py --n 1000000 --sets clustered,flickr`` (~12 GB RAM, about an
+hour on 2 quiet cores, most of it the four 1M graph builds).
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -48,25 +47,15 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from index_peers import K, Method, faiss_hnsw, hnswlib_index, plait_index, usearch_index
 
 from plait.index.exact import exact_topk, recall_at_k
 from plait.schema import embeddings_schema
 from plait.vectors import l2_normalise
 
-K = 10
 
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def make_vectors(
-    kind: str, n: int, nq: int, dim: int, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
+# -- vector sets ---------------------------------------------------------------------------------
+def synthetic(kind: str, n: int, nq: int, dim: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     if kind == "uniform":
         base = rng.standard_normal((n, dim), dtype=np.float32)
@@ -74,9 +63,8 @@ def make_vectors(
     else:
         centres = rng.standard_normal((1000, dim), dtype=np.float32)
         base = np.empty((n, dim), dtype=np.float32)
-        step = 100_000
-        for lo in range(0, n, step):
-            m = min(step, n - lo)
+        for lo in range(0, n, 100_000):
+            m = min(100_000, n - lo)
             base[lo : lo + m] = centres[rng.integers(0, 1000, m)]
             base[lo : lo + m] += 0.6 * rng.standard_normal((m, dim), dtype=np.float32)
         queries = centres[rng.integers(0, 1000, nq)] + 0.6 * rng.standard_normal(
@@ -85,6 +73,47 @@ def make_vectors(
     for lo in range(0, n, 100_000):
         base[lo : lo + 100_000] = l2_normalise(base[lo : lo + 100_000])
     return base, l2_normalise(queries)
+
+
+def flickr_lit(work: Path, nq: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``lit:flickr`` vectors of every slot: train split as the base, test split as queries."""
+    import lance
+
+    data = Path(os.environ.get("PLAIT_SHARED_DATA", Path(__file__).parents[1] / "../shared/data"))
+    data = data / "flickr8k"
+    if not (work / "embeddings" / "lit_flickr.lance").is_dir():
+        if not data.is_dir():
+            raise SystemExit(f"flickr set: {data} is missing")
+        plait = [sys.executable, "-m", "plait"]
+        steps = [["init", str(work)]]
+        for split in ("train", "test"):
+            steps.append(
+                ["ingest", str(work), str(data / f"{split}.tsv"), "--dataset", f"flickr8k-{split}"]
+                + ["--licence", "research-only", "--image-root", str(data / "images")]
+                + ["--no-progress"]
+            )
+        steps.append(
+            ["align", str(work), "--name", "flickr", "--where", "source.dataset = 'flickr8k-train'"]
+        )
+        steps.append(["embed", str(work), "--encoder", "lit:flickr"])
+        for step in steps:
+            print("flickr set:", "plait", *step, flush=True)
+            subprocess.run(plait + step, check=True, stdout=subprocess.DEVNULL)
+    split = {
+        r["id"]: r["source"]["dataset"]
+        for r in lance.dataset(str(work / "samples.lance"))
+        .to_table(columns=["id", "source"])
+        .to_pylist()
+    }
+    emb = lance.dataset(str(work / "embeddings" / "lit_flickr.lance")).to_table(
+        columns=["sample_id", "vector"]
+    )
+    dim = emb.schema.field("vector").type.list_size
+    vecs = emb.column("vector").combine_chunks().flatten().to_numpy().reshape(-1, dim)
+    test = np.array([split[s] == "flickr8k-test" for s in emb.column("sample_id").to_pylist()])
+    queries = vecs[test]
+    pick = np.random.default_rng(seed).choice(len(queries), min(nq, len(queries)), replace=False)
+    return normalise(vecs[~test]), normalise(queries[np.sort(pick)])
 
 
 def write_corpus(root: Path, vecs: np.ndarray) -> Any:
@@ -96,12 +125,11 @@ def write_corpus(root: Path, vecs: np.ndarray) -> Any:
 
     corpus = Corpus.init(root)
     n, dim = vecs.shape
+    src = Source(uri="bench", dataset="bench", licence="CC0-1.0")
     for lo in range(0, n, 50_000):
-        hi = min(n, lo + 50_000)
-        src = Source(uri="bench", dataset="bench", licence="CC0-1.0")
         samples = [
             Sample(id=f"s{i}", kind="text", texts=[f"t{i}"], images=[None], source=src)
-            for i in range(lo, hi)
+            for i in range(lo, min(n, lo + 50_000))
         ]
         corpus.append("samples", samples_table(samples))
     sch = embeddings_schema(dim)
@@ -123,11 +151,11 @@ def write_corpus(root: Path, vecs: np.ndarray) -> Any:
 
     path = corpus.embeddings_path("bench")
     path.parent.mkdir(parents=True, exist_ok=True)
-    reader = pa.RecordBatchReader.from_batches(sch, batches())
-    lance.write_dataset(reader, str(path), schema=sch)
+    lance.write_dataset(pa.RecordBatchReader.from_batches(sch, batches()), str(path), schema=sch)
     return corpus
 
 
+# -- timing --------------------------------------------------------------------------------------
 def per_call(search: Callable[[np.ndarray], list[int]], queries: np.ndarray) -> tuple[list, float]:
     search(queries[0])  # warm caches for this setting
     found = []
@@ -137,198 +165,194 @@ def per_call(search: Callable[[np.ndarray], list[int]], queries: np.ndarray) -> 
     return found, len(queries) / (time.perf_counter() - t0)
 
 
-def batched(run: Callable[[np.ndarray], Any], queries: np.ndarray, threads: int) -> float:
-    import faiss
-
-    faiss.omp_set_num_threads(threads)
-    run(queries[:8])
+def batched(m: Method, queries: np.ndarray, threads: int) -> float:
+    m.batch(queries[:8], threads)
     t0 = time.perf_counter()
-    run(queries)
-    qps = len(queries) / (time.perf_counter() - t0)
-    faiss.omp_set_num_threads(1)
-    return qps
+    m.batch(queries, threads)
+    return len(queries) / (time.perf_counter() - t0)
 
 
-class Method:
-    """One search method: a knob setter, a one-query search and a batch search."""
-
-    def __init__(self, name: str, knobs: list[Any], set_knob, one, batch) -> None:
-        self.name, self.knobs, self.set_knob, self.one, self.batch = (
-            name,
-            knobs,
-            set_knob,
-            one,
-            batch,
-        )
-        self.rows: list[tuple[Any, float, float]] = []  # knob, recall, q/s
-        self.build_s = float("nan")
-        self.rss = float("nan")
-        self.slower_than_exact: Any = None  # the knob where the sweep fell below exact
-
-    def sweep(
-        self, queries: np.ndarray, truth: np.ndarray, target: float, floor_qps: float = 0.0
-    ) -> None:
-        """Knobs in order until recall passes the target by a margin, or the method is
-        slower than ``floor_qps`` (exact search): past that it cannot win at any recall."""
-        for knob in self.knobs:
-            self.set_knob(knob)
-            found, qps = per_call(self.one, queries)
-            rec = recall_at_k(found, truth, K)
-            self.rows.append((knob, rec, qps))
-            print(f"  {self.name:<13} {knob!s:<10} recall@{K} {rec:.3f} {qps:9.1f} q/s", flush=True)
-            if knob != "default" and rec >= min(1.0, target + 0.03):
-                break
-            if qps < floor_qps:
-                self.slower_than_exact = knob
-                break
-
-    def best(self, target: float) -> tuple[Any, float, float] | None:
-        ok = [r for r in self.rows if r[1] >= target]
-        return max(ok, key=lambda r: r[2]) if ok else None
+def measure(m: Method, knob: Any, queries: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    m.set_knob(knob)
+    found, qps = per_call(m.one, queries)
+    rec = recall_at_k(found, truth, K)
+    m.rows.append((knob, rec, qps))
+    print(f"  {m.name:<14} {knob!s:<8} recall@{K} {rec:.3f} {qps:9.1f} q/s", flush=True)
+    return rec, qps
 
 
-def run_set(kind: str, args: argparse.Namespace, workdir: Path) -> list[str]:
+def matched_knob(
+    m: Method, queries: np.ndarray, truth: np.ndarray, target: float, floor_qps: float
+) -> Any:
+    """The smallest integer knob reaching ``target``: the grid until it passes, then
+    bisection between the last failing and the first passing setting. None when the
+    method never reaches it, or only slower than an exact scan (``floor_qps``)."""
+    lo = None
+    for knob in m.knobs:
+        rec, qps = measure(m, knob, queries, truth)
+        if knob == "default":
+            continue
+        if rec >= target:
+            hi = int(knob)
+            break
+        if qps < floor_qps:
+            m.note += f" slower than exact from {knob} on"
+            return None
+        lo = int(knob)
+    else:
+        return None
+    found = {r[0]: r[1] for r in m.rows}
+    if lo is None:  # the first setting passes; below K every method searches K anyway
+        return hi
+    while hi - lo > max(1, int(0.04 * lo)):
+        mid = (lo + hi) // 2
+        rec = found[mid] if mid in found else measure(m, mid, queries, truth)[0]
+        lo, hi = (lo, mid) if rec >= target else (mid, hi)
+    return hi
+
+
+# -- one set -------------------------------------------------------------------------------------
+def run_set(name: str, vecs: np.ndarray, queries: np.ndarray, args: Any, work: Path) -> list[str]:
     import faiss
-
-    from plait.index import IndexCache, VectorIndexConfig, ann
-    from plait.index.vector import describe, ensure_vector_index, nearest
 
     threads = os.cpu_count() or 1
     faiss.omp_set_num_threads(1)
-    print(f"\n== {kind}: {args.n:,} x {args.dim}, {args.queries} queries ==", flush=True)
-    vecs, queries = make_vectors(kind, args.n, args.queries, args.dim)
+    n, dim = vecs.shape
+    print(f"\n== {name}: {n:,} x {dim}, {len(queries)} queries ==", flush=True)
     t0 = time.perf_counter()
     truth, _ = exact_topk(vecs, queries, K)
-    exact_batch = args.queries / (time.perf_counter() - t0)
+    exact_batch = len(queries) / (time.perf_counter() - t0)
 
-    def exact_one_query(q: np.ndarray) -> list[int]:  # vecs are already unit length
+    def exact_one(q: np.ndarray) -> list[int]:  # vecs are already unit length
         s = vecs @ q
         top = np.argpartition(-s, K)[:K]
         return top[np.argsort(-s[top])].tolist()
 
-    _, exact_one = per_call(exact_one_query, queries[: min(50, args.queries)])
-    print(
-        f"exact numpy: {exact_one:.1f} q/s one per call, {exact_batch:.1f} q/s batched", flush=True
-    )
-
-    corpus = write_corpus(workdir / kind, vecs)
+    _, exact_qps = per_call(exact_one, queries[:50])
+    print(f"exact numpy: {exact_qps:.1f} q/s one per call, {exact_batch:.1f} batched", flush=True)
+    corpus = write_corpus(work / name, vecs)
     import lance
 
     ds = lance.dataset(str(corpus.embeddings_path("bench")))
-    methods: list[Method] = []
+    efs = [int(x) for x in args.efs.split(",")]
+    base_cfg = {"m": args.m, "ef_construction": args.ef_construction}
 
-    # plait: the `plait index` build, then the vector step of `plait search`
-    cfg = VectorIndexConfig(
-        threshold=0,
-        m=args.m,
-        ef_construction=args.ef_construction,
-        storage=args.storage,
-        k_expansion=args.k_expansion,
-    )
-    gc.collect()
-    r0 = rss_mb()
-    t0 = time.perf_counter()
-    faiss.omp_set_num_threads(threads)
-    ensure_vector_index(ds, cfg)
-    ds = lance.dataset(ds.uri)
-    build_s = time.perf_counter() - t0
-    faiss.omp_set_num_threads(1)
-    held = IndexCache()  # what a Searcher holds: the index stays loaded between queries
-    nearest(ds, queries[0], K, config=cfg, cache=held)  # load the file into this process
-    info = describe(ds)
-    print(
-        f"plait build: {build_s:.1f} s, {info['index']}, calibrated ef {info['ef_search']}, "
-        f"RSS +{rss_mb() - r0:.0f} MB",
-        flush=True,
-    )
-    pl_cfg: dict[str, VectorIndexConfig] = {"c": cfg}
+    ref = faiss_hnsw(vecs, args.m, args.ef_construction, threads, efs)
+    ref_knob = matched_knob(ref, queries, truth, args.target, exact_qps)
+    ref.set_knob(ref_knob if ref_knob is not None else efs[-1])
 
-    def pl_set(ef: Any) -> None:
-        pl_cfg["c"] = VectorIndexConfig(
-            threshold=0,
-            storage=args.storage,
-            k_expansion=args.k_expansion,
-            ef=None if ef == "default" else ef,
+    builders: list[tuple[str, Callable[[], Method]]] = [
+        ("plait", lambda: plait_index(ds, base_cfg, threads, efs)),
+        ("hnswlib", lambda: hnswlib_index(vecs, args.m, args.ef_construction, threads, efs)),
+        ("usearch", lambda: usearch_index(vecs, args.m, args.ef_construction, threads, efs)),
+    ]
+    for v in filter(None, args.variants.split(",")):
+        if v.startswith("usearch-"):
+            builders.append(
+                (
+                    v,
+                    lambda v=v: usearch_index(
+                        vecs, args.m, args.ef_construction, threads, efs, dtype=v.split("-")[1]
+                    ),
+                )
+            )
+        else:
+            cfg = {**base_cfg, "storage": v}
+            builders.append(
+                (f"plait-{v}", lambda c=cfg, v=v: plait_index(ds, c, threads, efs, f"plait-{v}"))
+            )
+
+    results: list[dict[str, Any]] = []
+    for _, build in builders:
+        m = build()
+        knob = matched_knob(m, queries, truth, args.target, exact_qps)
+        row: dict[str, Any] = {"m": m, "knob": knob}
+        if m.name.startswith("plait"):
+            d = next(r for r in m.rows if r[0] == "default")
+            row["default"] = d
+        if knob is not None and ref_knob is not None:
+            m.set_knob(knob)
+            rec = next(r[1] for r in m.rows if r[0] == knob)
+            one = {"ref": 0.0, "m": 0.0}
+            bat = {"ref": 0.0, "m": 0.0}
+            for _ in range(args.rounds):  # alternate, keep each side's best
+                one["ref"] = max(one["ref"], per_call(ref.one, queries)[1])
+                one["m"] = max(one["m"], per_call(m.one, queries)[1])
+                bat["ref"] = max(bat["ref"], batched(ref, queries, threads))
+                bat["m"] = max(bat["m"], batched(m, queries, threads))
+            row.update(recall=rec, one=one, batch=bat)
+            print(
+                f"  {m.name} at {knob}: {one['m']:.0f} q/s one per call "
+                f"({one['m'] / one['ref']:.2f} x faiss), {bat['m']:.0f} batched "
+                f"({bat['m'] / bat['ref']:.2f} x)",
+                flush=True,
+            )
+        if m.name == "plait":
+            row["e2e"] = end_to_end(corpus, queries, truth, dim)
+        m.free()
+        results.append(row)
+
+    ref_rec = next((r[1] for r in ref.rows if r[0] == ref_knob), float("nan"))
+    ref_one = [r["one"]["ref"] for r in results if "one" in r]
+    ref_bat = [r["batch"]["ref"] for r in results if "batch" in r]
+    lines = [
+        f"{name} N={n:,} dim {dim}: smallest knob with recall@{K} >= {args.target} "
+        f"(M {args.m}, efConstruction {args.ef_construction} for every graph)",
+        f"{'method':<14}{'knob':>6}{'recall':>8}{'q/s 1/call':>12}{'x faiss':>8}"
+        f"{'q/s batch':>11}{'x faiss':>8}{'build s':>9}{'RSS MB':>8}",
+        f"{ref.name:<14}{ref_knob!s:>6}{ref_rec:>8.3f}{np.median(ref_one or [np.nan]):>12.1f}"
+        f"{1.0:>8.2f}{np.median(ref_bat or [np.nan]):>11.1f}{1.0:>8.2f}{ref.build_s:>9.1f}"
+        f"{ref.rss:>8.0f}",
+    ]
+    for r in results:
+        m = r["m"]
+        if "one" not in r:
+            best = max(m.rows, key=lambda x: x[1])
+            lines.append(
+                f"{m.name:<14} never reaches {args.target} (best {best[1]:.3f} at {best[0]}){m.note}"
+            )
+            continue
+        o, b = r["one"], r["batch"]
+        lines.append(
+            f"{m.name:<14}{r['knob']!s:>6}{r['recall']:>8.3f}{o['m']:>12.1f}{o['m'] / o['ref']:>8.2f}"
+            f"{b['m']:>11.1f}{b['m'] / b['ref']:>8.2f}{m.build_s:>9.1f}{m.rss:>8.0f}"
         )
-
-    def pl_one(q: np.ndarray) -> list[int]:
-        rows = nearest(ds, q, K, config=pl_cfg["c"], cache=held)[0]
-        return [int(r["sample_id"][1:]) for r in rows]
-
-    def pl_batch(qs: np.ndarray) -> Any:
-        return ann.ann_search(ds, qs, K, config=pl_cfg["c"], cache=held)
-
-    # Without a graph (the pilot found HNSW useless here) every ef is the same exact scan.
-    knobs = ["default"] if info["index"] == "FLAT" else ["default", *args.efs]
-    plait = Method("plait", knobs, pl_set, pl_one, pl_batch)
-    plait.build_s, plait.rss = build_s, rss_mb() - r0
-    methods.append(plait)
-    plait.sweep(queries, truth, args.target)
-
-    # FAISS HNSW32, raw
-    gc.collect()
-    r0 = rss_mb()
-    t0 = time.perf_counter()
-    faiss.omp_set_num_threads(threads)
-    hnsw = faiss.IndexHNSWFlat(args.dim, 32, faiss.METRIC_INNER_PRODUCT)
-    hnsw.hnsw.efConstruction = 40
-    hnsw.add(vecs)
-    faiss.omp_set_num_threads(1)
-    fh = Method(
-        "faiss-hnsw32",
-        args.efs,
-        lambda ef: setattr(hnsw.hnsw, "efSearch", ef),
-        lambda q: hnsw.search(q[None, :], K)[1][0].tolist(),
-        lambda qs: hnsw.search(qs, K),
+    ro = float(np.median(ref_one or [np.nan]))
+    rb = float(np.median(ref_bat or [np.nan]))
+    lines.append(
+        f"{'exact numpy':<14}{'-':>6}{1.0:>8.3f}{exact_qps:>12.1f}{exact_qps / ro:>8.2f}"
+        f"{exact_batch:>11.1f}{exact_batch / rb:>8.2f}{'-':>9}{'-':>8}"
     )
-    fh.build_s, fh.rss = time.perf_counter() - t0, rss_mb() - r0
-    print(f"faiss HNSW32 build: {fh.build_s:.1f} s, RSS +{fh.rss:.0f} MB", flush=True)
-    methods.append(fh)
-    fh.sweep(queries, truth, args.target, floor_qps=exact_one)
+    for r in results:
+        if "default" in r:
+            _, rec, qps = r["default"]
+            lines.append(
+                f"{r['m'].name} at its calibrated default ({r['m'].note.strip()}): "
+                f"recall@{K} {rec:.3f}, {qps:.1f} q/s one per call"
+            )
+        if "e2e" in r:
+            rec, qps = r["e2e"]
+            lines.append(
+                f"plait Searcher.search end to end (defaults): recall@{K} {rec:.3f}, "
+                f"{qps:.1f} q/s ({qps / ro:.2f} x faiss one per call)"
+            )
+    print("\n" + "\n".join(lines), flush=True)
+    ref.free()
+    return lines
 
-    # FAISS IVF,Flat
-    nlist = int(4 * np.sqrt(args.n))
-    r0 = rss_mb()
-    t0 = time.perf_counter()
-    faiss.omp_set_num_threads(threads)
-    ivf = faiss.IndexIVFFlat(
-        faiss.IndexFlatIP(args.dim), args.dim, nlist, faiss.METRIC_INNER_PRODUCT
-    )
-    train = vecs[np.random.default_rng(1).choice(args.n, min(args.n, 64 * nlist), replace=False)]
-    ivf.train(train)
-    ivf.add(vecs)
-    faiss.omp_set_num_threads(1)
-    fi = Method(
-        "faiss-ivf",
-        [*(p for p in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048) if p < nlist), nlist],
-        lambda p: setattr(ivf, "nprobe", p),
-        lambda q: ivf.search(q[None, :], K)[1][0].tolist(),
-        lambda qs: ivf.search(qs, K),
-    )
-    fi.build_s, fi.rss = time.perf_counter() - t0, rss_mb() - r0
-    print(f"faiss IVF{nlist},Flat build: {fi.build_s:.1f} s, RSS +{fi.rss:.0f} MB", flush=True)
-    methods.append(fi)
-    fi.sweep(queries, truth, args.target, floor_qps=exact_one)
 
-    # Matched recall: re-time plait and FAISS HNSW32 alternately at their best settings.
-    best = {m.name: m.best(args.target) for m in methods}
-    one_qps: dict[str, float] = {}
-    if best["plait"] and best["faiss-hnsw32"]:
-        for _ in range(args.rounds):
-            for m in (plait, fh):
-                m.set_knob(best[m.name][0])
-                one_qps[m.name] = max(one_qps.get(m.name, 0.0), per_call(m.one, queries)[1])
-    batch_qps = {}
-    for m in methods:
-        if best[m.name]:
-            m.set_knob(best[m.name][0])
-            batch_qps[m.name] = batched(m.batch, queries, threads)
-
-    # End to end: Searcher.search at plait's defaults (encoder stubbed with the query vectors).
+def end_to_end(
+    corpus: Any, queries: np.ndarray, truth: np.ndarray, dim: int
+) -> tuple[float, float]:
+    """``Searcher.search`` at plait's defaults (grouping, samples attached); the encoder
+    is replaced by the query vectors."""
     from plait.retrieval import Query, Searcher
 
     class VectorsAsText:
-        name, dim, modalities = "bench", args.dim, frozenset({"text"})
+        name, modalities = "bench", frozenset({"text"})
+
+        def __init__(self) -> None:
+            self.dim = dim
 
         def encode_text(self, texts: Any) -> np.ndarray:
             return queries[[int(t) for t in texts]]
@@ -336,92 +360,51 @@ def run_set(kind: str, args: argparse.Namespace, workdir: Path) -> list[str]:
         def encode_images(self, images: Any) -> np.ndarray:
             raise NotImplementedError
 
-    searcher = Searcher(corpus, encoder=VectorsAsText())
-    nq = min(100, args.queries)
+    searcher = Searcher(corpus, encoder=VectorsAsText())  # holds its own IndexCache
+    nq = min(200, len(queries))
     searcher.search(Query(text="0"))
     t0 = time.perf_counter()
-    e2e = [[int(h.sample_id[1:]) for h in searcher.search(Query(text=str(i)))] for i in range(nq)]
-    e2e_qps = nq / (time.perf_counter() - t0)
-    e2e_rec = recall_at_k(e2e, truth[:nq], K)
-
-    ref = one_qps.get("faiss-hnsw32") or (best["faiss-hnsw32"] or (0, 0, 0))[2]
-    bref = batch_qps.get("faiss-hnsw32")
-    lines = [
-        f"{kind} N={args.n:,}: fastest setting with recall@{K} >= {args.target}",
-        f"{'method':<14}{'setting':>9}{'recall':>8}{'q/s 1/call':>12}{'x hnsw32':>9}"
-        f"{'q/s batch':>11}{'x hnsw32':>9}{'build s':>9}{'RSS MB':>8}",
-    ]
-    for m in methods:
-        b = best[m.name]
-        if b is None:
-            top = max(m.rows, key=lambda r: r[1])
-            why = (
-                f"; slower than exact numpy from {m.slower_than_exact} on"
-                if m.slower_than_exact is not None
-                else ""
-            )
-            lines.append(
-                f"{m.name:<14} never reaches {args.target} (best {top[1]:.3f} at {top[0]}, "
-                f"{top[2]:.1f} q/s{why}), build {m.build_s:.1f} s"
-            )
-            continue
-        q1 = one_qps.get(m.name, b[2])
-        qb = batch_qps.get(m.name, float("nan"))
-        lines.append(
-            f"{m.name:<14}{b[0]!s:>9}{b[1]:>8.3f}{q1:>12.1f}{q1 / ref if ref else float('nan'):>9.2f}"
-            f"{qb:>11.1f}{qb / bref if bref else float('nan'):>9.2f}{m.build_s:>9.1f}{m.rss:>8.0f}"
-        )
-    lines.append(
-        f"{'exact numpy':<14}{'-':>9}{1.0:>8.3f}{exact_one:>12.1f}"
-        f"{exact_one / ref if ref else float('nan'):>9.2f}{exact_batch:>11.1f}"
-        f"{exact_batch / bref if bref else float('nan'):>9.2f}{'-':>9}{'-':>8}"
-    )
-    lines.append(
-        f"plait Searcher.search end to end (defaults, {nq} queries): recall@{K} "
-        f"{e2e_rec:.3f}, {e2e_qps:.1f} q/s ({e2e_qps / ref if ref else float('nan'):.2f}"
-        " x hnsw32 one per call)"
-    )
-    print("\n" + "\n".join(lines), flush=True)
-    hnsw.reset()
-    ivf.reset()
-    return lines
+    found = [[int(h.sample_id[1:]) for h in searcher.search(Query(text=str(i)))] for i in range(nq)]
+    return recall_at_k(found, truth[:nq], K), nq / (time.perf_counter() - t0)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--dim", type=int, default=512)
-    ap.add_argument("--queries", type=int, default=300)
-    ap.add_argument("--sets", default="clustered,uniform")
+    ap.add_argument("--queries", type=int, default=500)
+    ap.add_argument("--sets", default="clustered,flickr")
     ap.add_argument("--target", type=float, default=0.95)
     ap.add_argument("--m", type=int, default=32)
+    ap.add_argument("--ef-construction", type=int, default=80)
     ap.add_argument(
-        "--ef-construction",
-        type=int,
-        default=80,
-        help="plait's build (FAISS HNSW32 keeps its own 40)",
+        "--variants",
+        default="",
+        help="extra methods: plait storages (sq8), usearch-f16, usearch-i8",
     )
-    ap.add_argument("--storage", default="flat", help="plait's HNSW storage: flat or sq8")
-    ap.add_argument("--k-expansion", type=int, default=2)
     ap.add_argument(
         "--efs",
-        default="16,24,32,48,64,96,128,192,256,384,512,768,1024,1536,2048,3072,4096,6144,8192,"
-        "12288,16384,24576,32768",
-        help="efSearch sweep (FAISS stops once slower than exact numpy)",
+        default="10,16,24,32,48,64,96,128,192,256,384,512,768,1024,1536,2048,3072,4096",
+        help="search knob grid (a method stops once slower than exact numpy)",
     )
-    ap.add_argument(
-        "--rounds", type=int, default=3, help="alternating re-timings at matched recall"
-    )
+    ap.add_argument("--rounds", type=int, default=3, help="alternating timings per method")
     ap.add_argument("--workdir", default=None)
+    ap.add_argument(
+        "--flickr-work", default=os.path.join(tempfile.gettempdir(), "plait-bench-flickr")
+    )
     args = ap.parse_args()
-    args.efs = [int(x) for x in args.efs.split(",")]
     print(f"cores: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}, pid {os.getpid()}")
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="plait-bench-index-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    out = []
+    out: list[str] = []
     try:
-        for kind in args.sets.split(","):
-            out += run_set(kind, args, workdir) + [""]
+        for name in args.sets.split(","):
+            if name == "flickr":
+                vecs, queries = flickr_lit(Path(args.flickr_work), args.queries)
+            else:
+                vecs, queries = synthetic(name, args.n, args.queries, args.dim)
+            out += run_set(name, vecs, queries, args, workdir) + [""]
+            del vecs
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -1,26 +1,28 @@
-"""Ingest throughput and memory against a bare decode-and-hash loop, in one run.
+"""Ingest throughput and memory against a bare decode-and-hash loop at equal threads.
 
-    python bench/ingest.py --n 1000 --scales 1,10
+    python bench/ingest.py --n 1000 --scales 1,10 --threads 1,2
 
 For each scale it builds an input of ``n * scale`` distinct images from the
 Flickr8k photos (each copy gets unique trailing bytes after the JPEG end
 marker, so it hashes differently but decodes the same), as an image folder and
-as WebDataset shards. It times, in fresh processes:
+as WebDataset shards. It times, in fresh processes, at each thread count T:
 
-- the reference: a bare Python loop that reads, sha256-hashes and fully
-  decodes every file (PIL), one thread;
-- ``plait ingest`` of the folder and of the shards (default 2 threads, and 1).
+- the references: a bare Python loop that reads every file (the folder) or walks
+  every tar member (the shards), and sha256-hashes and fully decodes each image
+  (PIL) on T threads; the floor any ingest has to pay;
+- ``plait ingest`` of the folder and of the shards with ``workers=T``.
 
-It prints images/s, the ratio to the reference (goal >= 0.8) and each
-process's peak RSS (goal: flat from 1x to 10x). A one-second run on a shared
-machine varies by +-15% from one try to the next, so each scale runs
-``--repeat`` rounds (reference, then every plait variant, in turn) and prints
-the median rate, the median of the per-round ratios and their range.
+It prints images/s, the ratio of plait to the bare loop of the same input on the
+same number of threads (goal >= 0.9) and each process's peak RSS (goal: flat
+from 1x to 10x). A one-second run on a shared machine varies by +-15% from one
+try to the next, so each scale runs ``--repeat`` rounds (every variant in turn)
+and prints the median rate, the median of the per-round ratios and their range.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import os
@@ -37,16 +39,40 @@ HERE = Path(__file__).resolve().parent
 DATA = Path(os.environ.get("PLAIT_SHARED_DATA", HERE.parents[1] / "shared" / "data"))
 
 BARE = r"""
-import hashlib, io, sys, time
+import hashlib, io, sys, tarfile, time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from PIL import Image
-files = sorted(p for p in Path(sys.argv[1]).iterdir() if p.suffix == ".jpg")
-t0 = time.perf_counter()
-for f in files:
-    data = f.read_bytes()
+src, threads = Path(sys.argv[1]), int(sys.argv[2])
+
+def work(data):
     hashlib.sha256(data).hexdigest()
     im = Image.open(io.BytesIO(data)); im.load()
-print(len(files) / (time.perf_counter() - t0))
+
+def folder():
+    for f in sorted(p for p in src.iterdir() if p.suffix == ".jpg"):
+        yield f.read_bytes()
+
+def shards():
+    for t in sorted(src.glob("*.tar")):
+        with tarfile.open(t) as tar:
+            for m in tar:
+                if m.name.endswith(".jpg"):
+                    yield tar.extractfile(m).read()
+
+items = shards() if any(src.glob("*.tar")) else folder()
+t0 = time.perf_counter()
+n, window = 0, []
+with ThreadPoolExecutor(threads) as pool:  # a bounded window of work in flight
+    for data in items:
+        window.append(pool.submit(work, data))
+        if len(window) >= 8 * threads:
+            window.pop(0).result()
+            n += 1
+    for f in window:
+        f.result()
+        n += 1
+print(n / (time.perf_counter() - t0))
 """
 
 PLAIT = r"""
@@ -110,12 +136,19 @@ def measure(code: str, *args: str) -> tuple[float, float]:
     return float(lines[-2]), float(lines[-1])
 
 
+def _note(rates: dict, ratios: dict, mems: dict, what: str, rate: float, mem: float, ref: float):
+    rates.setdefault(what, []).append(rate)
+    ratios.setdefault(what, []).append(rate / ref)
+    mems[what] = max(mem, mems.get(what, 0))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--n", type=int, default=1000, help="images at scale 1")
     ap.add_argument("--scales", default="1,10")
+    ap.add_argument("--threads", default="1,2", help="thread counts, each for both sides")
     ap.add_argument("--repeat", type=int, default=3, help="rounds per scale (medians)")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
@@ -125,29 +158,27 @@ def main() -> None:
         f"{'scale':>5} {'images':>7} {'what':<22} {'img/s':>8} {'ratio':>6} "
         f"{'range':>11} {'peak MiB':>9}"
     )
-    variants = [(fmt, w) for fmt in ("folder", "webdataset") for w in (2, 1)]
+    threads = [int(t) for t in args.threads.split(",")]
     for scale in (int(s) for s in args.scales.split(",")):
         n = args.n * scale
         root = Path(tempfile.mkdtemp(prefix=f"plait-bench-{scale}x-"))
         try:
             folder, shards = build_inputs(n, root)
             src = {"folder": folder, "webdataset": shards}
-            rates: dict[str, list[float]] = {"bare decode+hash loop": []}
-            ratios: dict[str, list[float]] = {"bare decode+hash loop": []}
+            rates: dict[str, list[float]] = {}
+            ratios: dict[str, list[float]] = {}
             mems: dict[str, float] = {}
+            note = functools.partial(_note, rates, ratios, mems)
+
             for rnd in range(args.repeat):
-                ref, mem = measure(BARE, str(folder))
-                rates["bare decode+hash loop"].append(ref)
-                ratios["bare decode+hash loop"].append(1.0)
-                mems["bare decode+hash loop"] = max(mem, mems.get("bare decode+hash loop", 0))
-                for fmt, workers in variants:
-                    what = f"plait {fmt} w={workers}"
-                    corpus = root / f"corpus-{fmt}-{workers}-{rnd}"
-                    rate, mem = measure(PLAIT, str(src[fmt]), str(corpus), fmt, str(workers))
-                    shutil.rmtree(corpus, ignore_errors=True)
-                    rates.setdefault(what, []).append(rate)
-                    ratios.setdefault(what, []).append(rate / ref)
-                    mems[what] = max(mem, mems.get(what, 0))
+                for workers in threads:
+                    for fmt in ("folder", "webdataset"):
+                        ref, mem = measure(BARE, str(src[fmt]), str(workers))
+                        note(f"bare {fmt} t={workers}", ref, mem, ref)
+                        corpus = root / f"corpus-{fmt}-{workers}-{rnd}"
+                        rate, mem = measure(PLAIT, str(src[fmt]), str(corpus), fmt, str(workers))
+                        shutil.rmtree(corpus, ignore_errors=True)
+                        note(f"plait {fmt} t={workers}", rate, mem, ref)
             for what, rs in rates.items():
                 q = ratios[what]
                 span = f"{min(q):.2f}-{max(q):.2f}"

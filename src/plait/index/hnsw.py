@@ -351,7 +351,8 @@ def search_raw(
     sel: Any = None,
     cache: ParamsCache | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(similarities, labels)`` of the ``k`` best per query; ef is at least ``k * k_expansion``."""
-    ef = max(ef, k * max(1, k_expansion))
-    params, _keep = search_params(faiss, index, ef, k_expansion, sel, cache)
+    """``(similarities, labels)`` of the ``k`` best per query. A re-ranked (SQ8) index
+    walks at least ``k * k_expansion`` candidates, a float one at least ``k``."""
+    floor = k * max(1, k_expansion) if isinstance(index, faiss.IndexRefine) else k
+    params, _keep = search_params(faiss, index, max(ef, floor), k_expansion, sel, cache)
     return index.search(qs, k, params=params)
