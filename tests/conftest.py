@@ -42,6 +42,9 @@ def smollm2():
         return load_generator("smollm2?loader=transformers")
     except MissingDependencyError as exc:
         pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
 def ray_cluster():
     """One local Ray cluster for the whole session (starting one costs 10-20 s).
 
