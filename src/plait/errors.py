@@ -111,6 +111,10 @@ class InputError(PlaitError):
         self.location = location
         super().__init__(message)
 
+    def __reduce__(self) -> tuple[Any, tuple[str, str, str]]:
+        """Pickled with its reason and location (Ray workers hand it back to the driver)."""
+        return (type(self), (self.reason, str(self), self.location))
+
 
 class InputTooLargeError(InputError):
     """An input over a size or pixel cap (a decompression bomb, an oversized upload)."""

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "encoders"
 import toy_corpus  # noqa: E402
 
 from plait import Corpus, schema  # noqa: E402
-from plait.pipeline import curate  # noqa: E402
+from plait.curate import curate  # noqa: E402
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 N, SHARD = 600, 50

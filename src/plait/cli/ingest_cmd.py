@@ -43,9 +43,9 @@ def register(app: typer.Typer) -> None:
 
 def ingest_cmd(
     corpus: Path = typer.Argument(..., help="Corpus directory (created if missing)."),
-    source: str = typer.Argument(
+    source: list[str] = typer.Argument(
         ...,
-        help="Folder, table, tar shard(s) like 'shards/{00000..00009}.tar', OBELICS JSONL/Parquet, PDF or PDF folder, video or sound file or folder.",
+        help="Folder, table, tar shard(s) like 'shards/{00000..00009}.tar', OBELICS JSONL/Parquet, PDF or PDF folder, video or sound file or folder; several are read in turn.",
     ),
     fmt: str = typer.Option(
         "auto", "--format", help="auto, folder, table, webdataset, documents, pdf, video or audio."
@@ -55,7 +55,14 @@ def ingest_cmd(
     ),
     licence: str = typer.Option(None, help="Licence of every sample from this source (SPDX id)."),
     image_root: Path = typer.Option(None, help="Tables: folder that image paths are relative to."),
-    workers: int = typer.Option(2, help="Threads that read and validate images."),
+    workers: int = typer.Option(
+        2, help="Threads that read and validate images (Ray: parts read at once)."
+    ),
+    executor: str = typer.Option(
+        "local",
+        help="local, or ray: shards and groups of files read in parallel on a Ray cluster "
+        "(RAY_ADDRESS, else a local one).",
+    ),
     batch_size: int = typer.Option(512, help="Samples per commit."),
     max_pixels: int = typer.Option(
         IngestOptions.max_pixels,
@@ -99,7 +106,8 @@ def ingest_cmd(
     with bar("ingest") if progress else nullcontext() as shown:
         report = ingest(
             Corpus.init(corpus),
-            source,
+            source[0] if len(source) == 1 else source,
+            executor=executor,
             dataset=dataset,
             licence=licence,
             fmt=fmt,

@@ -23,6 +23,9 @@ class ImageInput:
     path: str | None = None
     url: str | None = None
     location: str = ""  # where it came from, for quarantine rows
+    # already read and validated elsewhere (a Ray worker): ``(bytes, MediaInfo)`` or the
+    # InputError, so the ingest loop does not decode it again
+    loaded: Any = None
 
     def __post_init__(self) -> None:
         if not self.location:

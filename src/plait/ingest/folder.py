@@ -14,7 +14,7 @@ import os
 import re
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -171,6 +171,9 @@ class FolderReader:
     caption_exts: tuple[str, ...] = (".txt", ".caption")
     meta_ext: str = ".json"
     _root: Path = field(init=False, repr=False)
+    _only: list[tuple[str, str, frozenset[str], bool]] | None = field(
+        default=None, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         self._root = Path(self.root).resolve()
@@ -180,10 +183,34 @@ class FolderReader:
         return walk(self._root, IMAGE_EXTS)
 
     def estimate(self) -> int | None:
-        return sum(1 for _ in self._files())
+        return sum(1 for _ in self._files()) if self._only is None else len(self._only)
+
+    def parts(self, size: int = 500) -> list[FolderReader]:
+        """Readers of ``size`` images each, together yielding what this one yields (same
+        keys), so the images can be read in parallel (``ingest --executor ray``). Each part
+        carries only its images' sidecar names, not the whole folder listing."""
+        sidecar_exts = (*self.caption_exts, self.meta_ext)
+        out: list[FolderReader] = []
+        chunk: list[tuple[str, str, frozenset[str], bool]] = []
+        for folder, name, names, link in self._files():
+            stem = os.path.splitext(name)[0]
+            mine = frozenset(stem + e for e in sidecar_exts if stem + e in names)
+            chunk.append((folder, name, mine, link))
+            if len(chunk) >= size:
+                out.append(self._part(chunk))
+                chunk = []
+        if chunk:
+            out.append(self._part(chunk))
+        return out
+
+    def _part(self, files: list[tuple[str, str, frozenset[str], bool]]) -> FolderReader:
+        part = replace(self)
+        part._only = files
+        return part
 
     def __iter__(self) -> Iterator[Item]:
-        for folder, name, names, link in self._files():
+        files = self._files() if self._only is None else iter(self._only)
+        for folder, name, names, link in files:
             yield self._read(folder, name, names, link)
 
     def _read(self, folder: str, name: str, names: frozenset[str], link: bool) -> Item:
@@ -192,7 +219,10 @@ class FolderReader:
         if link and not Path(path).resolve().is_relative_to(self._root):
             return Failure(path, "path_traversal", "symlink points outside the source folder")
         stem = os.path.splitext(name)[0]
-        others = names - {name}
+        # the sidecar names present, not the folder's listing less this file: that copy
+        # per image cost O(folder size) each, quadratic over a large folder
+        sides = (stem + e for e in (*self.caption_exts, self.meta_ext))
+        others = frozenset(side for side in sides if side in names and side != name)
         side = read_sidecar(folder, stem, others, self.caption_exts, self._root)
         if side.failure is not None:
             return side.failure

@@ -65,6 +65,10 @@ class Known:
     def add(self, sid: str, dataset: str) -> None:
         self._load(dataset).add(sid)
 
+    def settled(self, dataset: str) -> frozenset[str]:
+        """Ids a run will skip without reading their images: stored complete, or dropped."""
+        return frozenset(self._load(dataset) - self.incomplete.keys())
+
 
 class QuarantineLedger:
     """Quarantine rows from earlier runs, by sample and by location; collects the stale."""

@@ -144,6 +144,9 @@ class _Loop:
             self.known.add(sid, ds)  # a repeated key within the run counts once
             prep.fresh.append(it)
         inputs = [s for it in prep.fresh for s in it.slots if isinstance(s, ImageInput)]
+        for inp in inputs:
+            if inp.loaded is not None:
+                prep.done[id(inp)] = inp.loaded
         urls = [i for i in inputs if i.data is None and i.path is None and i.url]
         if urls:
             for inp, got in zip(urls, self._fetch(urls), strict=True):
@@ -236,31 +239,7 @@ class _Loop:
         return [self._load(inp) for inp in inputs]
 
     def _load(self, inp: ImageInput) -> tuple[bytes, media_mod.MediaInfo] | InputError:
-        try:
-            data = inp.data
-            if data is None:
-                if inp.path is None:
-                    raise InputError("missing_image", "image slot has no data, path or url")
-                path = os.fspath(inp.path)
-                try:
-                    with open(path, "rb") as f:
-                        size = os.fstat(f.fileno()).st_size
-                        if size > self.opts.max_bytes:
-                            raise InputError(
-                                "too_large",
-                                f"{size} bytes exceeds the cap of {self.opts.max_bytes}",
-                            )
-                        data = f.read()
-                except FileNotFoundError as exc:
-                    raise InputError("missing_file", f"no such file: {path}") from exc
-            info = media_mod.probe(
-                data, max_pixels=self.opts.max_pixels, max_bytes=self.opts.max_bytes
-            )
-            return data, info
-        except InputError as exc:
-            return exc
-        except OSError as exc:
-            return InputError("unreadable_file", f"{type(exc).__name__}: {exc}")
+        return load_image(inp, self.opts)
 
     def _load_file(self, f: MediaFile) -> tuple[bytes | None, media_mod.MediaInfo] | InputError:
         """A time-based media file: read only when it is stored inline (its hash then
@@ -390,6 +369,34 @@ class _Loop:
                 "sample_id": sample_id,
             }
         )
+
+
+def load_image(
+    inp: ImageInput, opts: IngestOptions
+) -> tuple[bytes, media_mod.MediaInfo] | InputError:
+    """Read (if needed), hash and validate one image; the error is returned, not raised."""
+    try:
+        data = inp.data
+        if data is None:
+            if inp.path is None:
+                raise InputError("missing_image", "image slot has no data, path or url")
+            path = os.fspath(inp.path)
+            try:
+                with open(path, "rb") as f:
+                    size = os.fstat(f.fileno()).st_size
+                    if size > opts.max_bytes:
+                        raise InputError(
+                            "too_large", f"{size} bytes exceeds the cap of {opts.max_bytes}"
+                        )
+                    data = f.read()
+            except FileNotFoundError as exc:
+                raise InputError("missing_file", f"no such file: {path}") from exc
+        info = media_mod.probe(data, max_pixels=opts.max_pixels, max_bytes=opts.max_bytes)
+        return data, info
+    except InputError as exc:
+        return exc
+    except OSError as exc:
+        return InputError("unreadable_file", f"{type(exc).__name__}: {exc}")
 
 
 def _media_table(rows: list[dict[str, Any]]) -> pa.Table:

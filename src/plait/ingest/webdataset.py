@@ -35,7 +35,7 @@ import re
 import tarfile
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -105,6 +105,7 @@ class WebDatasetReader:
     licence: str = "unknown"
     max_member_bytes: int = MAX_BYTES
     _patterns: list[str] = field(init=False, repr=False)
+    _only: tuple[str, Path, str] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.shards, (str, Path)):
@@ -127,8 +128,21 @@ class WebDatasetReader:
                 return Path(*parts[:i]) if i else Path(".")
         return p.parent
 
+    def parts(self) -> list[WebDatasetReader]:
+        """One reader per shard, each yielding exactly what this one yields for that shard
+        (same keys), so shards can be read in parallel (``ingest --executor ray``)."""
+        out = []
+        for shard in self._paths():
+            part = replace(self)
+            part._only = shard
+            out.append(part)
+        return out
+
     def _paths(self) -> Iterator[tuple[str, Path, str]]:
         """(pattern, shard path, shard name) for every shard, in pattern order."""
+        if self._only is not None:
+            yield self._only
+            return
         for pattern in self._patterns:
             base = self._base(pattern)
             for expanded in expand_braces(pattern):
