@@ -119,13 +119,13 @@ def test_ray_embed_killed_resumes_per_shard(
 
     from plait.embed import embed, table_name
 
-    images = sorted((shared_data / "flickr8k" / "images").glob("*.jpg"))[:240]
+    images = sorted((shared_data / "flickr8k" / "images").glob("*.jpg"))[:120]
     spec = f"hf:{save_tiny_clip(tmp_path / 'clip')}"
     killed, clean = Corpus.init(tmp_path / "killed"), Corpus.init(tmp_path / "clean")
     for c in (killed, clean):
         add_pairs(c, images, [f"caption {i}" for i in range(len(images))], "s")
-    batch = 2
-    shard = batch * 8  # ray_image_batches' default shard
+    batch = 1
+    shard = batch * 8  # ray_image_batches' default shard: 15 shards
     args = ["embed", str(killed.path), "--encoder", spec, "--modality", "image"]
     args += ["--executor", "ray", "--workers", "1", "--batch-size", str(batch), "--json"]
     table = killed.embeddings_path(spec)
