@@ -1,12 +1,15 @@
-"""Load test of ``plait serve``: N concurrent clients for T seconds over a synthetic
-corpus of at least 10k samples; errors and p50/p95 latency per query kind.
+"""Load test of ``plait serve``, before and after a change, in one run.
 
-The server runs in its own process (``python -m plait serve``) on 127.0.0.1; the
-clients are asyncio tasks in this process. As a reference measured in the same
-run, each query kind is also timed in-process with no HTTP and no concurrency,
-and the report prints the server's p50 as a ratio to it.
+N concurrent clients for T seconds over a synthetic corpus of at least 10k
+samples; throughput, errors and p50/p95 latency per query kind. Two servers are
+measured in turn on the same corpus with the same clients: ``before``, the code
+of ``--baseline`` (a git ref, checked out in a separate ``git worktree``) and
+``after``, this checkout (with ``--workers``). Each runs a mixed phase (every
+client cycles through every kind) and, for each kind in ``--phases``, a phase in
+which every client sends only that kind. As a reference measured in the same
+run, each query kind is also timed in-process with no HTTP and no concurrency.
 
-    python bench/serve.py --samples 10000 --clients 50 --seconds 30
+    python bench/serve.py --samples 10000 --clients 50 --seconds 30 --baseline main --workers 2
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -171,6 +175,7 @@ async def load(
     ids: list[str],
     media: list[str],
     image: bytes,
+    kinds: list[str] = KINDS,
 ) -> tuple[dict[str, list[float]], dict[str, list[str]]]:
     import httpx
 
@@ -184,7 +189,7 @@ async def load(
             rng = random.Random(i)
             j = i
             while time.monotonic() < deadline:
-                kind = KINDS[j % len(KINDS)]
+                kind = kinds[j % len(kinds)]
                 j += 1
                 method, path, kw = requests_for(kind, rng, ids, media, image, name)
                 t0 = time.perf_counter()
@@ -267,6 +272,115 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(p * len(xs)))] if xs else float("nan")
 
 
+def baseline_tree(ref: str) -> Path:
+    """A ``git worktree`` of ``ref`` beside this checkout (made once, reused)."""
+    repo = Path(__file__).resolve().parents[1]
+    sha = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--short", ref], capture_output=True, text=True
+    ).stdout.strip()
+    if not sha:
+        raise SystemExit(f"--baseline {ref!r} is not a commit of {repo}")
+    tree = Path(tempfile.gettempdir()) / f"plait-serve-baseline-{sha}"
+    if not (tree / "src" / "plait").is_dir():
+        subprocess.run(
+            ["git", "-C", str(repo), "worktree", "add", "--detach", str(tree), sha], check=True
+        )
+    return tree
+
+
+def start_server(src: Path, corpus: Path, workers: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "PLAIT_API_KEY": "bench", "PYTHONPATH": str(src)}
+    cmd = [sys.executable, "-m", "plait", "serve", str(corpus), "--host", "127.0.0.1"]
+    cmd += ["--port", str(port), "--max-page", "100"]
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    import httpx
+
+    for _ in range(1200):
+        try:
+            if httpx.get(url + "/api/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    raise SystemExit("server did not start: " + proc.stderr.read().decode()[-2000:])
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    import signal
+
+    os.killpg(proc.pid, signal.SIGTERM)  # the server and its worker processes
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+Phase = tuple[dict[str, list[float]], dict[str, list[str]], float]
+
+
+def measure_server(
+    src: Path, args: argparse.Namespace, workers: int, ids, media, image
+) -> dict[str, Phase]:
+    proc, url = start_server(src, args.corpus, workers)
+    try:
+        import httpx
+
+        name = httpx.get(url + "/api/corpora").json()["default"]
+        asyncio.run(load(url, name, 2 * workers, 3.0, ids, media, image))  # load encoders
+        out: dict[str, Phase] = {}
+        for phase in ["mix", *args.phases]:
+            kinds = KINDS if phase == "mix" else [phase]
+            t0 = time.perf_counter()
+            lat, errs = asyncio.run(
+                load(url, name, args.clients, args.seconds, ids, media, image, kinds)
+            )
+            out[phase] = (lat, errs, time.perf_counter() - t0)
+        return out
+    finally:
+        stop_server(proc)
+
+
+def report(label: str, runs: dict[str, dict[str, Phase]], ref: dict[str, float]) -> None:
+    labels = list(runs)
+    for phase in runs[labels[-1]]:
+        print(f"\n[{phase}] {'every kind in turn' if phase == 'mix' else 'only ' + phase}")
+        head = f"{'kind':<12}"
+        for lb in labels:
+            head += f"{lb + ' q/s':>12}{'p50':>8}{'p95':>8}{'err':>5}"
+        if len(labels) == 2:
+            head += f"{'x q/s':>7}"
+        print(head + f"{'ref p50':>9}")
+        for kind in KINDS:
+            row = f"{kind:<12}"
+            rates = []
+            for lb in labels:
+                lat, errs, wall = runs[lb][phase]
+                xs = lat.get(kind, [])
+                if not xs and not errs.get(kind):
+                    break
+                rates.append(len(xs) / wall)
+                row += f"{len(xs) / wall:>12.1f}{pct(xs, 0.5):>8.0f}{pct(xs, 0.95):>8.0f}"
+                row += f"{len(errs.get(kind, [])):>5}"
+            else:
+                if len(rates) == 2:
+                    row += f"{rates[1] / rates[0] if rates[0] else float('inf'):>7.2f}"
+                r = ref.get(kind)
+                print(row + (f"{r:>9.1f}" if r else f"{'':>9}"))
+        for lb in labels:
+            errs = runs[lb][phase][1]
+            for kind, msgs in errs.items():
+                print(f"  {lb} {kind} errors: {len(msgs)}, first: {msgs[0][:200]}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", type=int, default=10_000)
@@ -277,9 +391,18 @@ def main() -> None:
         "--real-embeddings", action="store_true", help="Embed with MiniLM/EfficientNet (slow)."
     )
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--baseline", default=None, help="git ref of the 'before' server")
+    ap.add_argument("--workers", type=int, default=1, help="worker processes of 'after'")
+    ap.add_argument(
+        "--phases", default="text,image", help="kinds also run alone, each for --seconds"
+    )
     args = ap.parse_args()
     args.clients = max(1, min(args.clients, 500))  # bounded
     args.seconds = max(1.0, min(args.seconds, 600.0))
+    args.phases = [p for p in args.phases.split(",") if p]
+    unknown = set(args.phases) - set(KINDS)
+    if unknown:
+        raise SystemExit(f"unknown phases {sorted(unknown)}; kinds: {', '.join(KINDS)}")
 
     if args.rebuild and args.corpus.exists():
         import shutil
@@ -292,74 +415,19 @@ def main() -> None:
 
     n = Corpus(args.corpus).count("samples")
     ref = reference(args.corpus, ids, image)
-
-    port = free_port()
-    env = {**os.environ, "PLAIT_API_KEY": "bench"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "plait",
-            "serve",
-            str(args.corpus),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--max-page",
-            "100",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        import httpx
-
-        for _ in range(600):
-            try:
-                if httpx.get(url + "/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            raise SystemExit("server did not start: " + proc.stderr.read().decode()[-2000:])
-        name = httpx.get(url + "/api/corpora").json()["default"]
-        asyncio.run(load(url, name, 2, 3.0, ids, media, image))  # warm: load encoders once
-        t0 = time.perf_counter()
-        lat, errs = asyncio.run(load(url, name, args.clients, args.seconds, ids, media, image))
-        wall = time.perf_counter() - t0
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-
-    total = sum(len(v) for v in lat.values())
-    n_err = sum(len(v) for v in errs.values())
+    here = Path(__file__).resolve().parents[1] / "src"
+    runs: dict[str, dict[str, Phase]] = {}
+    if args.baseline:
+        tree = baseline_tree(args.baseline)
+        runs[f"before({args.baseline})"] = measure_server(tree / "src", args, 1, ids, media, image)
+    runs[f"after(w={args.workers})"] = measure_server(here, args, args.workers, ids, media, image)
     print(
-        f"\nplait serve: {n:,} samples, {args.clients} clients, {args.seconds:.0f}s, "
-        f"{total:,} requests ok ({total / wall:.1f}/s), {n_err} errors (goal: 0)"
+        f"\nplait serve: {n:,} samples, {args.clients} clients, {args.seconds:.0f} s per phase; "
+        "latencies in ms; ref = median in-process latency, one query at a time, no HTTP"
     )
-    print(
-        f"{'kind':<12}{'ok':>7}{'err':>5}{'p50 ms':>10}{'p95 ms':>10}{'ref p50':>10}{'p50/ref':>9}"
-    )
-    for kind in KINDS:
-        xs = lat.get(kind, [])
-        r = ref.get(kind)
-        ratio = f"{pct(xs, 0.5) / r:9.1f}" if r else f"{'':>9}"
-        rtxt = f"{r:10.1f}" if r else f"{'':>10}"
-        print(
-            f"{kind:<12}{len(xs):>7}{len(errs.get(kind, [])):>5}{pct(xs, 0.5):>10.1f}{pct(xs, 0.95):>10.1f}"
-            f"{rtxt}{ratio}"
-        )
-    print(
-        "ref = median in-process latency of the same library calls, one at a time, no HTTP "
-        "(same machine, same run); the server caches stats for 5 s, ref does not"
-    )
+    report("", runs, ref)
     load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"machine: {os.cpu_count()} CPUs, 1-min load average {load1:.1f} at the end")
-    for kind, msgs in errs.items():
-        print(f"errors[{kind}]: {msgs[:3]}")
 
 
 if __name__ == "__main__":

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import typer
 
 from plait.cli._util import console, err_console
 from plait.errors import ConfigError
+from plait.server.settings import API_KEY_ENV, SETTINGS_ENV
 
 
 def register(app: typer.Typer) -> None:
@@ -42,6 +45,11 @@ def serve(
         "--allowed-host",
         help="Host name clients may use besides loopback ones (repeat; e.g. a proxy's name).",
     ),
+    workers: int = typer.Option(
+        1,
+        help="Server processes sharing the port and the index files (each loads the "
+        "encoders once; the index vectors are memory-mapped, so their pages are shared).",
+    ),
 ) -> None:
     """Serve the HTTP API and web UI over one or more corpora.
 
@@ -56,19 +64,36 @@ def serve(
         raise ConfigError(
             f"binding {host} exposes the corpus beyond this machine: set --api-key first"
         )
-    app = create_app(
-        corpora,
-        api_key=api_key,
-        export_root=export_root,
-        max_upload_bytes=int(max_upload_mb * 1024 * 1024),
-        max_page=max_page,
-        generators=list(generator),
-        host=host,
-        allowed_hosts=tuple(allowed_host or ()),
-    )
+    if workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    options = {
+        "export_root": str(export_root),
+        "max_upload_bytes": int(max_upload_mb * 1024 * 1024),
+        "max_page": max_page,
+        "generators": list(generator),
+        "host": host,
+        "allowed_hosts": list(allowed_host or ()),
+    }
+    app = create_app(corpora, api_key=api_key, **options)  # checks the corpora first
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/"
     names = ", ".join(app.state.plait.corpora)
-    console.print(f"serving [bold]{names}[/] at [bold]{url}[/] (API docs: {url}docs)")
+    procs = f", {workers} worker processes" if workers > 1 else ""
+    console.print(f"serving [bold]{names}[/] at [bold]{url}[/]{procs} (API docs: {url}docs)")
     if not api_key:
         err_console.print("writes (export, restore) are disabled: no --api-key or PLAIT_API_KEY")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+        return
+    # each worker builds its own app from the same settings (the key travels in the
+    # environment, as PLAIT_API_KEY already does)
+    os.environ[SETTINGS_ENV] = json.dumps({"corpora": list(corpora), **options})
+    if api_key:
+        os.environ[API_KEY_ENV] = api_key
+    uvicorn.run(
+        "plait.server.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )

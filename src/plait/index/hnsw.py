@@ -233,7 +233,10 @@ def load(uri: str) -> HnswIndex | None:
         return None
     faiss = faiss_module()
     meta = json.loads(f["meta"].read_text())
-    index = faiss.read_index(str(f["index"]))
+    # The vectors are memory-mapped, not copied: the processes of `plait serve --workers N`
+    # then share one copy in the page cache. The files are only ever replaced whole
+    # (write, then rename), so a mapping never sees a file change under it.
+    index = faiss.read_index(str(f["index"]), getattr(faiss, "IO_FLAG_MMAP_IFC", 0))
     with np.load(f["rows"]) as z:
         off, data = z["offsets"], z["data"]
         slots, mods = z["slots"], z["modalities"]

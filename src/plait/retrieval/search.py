@@ -12,7 +12,7 @@ many rows collapse into one document.
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -68,8 +68,10 @@ class Searcher:
         config: VectorIndexConfig = VectorIndexConfig(),
         rerank_depth: int = 30,
         refresh_s: float = 1.0,
+        wrap_encoder: Callable[[QueryEncoder], QueryEncoder] | None = None,
     ) -> None:
         self.corpus = corpus
+        self._wrap = wrap_encoder  # e.g. the server's batching of concurrent queries
         self.reranker = reranker
         self.config = config
         self.rerank_depth = rerank_depth
@@ -85,8 +87,16 @@ class Searcher:
         if self._given is not None:
             return self._given
         if spec not in self._encoders:
-            self._encoders[spec] = load_query_encoder(spec, self.corpus)
+            enc = load_query_encoder(spec, self.corpus)
+            self._encoders[spec] = self._wrap(enc) if self._wrap else enc
         return self._encoders[spec]
+
+    def versions(self) -> tuple[Any, ...]:
+        """The versions of the tables this searcher reads (samples and the embeddings
+        tables it opened), as of its last refresh: equal versions give equal answers."""
+        snap = self._lookup.current()
+        tables = tuple((n, int(self.table(n).version)) for n in sorted(list(self._tables)))
+        return (snap.version if snap is not None else None, tables)
 
     def table(self, name: str) -> Any:
         """The embeddings table ``name``, reopened at most once a second to see new rows."""

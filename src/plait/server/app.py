@@ -48,6 +48,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):  # noqa: ANN202
+        state.jobs.start()  # finishes export jobs an earlier server left
         yield
         state.close()
 
@@ -137,3 +138,15 @@ def host_allowed(settings: Any, header: str) -> bool:
     elif name.count(":") == 1:
         name = name.rsplit(":", 1)[0]
     return name in allowed or (local and is_loopback(name))
+
+
+def app_from_env() -> Any:
+    """The app a worker process of ``plait serve --workers N`` builds (uvicorn factory):
+    its settings come as JSON in ``PLAIT_SERVE_SETTINGS``."""
+    import json
+    import os
+
+    from plait.server.settings import SETTINGS_ENV
+
+    options = json.loads(os.environ[SETTINGS_ENV])
+    return create_app(options.pop("corpora"), **options)

@@ -252,6 +252,7 @@ class ExportJob(BaseModel):
     dest: str
     done: int = 0
     total: int = 0
+    attempts: int = 0  # above 1: a restart took up a job its earlier server left unfinished
     report: dict[str, Any] | None = None
     error: ErrorBody | None = None
 

@@ -11,6 +11,7 @@ from typing import Any
 from plait.errors import ConfigError
 
 API_KEY_ENV = "PLAIT_API_KEY"
+SETTINGS_ENV = "PLAIT_SERVE_SETTINGS"  # JSON: what each worker of `serve --workers N` builds
 
 
 @dataclass
@@ -41,6 +42,7 @@ class ServerSettings:
     # served: a DNS-rebinding page cannot reach the API through the browser
     host: str | None = None
     allowed_hosts: tuple[str, ...] = ()
+    query_cache: int = 2048  # search answers kept per server process (0: none)
 
     def __post_init__(self) -> None:
         if not self.corpora:

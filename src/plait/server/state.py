@@ -16,7 +16,8 @@ from fastapi import Depends, Header, Request
 from plait.errors import AuthError, SecurityError, UnknownNameError
 from plait.io.corpus import Corpus
 from plait.io.media import open_image
-from plait.server.jobs import ExportJobs
+from plait.server.jobs import ExportJobs, Job
+from plait.server.query_cache import QueryCache
 from plait.server.settings import ServerSettings
 
 
@@ -61,13 +62,23 @@ def make_thumb(data: bytes, size: int) -> bytes:
 class CorpusSearch:
     """One :class:`plait.retrieval.Searcher` per corpus, so each encoder and table loads
     once per server; the first query of an encoder loads it under a lock (fifty clients
-    arriving together must not load fifty models)."""
+    arriving together must not load fifty models). Query encoders are wrapped so that
+    concurrent requests share forward passes (:mod:`plait.server.batching`)."""
 
-    def __init__(self, corpus: Corpus) -> None:
+    def __init__(self, corpus: Corpus, batch: bool = True) -> None:
         self.corpus = corpus
+        self.batch = batch
         self._searcher: Any = None
         self._loaded: set[str] = set()
         self._lock = threading.Lock()
+        self._encoders: list[Any] = []
+
+    def _wrap(self, encoder: Any) -> Any:
+        from plait.server.batching import BatchingEncoder
+
+        wrapped = BatchingEncoder(encoder)
+        self._encoders.append(wrapped)
+        return wrapped
 
     def searcher(self) -> Any:
         """The corpus's one Searcher (built on first use); answers share it."""
@@ -75,16 +86,17 @@ class CorpusSearch:
 
         with self._lock:
             if self._searcher is None:
-                self._searcher = Searcher(self.corpus)
-            return self._searcher
+                self._searcher = Searcher(
+                    self.corpus, wrap_encoder=self._wrap if self.batch else None
+                )
+        return self._searcher
+
+    def versions(self) -> tuple[Any, ...]:
+        """What a cached answer is keyed by (see :mod:`plait.server.query_cache`)."""
+        return self.searcher().versions()
 
     def __call__(self, query: Any) -> list[Any]:
-        from plait.retrieval import Searcher
-
-        with self._lock:
-            if self._searcher is None:
-                self._searcher = Searcher(self.corpus)
-        s = self._searcher
+        s = self.searcher()
         if not query.fulltext and (query.text or query.image is not None):
             spec = s.resolve(query)[1]
             if spec not in self._loaded:
@@ -93,6 +105,10 @@ class CorpusSearch:
                     self._loaded.add(spec)
                     _one_torch_thread()
         return s.search(query)
+
+    def close(self) -> None:
+        for enc in self._encoders:
+            enc.close()
 
 
 def _one_torch_thread() -> None:
@@ -135,12 +151,31 @@ class AppState:
         self.searches = {name: CorpusSearch(c) for name, c in self.corpora.items()}
         self.thumbs = ThumbCache(settings.thumb_cache)
         self.stats = StatsCache()
-        self.jobs = ExportJobs()
+        self.answers = QueryCache(settings.query_cache)
+        self.jobs = ExportJobs(settings.export_root, self._export, _job_error)
         self.write_lock = threading.Lock()  # one writer per table at a time
         self.decode_slots = threading.BoundedSemaphore(max(1, settings.decode_slots))
         from plait.server.answers import AskService
 
         self.ask = AskService(self)
+
+    def _export(self, job: Job, progress: Any) -> dict[str, Any]:
+        """Run one export job (persisted: see :mod:`plait.server.jobs`)."""
+        from plait.export import export
+
+        spec = dict(job.spec)
+        if job.attempts > 1:  # an earlier attempt died part way: replace what it wrote
+            spec["overwrite"] = True
+        with self.write_lock:  # export writes a runs row
+            report = export(
+                self.corpus(job.corpus),
+                self.settings.export_root / job.dest,
+                job.format,
+                progress=progress,
+                **spec,
+            )
+        self.stats.clear()
+        return {**report.to_dict(), "dest": job.dest}
 
     def corpus(self, name: str) -> Corpus:
         try:
@@ -150,6 +185,14 @@ class AppState:
 
     def close(self) -> None:
         self.jobs.shutdown()
+        for search in self.searches.values():
+            search.close()
+
+
+def _job_error(exc: Exception) -> dict[str, Any]:
+    from plait.server.errors import error_content
+
+    return error_content(exc)[1]
 
 
 def get_state(request: Request) -> AppState:

@@ -11,7 +11,6 @@ from fastapi import APIRouter
 from plait.errors import ConfigError, SecurityError
 from plait.retrieval.cards import build_where
 from plait.server import models
-from plait.server.errors import error_content
 from plait.server.search import to_query
 from plait.server.state import CorpusDep, SearchDep, State, WriteKey
 
@@ -39,7 +38,8 @@ def confine(root: Path, dest: str) -> Path:
 def start_export(
     name: str, corpus: CorpusDep, searcher: SearchDep, state: State, req: models.ExportRequest
 ) -> dict:
-    """Start an export job; poll ``GET /exports/{job_id}`` for progress and the count."""
+    """Start an export job; poll ``GET /exports/{job_id}`` for progress and the count.
+    Jobs are kept on disk: a server restarted with the same export root finishes them."""
     s = state.settings
     dest_name = req.dest or f"{name}-{req.format}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     dest = confine(s.export_root, dest_name)
@@ -64,19 +64,7 @@ def start_export(
     if dest.is_dir() and any(dest.iterdir()) and not req.overwrite:
         raise ConfigError(f"export destination {dest_name!r} is not empty (set overwrite)")
 
-    def work(progress: Any) -> dict[str, Any]:
-        from plait.export import export
-
-        with state.write_lock:  # export writes a runs row
-            report = export(corpus, dest, req.format, progress=progress, **kwargs)
-        state.stats.clear()
-        out = report.to_dict()
-        out["dest"] = str(dest.relative_to(s.export_root))
-        return out
-
-    job = state.jobs.submit(
-        req.format, str(dest.relative_to(s.export_root)), work, lambda exc: error_content(exc)[1]
-    )
+    job = state.jobs.submit(name, req.format, str(dest.relative_to(s.export_root)), kwargs)
     return job.to_dict()
 
 

@@ -3,29 +3,62 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 from pydantic import ValidationError
 
 from plait.errors import ConfigError, PayloadTooLargeError
+from plait.io.corpus import Corpus
 from plait.server import models
 from plait.server.search import run_search
-from plait.server.state import CorpusDep, SearchDep, State
+from plait.server.state import AppState, CorpusDep, CorpusSearch, SearchDep, State
 
 router = APIRouter(prefix="/api/corpora/{name}", tags=["search"])
 
 
-@router.post("/search", response_model=models.SearchResponse)
-def search(corpus: CorpusDep, searcher: SearchDep, state: State, req: models.SearchRequest) -> dict:
-    """Text, more-like-this (``like``), ``where``, filters, hybrid, BM25, adaptive top-k."""
+def answer(
+    name: str,
+    corpus: Corpus,
+    searcher: CorpusSearch,
+    state: AppState,
+    req: models.SearchRequest,
+    image: bytes | None,
+) -> dict:
+    """The search's answer, from the cache when the same request met the same table
+    versions before (:mod:`plait.server.query_cache`)."""
     s = state.settings
-    return run_search(corpus, req, None, s.max_page, s.max_offset, searcher)
+    t0 = time.perf_counter()
+    digest = hashlib.sha256(image).hexdigest() if image is not None else None
+    key = (name, searcher.versions(), req.model_dump_json(), digest)
+
+    def compute() -> dict:
+        if image is None:
+            return run_search(corpus, req, None, s.max_page, s.max_offset, searcher)
+        from plait.io.media import open_image
+
+        with state.decode_slots:  # bounds the memory that decoded query images hold
+            pixels = open_image(image, max_pixels=s.max_query_pixels)
+            return run_search(corpus, req, pixels, s.max_page, s.max_offset, searcher)
+
+    out = state.answers.get_or_compute(key, compute)
+    return {**out, "took_ms": (time.perf_counter() - t0) * 1000}
+
+
+@router.post("/search", response_model=models.SearchResponse)
+def search(
+    name: str, corpus: CorpusDep, searcher: SearchDep, state: State, req: models.SearchRequest
+) -> dict:
+    """Text, more-like-this (``like``), ``where``, filters, hybrid, BM25, adaptive top-k."""
+    return answer(name, corpus, searcher, state, req, None)
 
 
 @router.post("/search/image", response_model=models.SearchResponse)
 async def search_image(
+    name: str,
     corpus: CorpusDep,
     searcher: SearchDep,
     state: State,
@@ -53,11 +86,4 @@ async def search_image(
         raise ConfigError(f"bad query field: {exc}") from exc
     from starlette.concurrency import run_in_threadpool
 
-    def decode_and_search() -> dict:
-        from plait.io.media import open_image
-
-        with state.decode_slots:  # bounds the memory that decoded query images hold
-            pixels = open_image(data, max_pixels=s.max_query_pixels)
-            return run_search(corpus, req, pixels, s.max_page, s.max_offset, searcher)
-
-    return await run_in_threadpool(decode_and_search)
+    return await run_in_threadpool(answer, name, corpus, searcher, state, req, data)
