@@ -113,7 +113,7 @@ def flickr_lit(work: Path, nq: int, seed: int = 0) -> tuple[np.ndarray, np.ndarr
     test = np.array([split[s] == "flickr8k-test" for s in emb.column("sample_id").to_pylist()])
     queries = vecs[test]
     pick = np.random.default_rng(seed).choice(len(queries), min(nq, len(queries)), replace=False)
-    return normalise(vecs[~test]), normalise(queries[np.sort(pick)])
+    return l2_normalise(vecs[~test]), l2_normalise(queries[np.sort(pick)])
 
 
 def write_corpus(root: Path, vecs: np.ndarray) -> Any:
