@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -55,13 +55,35 @@ def _rows(corpus: Corpus, table: str, where: str) -> list[dict[str, Any]]:
     return corpus.read(table, where=where).to_pylist()
 
 
-def why(corpus: Corpus, sample_id: str) -> Lineage:
+class Tables(Protocol):
+    """Where :func:`why` reads: a sample's rows of one table, and the ``runs`` rows. The
+    server passes one that holds the tables per version (its sample pages must not scan)."""
+
+    def rows(self, table: str, sample_id: str) -> list[dict[str, Any]]: ...
+
+    def runs(self) -> list[dict[str, Any]]: ...
+
+
+@dataclass
+class _Scans:
+    """The tables read afresh, by filtered scans (a one-off ``plait why``)."""
+
+    corpus: Corpus
+
+    def rows(self, table: str, sample_id: str) -> list[dict[str, Any]]:
+        return _rows(self.corpus, table, f"id = {sql_str(sample_id)}")
+
+    def runs(self) -> list[dict[str, Any]]:
+        return self.corpus.read("runs").to_pylist()
+
+
+def why(corpus: Corpus, sample_id: str, tables: Tables | None = None) -> Lineage:
     """The path of one sample through every run, oldest first: ingested, changed (by
     which mapper, and how), kept or dropped (by which operator, why), restored."""
-    where = f"id = {sql_str(sample_id)}"
-    present = _rows(corpus, "samples", where)[:1]
-    rejected = _rows(corpus, "rejected", where)
-    versions = sorted(_rows(corpus, "replaced", where), key=lambda r: r["replaced_at"])
+    read = tables or _Scans(corpus)
+    present = read.rows("samples", sample_id)[:1]
+    rejected = read.rows("rejected", sample_id)
+    versions = sorted(read.rows("replaced", sample_id), key=lambda r: r["replaced_at"])
     if not present and not rejected:
         raise NotFoundError(f"no sample {sample_id!r} in samples or rejected of {corpus.path}")
     row = present[0] if present else rejected[-1]
@@ -84,7 +106,7 @@ def why(corpus: Corpus, sample_id: str) -> Lineage:
     drops = {r["rejected_by"]: r for r in rejected}
     replaced = {r["replaced_by"]: r for r in versions}
     undone = {r["restored_by"]: r for r in versions if r["restored_by"]}
-    runs = sorted(corpus.read("runs").to_pylist(), key=lambda r: r["started_at"])
+    runs = sorted(read.runs(), key=lambda r: r["started_at"])
     runs = [r for r in runs if r["status"] == "ok"]
     ingest_run = versions[0]["run_id"] if versions else row.get("run_id")
     born = next((r["started_at"] for r in runs if r["run_id"] == ingest_run), None)

@@ -10,7 +10,6 @@ import typer
 
 from plait.cli._util import console, err_console
 from plait.errors import ConfigError
-from plait.server.settings import API_KEY_ENV, SETTINGS_ENV
 
 
 def register(app: typer.Typer) -> None:
@@ -59,6 +58,7 @@ def serve(
 
     uvicorn = require("uvicorn", "serve", "plait serve")
     from plait.server.app import create_app, is_loopback
+    from plait.server.settings import API_KEY_ENV, SETTINGS_ENV
 
     if not is_loopback(host) and not api_key:
         raise ConfigError(

@@ -102,7 +102,7 @@ ROWS_IN_MEMORY_BYTES = 64 << 20  # samples files up to this size are held whole
 
 def _snapshot(ds: Any, rows_budget: int | None = None) -> Snapshot:
     budget = ROWS_IN_MEMORY_BYTES if rows_budget is None else rows_budget
-    whole = _files_bytes(ds) <= budget
+    whole = files_bytes(ds) <= budget
     tbl = ds.to_table() if whole else ds.to_table(columns=["id", "kind", "parent"])
     ids = tbl.column("id").to_pylist()
     return Snapshot(
@@ -116,7 +116,7 @@ def _snapshot(ds: Any, rows_budget: int | None = None) -> Snapshot:
     )
 
 
-def _files_bytes(ds: Any) -> int:
+def files_bytes(ds: Any) -> int:
     """Bytes of the data files the current version reads."""
     root = str(ds.uri).removeprefix("file://")
     total = 0

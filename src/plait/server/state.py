@@ -17,6 +17,7 @@ from plait.errors import AuthError, SecurityError, UnknownNameError
 from plait.io.corpus import Corpus
 from plait.io.media import open_image
 from plait.server.jobs import ExportJobs, Job
+from plait.server.lineage import LineageTables
 from plait.server.query_cache import QueryCache
 from plait.server.settings import ServerSettings
 
@@ -152,6 +153,7 @@ class AppState:
         self.thumbs = ThumbCache(settings.thumb_cache)
         self.stats = StatsCache()
         self.answers = QueryCache(settings.query_cache)
+        self.lineage = {name: LineageTables(c) for name, c in self.corpora.items()}
         self.jobs = ExportJobs(settings.export_root, self._export, _job_error)
         self.write_lock = threading.Lock()  # one writer per table at a time
         self.decode_slots = threading.BoundedSemaphore(max(1, settings.decode_slots))
@@ -174,8 +176,15 @@ class AppState:
                 progress=progress,
                 **spec,
             )
-        self.stats.clear()
+        self.written()
         return {**report.to_dict(), "dest": job.dest}
+
+    def written(self) -> None:
+        """After this server wrote to a corpus: forget what was read before."""
+        self.stats.clear()
+        self.answers.clear()
+        for tables in self.lineage.values():
+            tables.clear()
 
     def corpus(self, name: str) -> Corpus:
         try:

@@ -56,9 +56,9 @@ def list_samples(
 
 
 @router.get("/samples/{sample_id:path}", response_model=models.SampleDetail)
-def get_sample(corpus: CorpusDep, sample_id: str) -> dict:
+def get_sample(name: str, corpus: CorpusDep, state: State, sample_id: str) -> dict:
     """One sample, present or dropped: slots, source, meta, stats and lineage."""
-    return sample_detail(corpus, sample_id)
+    return sample_detail(corpus, sample_id, state.lineage[name])
 
 
 @router.get(
@@ -95,5 +95,5 @@ def restore_samples(corpus: CorpusDep, state: State, req: models.RestoreRequest)
 
     with state.write_lock:
         report = restore(corpus, req.run)
-    state.stats.clear()
+    state.written()
     return dict(report.__dict__)
