@@ -166,6 +166,12 @@ class AppState:
         from plait.export import export
 
         spec = dict(job.spec)
+        if isinstance(spec.get("where"), dict):
+            from plait.retrieval.cards import build_where
+            from plait.server.models import Filters
+
+            got = spec["where"]
+            spec["where"] = build_where(got["text"], Filters(**got["filters"]))
         if job.attempts > 1:  # an earlier attempt died part way: replace what it wrote
             spec["overwrite"] = True
         with self.write_lock:  # export writes a runs row

@@ -60,7 +60,9 @@ def start_export(
     elif req.ids is not None:
         kwargs["ids"] = req.ids
     else:
-        kwargs["where"] = build_where(req.where, req.filters)
+        build_where(req.where, req.filters)  # a bad filter is a 422 now, not a failed job
+        # the job file holds the request (JSON); the runner builds the filter from it
+        kwargs["where"] = {"text": req.where, "filters": req.filters.model_dump()}
     if dest.is_dir() and any(dest.iterdir()) and not req.overwrite:
         raise ConfigError(f"export destination {dest_name!r} is not empty (set overwrite)")
 
