@@ -75,3 +75,67 @@ def ray_cluster():
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible server (moto's standalone server) on 127.0.0.1 for the session,
+    with the usual AWS_* variables pointing at it; yields a function that makes a bucket
+    and returns its ``s3://`` URI."""
+    pytest.importorskip("moto.server", reason="needs moto[server] (the test extra)")
+    import socket
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    env = {
+        "AWS_ACCESS_KEY_ID": "plait-test",
+        "AWS_SECRET_ACCESS_KEY": "plait-test",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ALLOW_HTTP": "true",
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert proc.poll() is None and time.monotonic() < deadline, "moto did not start"
+            time.sleep(0.1)
+
+        def bucket() -> str:
+            from pyarrow import fs
+
+            name = f"plait-{uuid.uuid4().hex[:12]}"
+            s3 = fs.S3FileSystem(
+                access_key="plait-test",
+                secret_key="plait-test",
+                region="us-east-1",
+                endpoint_override=f"http://127.0.0.1:{port}",
+                scheme="http",
+                allow_bucket_creation=True,
+            )
+            s3.create_dir(name)
+            return f"s3://{name}"
+
+        yield bucket
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

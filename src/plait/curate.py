@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -26,6 +25,7 @@ from plait.executors.local import WORK, work_dir
 from plait.executors.plan import Outcome, Plan, lay_out_families
 from plait.io.corpus import Corpus, sql_str
 from plait.io.runs import Run, new_run_id
+from plait.io.store import rmtree, write_file
 from plait.progress import Progress, counter
 from plait.recipe import Recipe, load_recipe
 
@@ -141,7 +141,7 @@ def curate(
             "shards": len(plan.shards),
             "samples_version": [result.version_before, result.version_after],
         }
-    shutil.rmtree(wd, ignore_errors=True)
+    rmtree(wd, ignore_errors=True)
     with contextlib.suppress(OSError):
         wd.parent.rmdir()  # .work itself, once no other run is unfinished
     corpus.compact("samples")
@@ -188,9 +188,7 @@ def _save_plan(wd: Path, plan: Plan) -> None:
         "shard_size": plan.shard_size,
         "batch_size": plan.batch_size,
     }
-    tmp = wd / (PLAN + ".tmp")
-    tmp.write_text(json.dumps(data, default=str))
-    os.replace(tmp, wd / PLAN)
+    write_file(wd / PLAN, lambda name: Path(name).write_text(json.dumps(data, default=str)))
 
 
 def _find_unfinished(corpus: Corpus, rec: Recipe, resume: bool | str | None) -> Plan | None:
@@ -204,7 +202,7 @@ def _find_unfinished(corpus: Corpus, rec: Recipe, resume: bool | str | None) -> 
     for path in reversed(candidates):  # newest run id last
         data = json.loads(path.read_text())
         if _committed(corpus, data["run_id"]):
-            shutil.rmtree(path.parent, ignore_errors=True)
+            rmtree(path.parent, ignore_errors=True)
             continue
         if data["recipe_hash"] != rec.hash:
             if isinstance(resume, str):

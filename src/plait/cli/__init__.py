@@ -42,6 +42,32 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+@app.callback()
+def _root(
+    option: list[str] = typer.Option(
+        None,
+        "--option",
+        "-o",
+        help="Object storage option for s3:// corpora, KEY=VALUE: endpoint, region, "
+        "access_key_id, secret_access_key, session_token, allow_http (else the usual "
+        "AWS_* environment variables), e.g. plait -o endpoint=http://127.0.0.1:9000 "
+        "init s3://bucket/corpus",
+    ),
+) -> None:
+    """plait: build, curate, embed, index, search and serve multimodal corpora."""
+    from plait.errors import ConfigError
+    from plait.io.store import configure
+
+    pairs = {}
+    for pair in option or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"storage option {pair!r} is not KEY=VALUE")
+        pairs[key] = value
+    configure(pairs)
+
+
 for _name in _MODULES:
     importlib.import_module(f"plait.cli.{_name}").register(app)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -17,7 +16,7 @@ def register(app: typer.Typer) -> None:
 
 
 def align(
-    corpus: Path = typer.Argument(..., help="Corpus directory."),
+    corpus: str = typer.Argument(..., help="Corpus directory or s3:// URI."),
     image: str = typer.Option(
         "effnet-lite0",
         help="Frozen image towers, as a recipe: TOWER[+TOWER...][@VIEW,...], a TOWER being "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from plait.cli._util import console, err_console, print_json
@@ -14,7 +12,9 @@ def register(app: typer.Typer) -> None:
 
 
 def ask_cmd(
-    corpus: Path = typer.Argument(..., help="Corpus directory (embedded and/or indexed)."),
+    corpus: str = typer.Argument(
+        ..., help="Corpus directory or s3:// URI (embedded and/or indexed)."
+    ),
     question: str = typer.Argument(..., help="The question."),
     generator: str = typer.Option(
         "extractive",

@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
 
 
 def audit(
-    corpus: Path = typer.Argument(..., help="Corpus directory."),
+    corpus: str = typer.Argument(..., help="Corpus directory or s3:// URI."),
     html: Path = typer.Option(None, "--html", help="Also write a self-contained HTML report here."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from plait import schema
@@ -18,7 +16,9 @@ def register(app: typer.Typer) -> None:
     app.command("info")(info)
 
 
-def init(corpus: Path = typer.Argument(..., help="Directory to create the corpus in.")) -> None:
+def init(
+    corpus: str = typer.Argument(..., help="Directory (or s3://bucket/prefix) to create it in."),
+) -> None:
     """Create an empty corpus directory.
 
     Example: plait init ./my-corpus
@@ -28,7 +28,7 @@ def init(corpus: Path = typer.Argument(..., help="Directory to create the corpus
 
 
 def info(
-    corpus: Path = typer.Argument(..., help="Corpus directory."),
+    corpus: str = typer.Argument(..., help="Corpus directory or s3:// URI."),
     runs: int = typer.Option(5, help="How many recent runs to list."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:

@@ -15,7 +15,7 @@ def register(app: typer.Typer) -> None:
 
 
 def curate(
-    corpus: Path = typer.Argument(..., help="Corpus directory."),
+    corpus: str = typer.Argument(..., help="Corpus directory or s3:// URI."),
     recipe: Path = typer.Argument(..., help="YAML recipe: a list of {op: NAME, ...params}."),
     executor: str = typer.Option(
         "local", help="local (worker processes) or ray (Ray actors; RAY_ADDRESS names a cluster)."

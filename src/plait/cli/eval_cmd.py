@@ -19,7 +19,9 @@ def register(app: typer.Typer) -> None:
 
 
 def eval_cmd(
-    corpus: Path = typer.Argument(None, help="Corpus directory (not needed with --run/--qrels)."),
+    corpus: str = typer.Argument(
+        None, help="Corpus directory or s3:// URI (not needed with --run/--qrels)."
+    ),
     benchmark: str = typer.Option(
         None,
         help="flickr8k, pairs (the corpus's own pairs), tuxpaint-sounds, tuxpaint-spoken, "

@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
 
 
 def export_cmd(
-    corpus: Path = typer.Argument(..., help="Corpus directory."),
+    corpus: str = typer.Argument(..., help="Corpus directory or s3:// URI."),
     dest: Path = typer.Argument(..., help="Folder to write shards into (must be empty)."),
     fmt: str = typer.Option(
         "webdataset",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from plait.cli._util import console, print_json
@@ -15,7 +13,7 @@ def register(app: typer.Typer) -> None:
 
 
 def index_cmd(
-    corpus: Path = typer.Argument(..., help="Corpus directory."),
+    corpus: str = typer.Argument(..., help="Corpus directory or s3:// URI."),
     encoder: list[str] = typer.Option(
         None, "--encoder", help="Index only this encoder's table (repeatable)."
     ),

@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
 
 
 def ingest_cmd(
-    corpus: Path = typer.Argument(..., help="Corpus directory (created if missing)."),
+    corpus: str = typer.Argument(..., help="Corpus directory or s3:// URI (created if missing)."),
     source: list[str] = typer.Argument(
         ...,
         help="Folder, table, tar shard(s) like 'shards/{00000..00009}.tar', OBELICS JSONL/Parquet, PDF or PDF folder, video or sound file or folder; several are read in turn.",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from plait.cli._util import console, print_json
@@ -15,7 +13,7 @@ def register(app: typer.Typer) -> None:
 
 
 def why(
-    corpus: Path = typer.Argument(..., help="Corpus directory."),
+    corpus: str = typer.Argument(..., help="Corpus directory or s3:// URI."),
     sample_id: str = typer.Argument(..., help="Sample id."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -55,7 +53,7 @@ def why(
 
 
 def restore(
-    corpus: Path = typer.Argument(..., help="Corpus directory."),
+    corpus: str = typer.Argument(..., help="Corpus directory or s3:// URI."),
     run: str = typer.Option(..., "--run", help="The run whose drops and changes to undo."),
 ) -> None:
     """Undo a run: the samples it dropped come back, the samples it changed get their

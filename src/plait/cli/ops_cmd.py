@@ -78,7 +78,7 @@ def show(
 
 
 def train_filter(
-    corpus: Path = typer.Argument(..., help="Corpus directory."),
+    corpus: str = typer.Argument(..., help="Corpus directory or s3:// URI."),
     name: str = typer.Argument(..., help="Name to save the filter under (CORPUS/filters/NAME)."),
     encoder: str = typer.Option(..., help="Encoder spec, e.g. effnet-lite0 or lit:NAME."),
     positives: Path | None = typer.Option(None, help="File of positive sample ids, one a line."),

@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
 
 
 def search_cmd(
-    corpus: Path = typer.Argument(..., help="Corpus directory."),
+    corpus: str = typer.Argument(..., help="Corpus directory or s3:// URI."),
     text: str = typer.Argument(
         None, help="Query text (with --image: how the result should differ)."
     ),

@@ -22,6 +22,7 @@ from plait._deps import require
 from plait.encoders.base import IMAGE, TEXT, BaseEncoder, load_encoder
 from plait.encoders.towers import ImageRecipe, RecipeTowers, TowerSpec
 from plait.errors import ConfigError, NotFoundError
+from plait.io.store import local_file, write_file
 from plait.vectors import l2_normalise
 
 if TYPE_CHECKING:
@@ -97,13 +98,10 @@ def save_adapter(corpus: Corpus, name: str, cfg: AdapterConfig, heads: Heads) ->
     st = require("safetensors.numpy", "embed", "plait align", package="safetensors")
     d = adapter_dir(corpus, name)
     d.mkdir(parents=True, exist_ok=True)
-    st.save_file(
-        {k: np.ascontiguousarray(getattr(heads, k), dtype=np.float32) for k in _ARRAYS},
-        str(d / "heads.safetensors"),
-    )
-    tmp = d / "config.json.tmp"
-    tmp.write_text(json.dumps(asdict(cfg), indent=2, default=str))
-    tmp.replace(d / "config.json")
+    arrays = {k: np.ascontiguousarray(getattr(heads, k), dtype=np.float32) for k in _ARRAYS}
+    write_file(d / "heads.safetensors", lambda name: st.save_file(arrays, name))
+    text = json.dumps(asdict(cfg), indent=2, default=str)
+    write_file(d / "config.json", lambda name: Path(name).write_text(text))
     return d
 
 
@@ -126,7 +124,8 @@ def load_adapter(corpus: Corpus, name: str) -> tuple[AdapterConfig, Heads]:
         raise ConfigError(f"{d / 'config.json'} is not a plait lit adapter")
     cfg = AdapterConfig(**raw)
     st = require("safetensors.numpy", "embed", "lit encoder", package="safetensors")
-    arrays = st.load_file(str(d / "heads.safetensors"))
+    with local_file(d / "heads.safetensors") as name:
+        arrays = st.load_file(name)
     return cfg, Heads(**{k: arrays[k] for k in _ARRAYS}, temperature=list(cfg.temperature))
 
 

@@ -120,11 +120,9 @@ def eval_benchmark(
         )
         result.run_id = rec.run_id
         result.seconds = rec.elapsed
-        folder = (
-            Path(out)
-            if out
-            else corpus.path / "eval" / f"{slug(bench.name)}-{slug(encoder)}-{rec.run_id}"
-        )
+        # beside the corpus, or (a corpus on object storage) under ./eval here
+        home = Path("eval") if corpus.remote else corpus.path / "eval"
+        folder = Path(out) if out else home / f"{slug(bench.name)}-{slug(encoder)}-{rec.run_id}"
         runs: dict[str, Path] = {}
         outs = Outputs(runs=runs)
         for t in result.tasks:

@@ -17,7 +17,6 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -27,6 +26,7 @@ from plait import schema
 from plait.executors.changes import content_key
 from plait.executors.families import cascade, family_bounds
 from plait.executors.plan import Plan, StepCounts
+from plait.io.store import location
 from plait.ops.base import Deduplicator, Mapper, Op, OpContext, Rejection, flag
 from plait.recipe import Step
 
@@ -58,7 +58,7 @@ def read_shard(plan: Plan, shard: int) -> pa.Table:
     import lance
 
     offset, length = plan.shards[shard]
-    ds = lance.dataset(str(Path(plan.corpus_path) / "samples.lance"), version=plan.snapshot)
+    ds = lance.dataset(str(location(plan.corpus_path) / "samples.lance"), version=plan.snapshot)
     if plan.order is not None:
         rows = plan.order[offset : offset + length]
         t = ds.take(rows, columns=schema.SAMPLES.names)

@@ -28,14 +28,17 @@ from plait.children import die_with_parent
 from plait.errors import PlaitError
 from plait.executors import base
 from plait.executors.plan import Outcome, Plan, StepCounts
+from plait.io.store import location, write_file
 from plait.ops.base import ANNOTATE, Deduplicator, Op
 from plait.recipe import Step
 
 WORK = ".work"
 
 
-def work_dir(corpus_path: str | Path, run_id: str) -> Path:
-    return Path(corpus_path) / WORK / run_id
+def work_dir(corpus_path: str | Path, run_id: str) -> Any:
+    """``CORPUS/.work/RUN_ID``: a Path, or an ObjectPath beside a corpus on object storage
+    (every worker, on any machine, reaches it)."""
+    return location(corpus_path) / WORK / run_id
 
 
 class LocalExecutor:
@@ -115,11 +118,9 @@ def _done(wd: Path, stage: int, shard: int, dedup: bool) -> bool:
     return _path(wd, stage, shard, "fp.pkl" if dedup else "done").exists()
 
 
-def _atomic(path: Path, write: Callable[[Path], object]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    write(tmp)
-    os.replace(tmp, path)
+def _atomic(path: Any, write: Callable[[str], object]) -> None:
+    """Write ``path`` whole or not at all (a temporary file renamed, or one upload)."""
+    write_file(path, write)
 
 
 def _write_shard(
@@ -133,7 +134,7 @@ def _write_shard(
     _atomic(_path(wd, stage, shard, "kept.parquet"), lambda p: pq.write_table(kept, p))
     _atomic(_path(wd, stage, shard, "dropped.parquet"), lambda p: pq.write_table(dropped, p))
     marker = json.dumps({k: c.to_dict() for k, c in counts.items()})
-    _atomic(_path(wd, stage, shard, "done"), lambda p: p.write_text(marker))
+    _atomic(_path(wd, stage, shard, "done"), lambda p: Path(p).write_text(marker))
 
 
 def _read_counts(path: Path) -> dict[str, StepCounts]:
@@ -142,7 +143,9 @@ def _read_counts(path: Path) -> dict[str, StepCounts]:
 
 def _input(plan: Plan, wd: Path, stage: int, shard: int) -> pa.Table:
     if stage > 0:
-        return pq.read_table(_path(wd, stage - 1, shard, "kept.parquet"), schema=base.KEPT_SCHEMA)
+        return pq.read_table(
+            str(_path(wd, stage - 1, shard, "kept.parquet")), schema=base.KEPT_SCHEMA
+        )
     return base.read_shard(plan, shard)
 
 
@@ -191,7 +194,7 @@ def _fp_task(stage: int, shard: int) -> int:
     items = base.fingerprint(
         _op(step.key), _input(plan, wd, stage, shard), _STATE["ctx"], plan.batch_size
     )
-    _atomic(_path(wd, stage, shard, "fp.pkl"), lambda p: p.write_bytes(pickle.dumps(items)))
+    _atomic(_path(wd, stage, shard, "fp.pkl"), lambda p: Path(p).write_bytes(pickle.dumps(items)))
     return plan.shards[shard][1]
 
 
@@ -215,7 +218,7 @@ def _apply_dedup(plan: Plan, wd: Path, stage: int) -> None:
             items.extend(pickle.loads(_path(wd, stage, i, "fp.pkl").read_bytes()))
         op.setup()
         drops = base.resolve(op, items)
-        _atomic(resolved, lambda p: p.write_text(json.dumps(drops)))
+        _atomic(resolved, lambda p: Path(p).write_text(json.dumps(drops)))
     for i in range(len(plan.shards)):
         if _path(wd, stage, i, "done").exists():
             continue
@@ -244,10 +247,11 @@ def collect(plan: Plan, wd: Path) -> Outcome:
             for key, c in _read_counts(_path(wd, k, i, "done")).items():
                 counts[key].merge(c)
             dropped.append(
-                pq.read_table(_path(wd, k, i, "dropped.parquet"), schema=base.DROPPED_SCHEMA)
+                pq.read_table(str(_path(wd, k, i, "dropped.parquet")), schema=base.DROPPED_SCHEMA)
             )
     kept = [
-        pq.read_table(_path(wd, last, i, "kept.parquet"), schema=base.KEPT_SCHEMA) for i in range(n)
+        pq.read_table(str(_path(wd, last, i, "kept.parquet")), schema=base.KEPT_SCHEMA)
+        for i in range(n)
     ]
     return Outcome(
         base.concat(kept, base.KEPT_SCHEMA), base.concat(dropped, base.DROPPED_SCHEMA), counts

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 import pyarrow as pa
 
 from plait.executors.families import family_bounds, family_order
+from plait.io.store import location
 from plait.recipe import Recipe, Step
 
 
@@ -89,7 +89,7 @@ def lay_out_families(plan: Plan) -> Plan:
     plan.order, plan.bounds = None, None
     if plan.total == 0:
         return plan
-    ds = lance.dataset(str(Path(plan.corpus_path) / "samples.lance"), version=plan.snapshot)
+    ds = lance.dataset(str(location(plan.corpus_path) / "samples.lance"), version=plan.snapshot)
     if ds.count_rows(filter="parent IS NOT NULL") == 0:
         return plan
     t = ds.to_table(columns=["id", "parent"])

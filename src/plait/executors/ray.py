@@ -32,7 +32,10 @@ def connect(workers: int) -> tuple[Any, bool]:
     if ray.is_initialized():
         return ray, False
     if os.environ.get("RAY_ADDRESS"):
-        ray.init(log_to_driver=False)
+        # a running cluster's workers have their own environment: hand them the object
+        # store's settings (a corpus on s3://, see plait.io.store)
+        env = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+        ray.init(log_to_driver=False, runtime_env={"env_vars": env} if env else None)
     else:
         ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False)
     return ray, True

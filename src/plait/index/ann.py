@@ -31,6 +31,7 @@ import numpy as np
 from plait.index import hnsw
 from plait.index.config import VectorIndexConfig
 from plait.index.memory import IndexCache, tail_fragments
+from plait.io.store import local_file
 from plait.vectors import l2_normalise
 
 if TYPE_CHECKING:
@@ -145,7 +146,8 @@ def extend(ds: LanceDataset, idx: hnsw.HnswIndex, fragments: list[Any]) -> hnsw.
     fp = hnsw.fingerprint(ds)
     parts: dict[str, list[Any]] = {"ids": [idx.sample_ids], "slots": [idx.slots], "mods": []}
     parts["mods"].append(idx.modalities)
-    index = hnsw.faiss_module().read_index(str(hnsw.files(ds.uri)["index"]))  # a private copy
+    with local_file(hnsw.files(ds.uri)["index"]) as name:
+        index = hnsw.faiss_module().read_index(name)  # a private copy
     hnsw.add_rows(index, hnsw.read_rows(ds, fragments), parts, train=False)
     new = _assemble(index, parts, {**idx.meta, "version": int(ds.version), "fragments": fp})
     new.meta["rows"] = new.ntotal

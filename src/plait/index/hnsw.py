@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ import numpy as np
 
 from plait._deps import require
 from plait.errors import ConfigError
+from plait.io.store import local_file, location, write_file
 from plait.vectors import l2_normalise
 
 MODALITY_CODES = {"image": 0, "text": 1, "audio": 2, "video": 3}
@@ -45,14 +45,15 @@ def faiss_module() -> Any:
     return require("faiss", "index", "the HNSW vector index", package="faiss-cpu")
 
 
-def base_path(uri: str | Path) -> Path:
-    """``.../NAME.lance`` -> ``.../NAME`` (the stem the index files share)."""
-    p = Path(str(uri).removeprefix("file://"))
+def base_path(uri: str | Path) -> Any:
+    """``.../NAME.lance`` -> ``.../NAME`` (the stem the index files share); a Path, or
+    an ObjectPath beside a table on object storage."""
+    p = location(str(uri).removeprefix("file://"))
     return p.with_suffix("") if p.suffix == ".lance" else p
 
 
 @functools.lru_cache(maxsize=256)
-def files(uri: str | Path) -> dict[str, Path]:
+def files(uri: str | Path) -> dict[str, Any]:
     """The index's files (cached: every query asks, and Path arithmetic is not free)."""
     b = base_path(uri)
     return {
@@ -214,13 +215,16 @@ def save(uri: str, idx: HnswIndex) -> None:
     off = np.frombuffer(bufs[1], np.int64, count=len(ids) + 1, offset=ids.offset * 8)
     data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
     data = data[off[0] : off[-1]]
-    tmp = {k: p.with_name(p.name + ".tmp") for k, p in f.items()}
-    faiss.write_index(idx.index, str(tmp["index"]))
-    with open(tmp["rows"], "wb") as fh:
-        np.savez(fh, offsets=off - off[0], data=data, slots=idx.slots, modalities=idx.modalities)
-    tmp["meta"].write_text(json.dumps(idx.meta, indent=2))
-    for k in ("index", "rows", "meta"):
-        os.replace(tmp[k], f[k])
+
+    def rows(name: str) -> None:
+        with open(name, "wb") as fh:  # a file object: savez would add ".npz" to a name
+            np.savez(
+                fh, offsets=off - off[0], data=data, slots=idx.slots, modalities=idx.modalities
+            )
+
+    write_file(f["index"], lambda name: faiss.write_index(idx.index, name))
+    write_file(f["rows"], rows)
+    write_file(f["meta"], lambda name: Path(name).write_text(json.dumps(idx.meta, indent=2)))
 
 
 def load(uri: str) -> HnswIndex | None:
@@ -236,8 +240,10 @@ def load(uri: str) -> HnswIndex | None:
     # The vectors are memory-mapped, not copied: the processes of `plait serve --workers N`
     # then share one copy in the page cache. The files are only ever replaced whole
     # (write, then rename), so a mapping never sees a file change under it.
-    index = faiss.read_index(str(f["index"]), getattr(faiss, "IO_FLAG_MMAP_IFC", 0))
-    with np.load(f["rows"]) as z:
+    # (on object storage: mapped from a local copy, downloaded once per version)
+    with local_file(f["index"]) as name:
+        index = faiss.read_index(name, getattr(faiss, "IO_FLAG_MMAP_IFC", 0))
+    with local_file(f["rows"]) as name, np.load(name) as z:
         off, data = z["offsets"], z["data"]
         slots, mods = z["slots"], z["modalities"]
     n = len(slots)

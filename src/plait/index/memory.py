@@ -16,12 +16,13 @@ one-off query (``cache=None`` everywhere) keeps nothing. It holds, per table:
 from __future__ import annotations
 
 import logging
-import os
+import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from plait.index import hnsw
+from plait.io.store import is_remote
 
 if TYPE_CHECKING:
     from lance import LanceDataset
@@ -85,6 +86,7 @@ class IndexCache:
 
     def __init__(self) -> None:
         self._hnsw: dict[str, tuple[int, hnsw.HnswIndex]] = {}
+        self._checked: dict[str, float] = {}  # when an index's stamp was last read
         self._states: dict[tuple[str, int], dict[str, Any] | None] = {}
         self._tails: dict[tuple[str, int, int, int], hnsw.RowBatch | str | None] = {}
         self._exact: dict[tuple[str, int], hnsw.HnswIndex | None] = {}
@@ -101,13 +103,18 @@ class IndexCache:
 
     def hnsw_index(self, uri: str) -> hnsw.HnswIndex | None:
         """The table's HNSW index, or None without one; reloaded when its JSON changes."""
-        key = str(hnsw.files(uri)["meta"])
+        meta = hnsw.files(uri)["meta"]
+        key = str(meta)
+        hit = self._hnsw.get(key)
+        now = time.monotonic()
+        if hit is not None and is_remote(meta) and now - self._checked.get(key, 0.0) < 1.0:
+            return hit[1]  # on object storage the stamp costs a request: once a second
+        self._checked[key] = now
         try:
-            stamp = os.stat(key).st_mtime_ns
+            stamp = meta.stat().st_mtime_ns
         except FileNotFoundError:
             self._hnsw.pop(key, None)
             return None
-        hit = self._hnsw.get(key)
         if hit is not None and hit[0] == stamp:
             return hit[1]
         idx = hnsw.load(uri)

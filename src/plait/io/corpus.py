@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +22,9 @@ import pyarrow as pa
 
 from plait import schema
 from plait.errors import CorpusError, CorpusNotFoundError, NotFoundError
-from plait.io import tables
+from plait.io import store, tables
 from plait.io.lock import LOCK_FILE, writer_lock
+from plait.io.store import ObjectPath
 
 if TYPE_CHECKING:
     from lance import LanceDataset
@@ -66,18 +66,30 @@ class TableCounts:
 
 
 class Corpus:
-    """A corpus directory. Create with :meth:`init`, open with :meth:`open`."""
+    """A corpus directory (a local path, or ``s3://bucket/prefix``: see
+    :mod:`plait.io.store`). Create with :meth:`init`, open with :meth:`open`."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | Path | ObjectPath) -> None:
+        self.path: Any = store.location(path)  # a Path, or an ObjectPath with its methods
+
+    @property
+    def uri(self) -> str:
+        """The corpus as a string every process can open (a path or an ``s3://`` URI)."""
+        return str(self.path)
+
+    @property
+    def remote(self) -> bool:
+        return isinstance(self.path, ObjectPath)
 
     # -- lifecycle ---------------------------------------------------------------------------
     @classmethod
-    def init(cls, path: str | Path) -> Corpus:
+    def init(cls, path: str | Path | ObjectPath) -> Corpus:
         """Create an empty corpus (idempotent on an existing corpus, and safe when
         several commands create the same one at once)."""
-        p = Path(path)
+        p = store.location(path)
         marker = p / MARKER
+        if isinstance(p, ObjectPath):
+            return cls._init_remote(p)
         if marker.is_file():
             return cls.open(p)
         if p.exists() and not p.is_dir():
@@ -99,8 +111,21 @@ class Corpus:
         return cls.open(p)
 
     @classmethod
-    def open(cls, path: str | Path) -> Corpus:
-        p = Path(path)
+    def _init_remote(cls, p: ObjectPath) -> Corpus:
+        """On object storage: the marker is one object, written if absent (a concurrent
+        init writes the same bytes)."""
+        marker = p / MARKER
+        if not marker.is_file():
+            if any(not _ours(e.name) for e in p.iterdir()):
+                raise CorpusError(f"{p} holds objects and is not a plait corpus")
+            marker.write_text(
+                json.dumps({"format": "plait-corpus", "version": schema.FORMAT_VERSION}, indent=2)
+            )
+        return cls.open(p)
+
+    @classmethod
+    def open(cls, path: str | Path | ObjectPath) -> Corpus:
+        p = store.location(path)
         if p.exists() and not p.is_dir():
             raise CorpusNotFoundError(f"{p} is a file, not a plait corpus")
         if not (p / MARKER).is_file():
@@ -111,7 +136,8 @@ class Corpus:
         return cls(p)
 
     # -- tables ------------------------------------------------------------------------------
-    def table_path(self, name: str) -> Path:
+    def table_path(self, name: str) -> Any:
+        """The table's folder: a Path, or an ObjectPath (``str()`` gives Lance's URI)."""
         return self.path / f"{name}.lance"
 
     def has(self, name: str) -> bool:
@@ -330,7 +356,7 @@ class Corpus:
         row = rows.to_pylist()[0]
         if row["bytes"] is not None:
             return row["bytes"]
-        return Path(row["uri"]).read_bytes()
+        return store.location(row["uri"]).read_bytes()
 
     def media_many(self, media_ids: Iterable[str]) -> dict[str, bytes]:
         """Bytes of many media items in one scan."""
@@ -341,12 +367,14 @@ class Corpus:
             tbl = self.read("media", columns=["id", "bytes", "uri"], where=sql_in("id", chunk))
             for row in tbl.to_pylist():
                 out[row["id"]] = (
-                    row["bytes"] if row["bytes"] is not None else Path(row["uri"]).read_bytes()
+                    row["bytes"]
+                    if row["bytes"] is not None
+                    else store.location(row["uri"]).read_bytes()
                 )
         return out
 
     # -- embeddings --------------------------------------------------------------------------
-    def embeddings_path(self, encoder: str) -> Path:
+    def embeddings_path(self, encoder: str) -> Any:
         """Where an encoder's embeddings table lives (``encoder``: a spec or its slug)."""
         return self.table_path(embeddings_table(encoder))
 
@@ -391,7 +419,7 @@ class Corpus:
         return c
 
     def destroy(self) -> None:
-        shutil.rmtree(self.path)
+        store.rmtree(self.path)
 
     def __repr__(self) -> str:
         return f"Corpus({str(self.path)!r})"

@@ -28,7 +28,9 @@ from typing import Any
 import pyarrow as pa
 
 from plait.errors import CorpusError
+from plait.io import store
 from plait.io.lock import is_local
+from plait.io.store import ObjectPath
 
 PRIMARY_KEY = "lance-schema:unenforced-primary-key"
 REPLACE_ATTEMPTS = 8
@@ -40,9 +42,9 @@ def _lance() -> Any:
     return lance
 
 
-def committed(uri: str | Path) -> bool:
-    """Whether a local table folder has a committed version (a manifest)."""
-    versions = Path(uri) / "_versions"
+def committed(uri: str | Path | ObjectPath) -> bool:
+    """Whether a table folder (local or on object storage) has a committed version."""
+    versions = store.location(uri) / "_versions"
     return versions.is_dir() and any(p.suffix == ".manifest" for p in versions.iterdir())
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from plait.errors import ConfigError
+from plait.io.store import location
 
 API_KEY_ENV = "PLAIT_API_KEY"
 SETTINGS_ENV = "PLAIT_SERVE_SETTINGS"  # JSON: what each worker of `serve --workers N` builds
@@ -50,7 +51,7 @@ class ServerSettings:
         if self.api_key is None:
             self.api_key = os.environ.get(API_KEY_ENV) or None
         self.export_root = Path(self.export_root).resolve()
-        self.corpora = {k: Path(v) for k, v in self.corpora.items()}
+        self.corpora = {k: location(v) for k, v in self.corpora.items()}  # type: ignore[misc]
         self.generators = list(dict.fromkeys(self.generators or ["extractive"]))
 
     @property
@@ -63,15 +64,15 @@ class ServerSettings:
     ) -> ServerSettings:
         """From one path, several paths (``NAME=PATH`` allowed), or a name -> path map."""
         if isinstance(corpora, Mapping):
-            return cls(corpora={str(k): Path(v) for k, v in corpora.items()}, **kw)
+            return cls(corpora={str(k): location(v) for k, v in corpora.items()}, **kw)
         items = [corpora] if isinstance(corpora, (str, Path)) else list(corpora)
         named: dict[str, Path] = {}
         for item in items:
             text = str(item)
             name, sep, path = text.partition("=")
             if not sep or "/" in name or not name:
-                name, path = Path(text).resolve().name, text
+                name, path = location(text).resolve().name, text
             if name in named:
                 raise ConfigError(f"two corpora are named {name!r}; name them with NAME=PATH")
-            named[name] = Path(path)
+            named[name] = location(path)  # type: ignore[assignment]
         return cls(corpora=named, **kw)

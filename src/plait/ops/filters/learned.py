@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from plait.errors import ConfigError, NotFoundError
+from plait.io.store import local_file, location, write_file
 from plait.ops._media import images
 from plait.ops.base import DROP, Filter, OpContext
 from plait.schema import Sample, now
@@ -27,10 +28,10 @@ from plait.vectors import l2_normalise
 MODALITIES = ("image", "text")
 
 
-def filter_dir(corpus_path: str | Path, name: str) -> Path:
+def filter_dir(corpus_path: str | Path, name: str) -> Any:
     if not name or any(c in name for c in "/\\") or name.startswith("."):
         raise ConfigError(f"invalid filter name {name!r}")
-    return Path(corpus_path) / "filters" / name
+    return location(corpus_path) / "filters" / name
 
 
 @dataclass
@@ -147,8 +148,14 @@ def train_filter(
     )
     d = filter_dir(corpus.path, name)
     d.mkdir(parents=True, exist_ok=True)
-    np.savez(d / "weights.npz", w=w.astype(np.float32), b=np.float32(b))
-    (d / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+
+    def weights(name: str) -> None:
+        with open(name, "wb") as fh:  # a file object: savez would add ".npz" to a name
+            np.savez(fh, w=w.astype(np.float32), b=np.float32(b))
+
+    write_file(d / "weights.npz", weights)
+    text = json.dumps(asdict(cfg), indent=2)
+    write_file(d / "config.json", lambda name: Path(name).write_text(text))
     return cfg
 
 
@@ -156,7 +163,7 @@ def load_filter(corpus_path: str | Path, name: str) -> tuple[FilterConfig, np.nd
     d = filter_dir(corpus_path, name)
     if not (d / "config.json").is_file():
         have = (
-            sorted(p.name for p in (Path(corpus_path) / "filters").glob("*/config.json"))
+            sorted(p.name for p in (location(corpus_path) / "filters").glob("*/config.json"))
             if corpus_path
             else []
         )
@@ -164,8 +171,8 @@ def load_filter(corpus_path: str | Path, name: str) -> tuple[FilterConfig, np.nd
             f"no learned filter {name!r} in {corpus_path} (saved: {', '.join(have) or 'none'})"
         )
     cfg = FilterConfig(**json.loads((d / "config.json").read_text()))
-    z = np.load(d / "weights.npz")
-    return cfg, z["w"].astype(np.float64), float(z["b"])
+    with local_file(d / "weights.npz") as fname, np.load(fname) as z:
+        return cfg, z["w"].astype(np.float64), float(z["b"])
 
 
 class LearnedFilter(Filter):
