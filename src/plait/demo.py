@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 
 from plait.errors import ConfigError
 from plait.io.corpus import Corpus
+from plait.io.store import location, rmtree
 from plait.progress import bar
 
 TUXPAINT = Path("/usr/share/tuxpaint/stamps")
@@ -61,8 +63,9 @@ class Source:
 
 @dataclass
 class DemoReport:
-    corpus: Path
+    corpus: Any  # a Path, or an ObjectPath (a corpus on object storage)
     steps: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per step
 
 
 def gather(workdir: Path) -> list[Source]:
@@ -101,9 +104,11 @@ def gather(workdir: Path) -> list[Source]:
 
 
 def build(
-    corpus_dir: Path, *, log: Callable[[str], None] = print, fresh: bool = False
+    corpus_dir: str | Path, *, log: Callable[[str], None] = print, fresh: bool = False
 ) -> DemoReport:
-    """Build the demo corpus end to end; every step is resumable and skips done work."""
+    """Build the demo corpus end to end; every step is resumable and skips done work.
+    ``corpus_dir`` may be ``s3://bucket/prefix`` (the sample data then unpacks into
+    ``./demo-sample-data`` here)."""
     from plait.align import align
     from plait.align.train import TrainConfig
     from plait.curate import curate
@@ -112,12 +117,15 @@ def build(
     from plait.ingest import ingest
     from plait.retrieval import Query, search
 
-    if fresh and corpus_dir.exists():
-        shutil.rmtree(corpus_dir)
-    corpus = Corpus.init(corpus_dir)
-    report = DemoReport(corpus_dir)
-    work = corpus_dir / "_sample_data"
+    where = location(corpus_dir)
+    if fresh and where.exists():
+        rmtree(where)
+    corpus = Corpus.init(where)
+    report = DemoReport(where)
+    work = Path("demo-sample-data") if corpus.remote else where / "_sample_data"
+    clock = _Clock(report)
 
+    clock("ingest")
     log("1/6 ingest sample data")
     for src in gather(work):
         with bar(f"ingest {src.name}") as drawn:
@@ -139,14 +147,16 @@ def build(
             f"{sum(r.quarantined.values())} quarantined)"
         )
 
+    clock("curate")
     log("2/6 curate")
     if not _ran(corpus, "curate"):
         c = curate(corpus, RECIPE)
         report.steps["curate"] = c.to_dict() if hasattr(c, "to_dict") else str(c)
         log(f"    kept {c.kept}, rejected {c.rejected}")
 
+    clock("align")
     log("3/6 align lit:demo (EfficientNet-Lite0 + MiniLM, English captions)")
-    if not (corpus_dir / "adapters" / "demo").exists():
+    if not (where / "adapters" / "demo").exists():
         a = align(
             corpus,
             image="effnet-lite0",
@@ -167,6 +177,7 @@ def build(
             f"image->text {i2t} %"
         )
 
+    clock("embed")
     log("4/6 embed")
     for spec in ("lit:demo", "minilm"):
         e = embed(corpus, spec, langs=("en", None))
@@ -176,10 +187,12 @@ def build(
             f" embedded, {e.get('cached', 0)} already done"
         )
 
+    clock("index")
     log("5/6 index")
     ix = build_index(corpus)
     report.steps["index"] = str(ix)
 
+    clock("search")
     log("6/6 search (hybrid: vectors and BM25, fused by rank; best 3)")
     for q in QUERIES:
         hits = search(corpus, Query(text=q, k=3, hybrid=True))
@@ -187,7 +200,21 @@ def build(
         for n, h in enumerate(hits, 1):
             text = (h.sample.text if h.sample else "").replace("\n", " ")[:60]
             log(f"      {n}. {h.sample_id}  {text}")
+    clock(None)
     return report
+
+
+class _Clock:
+    """Wall time per step into ``report.seconds``: ``clock(step)`` starts one."""
+
+    def __init__(self, report: DemoReport) -> None:
+        self.report, self.step, self.t0 = report, None, 0.0
+
+    def __call__(self, step: str | None) -> None:
+        now = time.perf_counter()
+        if self.step is not None:
+            self.report.seconds[self.step] = round(now - self.t0, 2)
+        self.step, self.t0 = step, now
 
 
 def _ran(corpus: Corpus, command: str) -> bool:

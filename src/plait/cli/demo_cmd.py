@@ -15,7 +15,9 @@ def register(app: typer.Typer) -> None:
 
 
 def demo(
-    corpus: Path = typer.Option(Path("demo-corpus"), help="Where to build the demo corpus."),
+    corpus: str = typer.Option(
+        "demo-corpus", help="Where to build the demo corpus (a folder, or s3://bucket/prefix)."
+    ),
     port: int = typer.Option(8765, help="Port for the web UI."),
     serve: bool = typer.Option(True, help="Serve the UI when the corpus is built."),
     fresh: bool = typer.Option(False, help="Delete the demo corpus and build it again."),
@@ -39,6 +41,7 @@ def demo(
     from plait.server.app import create_app
 
     key = secrets.token_urlsafe(12)
-    app = create_app({"demo": str(corpus)}, api_key=key, export_root=corpus.parent / "exports")
+    exports = Path("exports") if "://" in corpus else Path(corpus).parent / "exports"
+    app = create_app({"demo": corpus}, api_key=key, export_root=exports)
     console.print(f"web UI: [bold]http://127.0.0.1:{port}/[/]  (API key for export: {key})")
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")

@@ -58,8 +58,14 @@ def probe(data: bytes, *, max_pixels: int = MAX_PIXELS, max_bytes: int = MAX_BYT
 
     from PIL import Image
 
-    img = decoded(data, max_pixels)
+    img = _opened(data, max_pixels)
     w, h = img.size
+    if img.format == "JPEG":
+        # Validation needs no pixels: at 1/8 scale every byte of the entropy-coded data is
+        # still decoded (where a truncated or corrupt file fails) while the inverse DCT
+        # runs on an eighth of the blocks, about a third less CPU on 224 px photos
+        img.draft(None, (1, 1))
+    _loaded(img)
     mime = Image.MIME.get(img.format or "", "application/octet-stream")
     return MediaInfo(digest, mime, w, h, len(data))
 
@@ -115,6 +121,11 @@ def decoded(data: bytes, max_pixels: int) -> Any:
     """The PIL image of ``data``, its pixel count checked from the header before decoding
     (over ``max_pixels``: :class:`InputTooLargeError`), then decoded; broken bytes are an
     :class:`InputError` whose reason says how (not_an_image, corrupt_image, truncated_image)."""
+    return _loaded(_opened(data, max_pixels))
+
+
+def _opened(data: bytes, max_pixels: int) -> Any:
+    """The image with only its header read, its size checked."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -132,6 +143,13 @@ def decoded(data: bytes, max_pixels: int) -> Any:
         )
     if w <= 0 or h <= 0:
         raise InputError("corrupt_image", f"invalid size {w}x{h}")
+    return img
+
+
+def _loaded(img: Any) -> Any:
+    """``img`` decoded; a failure is an InputError saying how."""
+    from PIL import Image
+
     try:
         img.load()
     except Image.DecompressionBombError as exc:
