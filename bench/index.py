@@ -298,6 +298,8 @@ def run_set(name: str, vecs: np.ndarray, queries: np.ndarray, args: Any, work: P
     lines = [
         f"{name} N={n:,} dim {dim}: smallest knob with recall@{K} >= {args.target} "
         f"(M {args.m}, efConstruction {args.ef_construction} for every graph)",
+        "q/s: the method's best of its rounds; x faiss: over FAISS's best in the same "
+        "rounds, run alternately with it",
         f"{'method':<14}{'knob':>6}{'recall':>8}{'q/s 1/call':>12}{'x faiss':>8}"
         f"{'q/s batch':>11}{'x faiss':>8}{'build s':>9}{'RSS MB':>8}",
         f"{ref.name:<14}{ref_knob!s:>6}{ref_rec:>8.3f}{np.median(ref_one or [np.nan]):>12.1f}"

@@ -19,9 +19,10 @@ class VectorIndexConfig:
     default of 40: the build takes about twice as long and the better graph reaches a
     recall with a smaller search ``ef``; at 100k x 512 clustered, recall@10 0.975 at
     ef 16 against 0.964 at ef 32 with 40), ``storage`` ``flat`` (float
-    vectors, the structure of FAISS HNSW32) or ``sq8`` (8-bit codes walked, float
-    vectors re-rank ``k * k_expansion`` candidates; on the 2-core bench machine
-    decoding cost more than the memory it saved, so it is not the default).
+    vectors, the structure of FAISS HNSW32), ``sq8`` or ``fp16`` (8-bit or half-precision
+    codes walked, float vectors re-rank ``k * k_expansion`` candidates; the walk reads a
+    quarter or half of the bytes, which pays where the vectors outgrow the caches;
+    ``bench/index.py --variants sq8,fp16`` measures them against ``flat``).
     ``ef`` None uses the efSearch calibrated at build for ``target_recall``
     (recall@10 on held-out stored vectors); set it to trade recall for speed.
     Filters keeping at most ``exact_max`` rows are answered exactly.

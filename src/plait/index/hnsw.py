@@ -35,7 +35,7 @@ from plait.io.store import local_file, location, write_file
 from plait.vectors import l2_normalise
 
 MODALITY_CODES = {"image": 0, "text": 1, "audio": 2, "video": 3}
-STORAGES = ("sq8", "flat")
+STORAGES = ("sq8", "fp16", "flat")
 FORMAT = 1
 
 
@@ -166,7 +166,10 @@ def new_index(dim: int, m: int, ef_construction: int, storage: str) -> Any:
         idx = faiss.IndexHNSWFlat(dim, m, ip)
         idx.hnsw.efConstruction = ef_construction
         return idx
-    base = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, m, ip)
+    # the graph walks 8-bit (a quarter of the float bytes) or half-precision codes (half);
+    # the float vectors beside them re-rank the candidates and serve exact scans
+    qtype = faiss.ScalarQuantizer.QT_8bit if storage == "sq8" else faiss.ScalarQuantizer.QT_fp16
+    base = faiss.IndexHNSWSQ(dim, qtype, m, ip)
     base.hnsw.efConstruction = ef_construction
     return faiss.IndexRefineFlat(base)
 

@@ -37,6 +37,7 @@ class Snapshot:
     parent: list[str | None]
     rows: Any = None  # the whole table (pyarrow) when it is small, else None
     _allowed: OrderedDict[str, set[str]] = field(default_factory=OrderedDict)
+    _samples: OrderedDict[str, schema.Sample] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def info(self, sample_id: str) -> tuple[str, str | None]:
@@ -44,13 +45,30 @@ class Snapshot:
         return ("", None) if i is None else (self.kind[i], self.parent[i])
 
     def fetch(self, ids: list[str]) -> dict[str, schema.Sample]:
-        """Full rows of ``ids`` (those present), by random access."""
-        found = [(sid, self.pos[sid]) for sid in dict.fromkeys(ids) if sid in self.pos]
-        if not found:
-            return {}
-        positions = sorted(p for _, p in found)
-        tbl = self.rows.take(positions) if self.rows is not None else self.ds.take(positions)
-        return {r["id"]: schema.Sample.from_row(r) for r in tbl.to_pylist()}
+        """Full rows of ``ids`` (those present), by random access; the last
+        ``SAMPLES_KEPT`` rows fetched are kept (a take costs ~50 us per column, and a
+        server returns the same popular hits again and again). The Samples are shared
+        between callers: read them, do not change them."""
+        out: dict[str, schema.Sample] = {}
+        todo: list[int] = []
+        with self._lock:
+            for sid in dict.fromkeys(ids):
+                got = self._samples.get(sid)
+                if got is not None:
+                    self._samples.move_to_end(sid)
+                    out[sid] = got
+                elif sid in self.pos:
+                    todo.append(self.pos[sid])
+        if todo:
+            todo.sort()
+            tbl = self.rows.take(todo) if self.rows is not None else self.ds.take(todo)
+            fresh = {r["id"]: schema.Sample.from_row(r) for r in tbl.to_pylist()}
+            out.update(fresh)
+            with self._lock:
+                self._samples.update(fresh)
+                while len(self._samples) > SAMPLES_KEPT:
+                    self._samples.popitem(last=False)
+        return out
 
     def allowed(self, where: str, max_cached: int = 32) -> set[str]:
         """Ids matching a SQL filter; the last ``max_cached`` filters are kept (an eval
@@ -98,6 +116,7 @@ class SampleLookup:
 
 
 ROWS_IN_MEMORY_BYTES = 64 << 20  # samples files up to this size are held whole
+SAMPLES_KEPT = 4096  # fetched rows a snapshot keeps as Samples
 
 
 def _snapshot(ds: Any, rows_budget: int | None = None) -> Snapshot:

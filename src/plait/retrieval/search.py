@@ -72,6 +72,8 @@ class Searcher:
     ) -> None:
         self.corpus = corpus
         self._wrap = wrap_encoder  # e.g. the server's batching of concurrent queries
+        self._resolved: dict[tuple[Any, ...], tuple[float, tuple[str, str]]] = {}
+        self._counts: dict[tuple[str, int], int] = {}
         self.reranker = reranker
         self.config = config
         self.rerank_depth = rerank_depth
@@ -110,9 +112,27 @@ class Searcher:
         return got[1]
 
     def resolve(self, query: Query) -> tuple[str, str]:
+        """The embeddings table and encoder spec for the query (remembered for
+        ``refresh_s``: listing the tables costs a directory read, on object storage a
+        request)."""
         if self._given is not None and not query.encoder:
             query = replace(query, encoder=self._given.name)
-        return choose_table(self.corpus, query, spec_of=self._spec)
+        key = (query.encoder, bool(query.text), query.image is not None)
+        now = time.monotonic()
+        got = self._resolved.get(key)
+        if got is None or now - got[0] >= self._lookup.refresh_s:
+            got = (now, choose_table(self.corpus, query, spec_of=self._spec))
+            self._resolved[key] = got
+        return got[1]
+
+    def _rows_in(self, ds: Any) -> int:
+        """Rows of an embeddings table, counted once per version."""
+        key = (str(ds.uri), int(ds.version))
+        if key not in self._counts:
+            if len(self._counts) > 64:
+                self._counts.clear()
+            self._counts[key] = ds.count_rows()
+        return self._counts[key]
 
     def _spec(self, corpus: Corpus, name: str) -> str:
         if name not in self._specs:
@@ -176,7 +196,7 @@ class Searcher:
         allowed: set[str] | None,
         snap: Snapshot,
     ) -> list[_Ranked]:
-        total = ds.count_rows()
+        total = self._rows_in(ds)
         fetch = min(total, max(4 * depth, 40))
         while True:
             rows, exhausted = (
