@@ -349,13 +349,13 @@ def measure_server(
         stop_server(proc)
 
 
-def report(label: str, runs: dict[str, dict[str, Phase]], ref: dict[str, float]) -> None:
+def report(runs: dict[str, dict[str, Phase]], ref: dict[str, float]) -> None:
     labels = list(runs)
     for phase in runs[labels[-1]]:
         print(f"\n[{phase}] {'every kind in turn' if phase == 'mix' else 'only ' + phase}")
         head = f"{'kind':<12}"
         for lb in labels:
-            head += f"{lb + ' q/s':>12}{'p50':>8}{'p95':>8}{'err':>5}"
+            head += f"{lb + ' q/s':>20}{'p50':>8}{'p95':>8}{'err':>5}"
         if len(labels) == 2:
             head += f"{'x q/s':>7}"
         print(head + f"{'ref p50':>9}")
@@ -368,7 +368,7 @@ def report(label: str, runs: dict[str, dict[str, Phase]], ref: dict[str, float])
                 if not xs and not errs.get(kind):
                     break
                 rates.append(len(xs) / wall)
-                row += f"{len(xs) / wall:>12.1f}{pct(xs, 0.5):>8.0f}{pct(xs, 0.95):>8.0f}"
+                row += f"{len(xs) / wall:>20.1f}{pct(xs, 0.5):>8.0f}{pct(xs, 0.95):>8.0f}"
                 row += f"{len(errs.get(kind, [])):>5}"
             else:
                 if len(rates) == 2:
@@ -425,7 +425,7 @@ def main() -> None:
         f"\nplait serve: {n:,} samples, {args.clients} clients, {args.seconds:.0f} s per phase; "
         "latencies in ms; ref = median in-process latency, one query at a time, no HTTP"
     )
-    report("", runs, ref)
+    report(runs, ref)
     load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"machine: {os.cpu_count()} CPUs, 1-min load average {load1:.1f} at the end")
 
