@@ -9,7 +9,7 @@ client cycles through every kind) and, for each kind in ``--phases``, a phase in
 which every client sends only that kind. As a reference measured in the same
 run, each query kind is also timed in-process with no HTTP and no concurrency.
 
-    python bench/serve.py --samples 10000 --clients 50 --seconds 30 --baseline main --workers 2
+    python bench/serve.py --samples 10000 --clients 50 --seconds 30 --baseline main --workers 1,2
 """
 
 from __future__ import annotations
@@ -273,7 +273,10 @@ def pct(xs: list[float], p: float) -> float:
 
 
 def baseline_tree(ref: str) -> Path:
-    """A ``git worktree`` of ``ref`` beside this checkout (made once, reused)."""
+    """A ``git worktree`` of ``ref`` beside this checkout (made once, reused), or ``ref``
+    itself when it is a checkout already (a folder holding ``src/plait``)."""
+    if (Path(ref) / "src" / "plait").is_dir():
+        return Path(ref)
     repo = Path(__file__).resolve().parents[1]
     sha = subprocess.run(
         ["git", "-C", str(repo), "rev-parse", "--short", ref], capture_output=True, text=True
@@ -356,8 +359,7 @@ def report(runs: dict[str, dict[str, Phase]], ref: dict[str, float]) -> None:
         head = f"{'kind':<12}"
         for lb in labels:
             head += f"{lb + ' q/s':>20}{'p50':>8}{'p95':>8}{'err':>5}"
-        if len(labels) == 2:
-            head += f"{'x q/s':>7}"
+        head += "".join(f"{'x' + str(i):>7}" for i in range(1, len(labels)))
         print(head + f"{'ref p50':>9}")
         for kind in KINDS:
             row = f"{kind:<12}"
@@ -371,8 +373,8 @@ def report(runs: dict[str, dict[str, Phase]], ref: dict[str, float]) -> None:
                 row += f"{len(xs) / wall:>20.1f}{pct(xs, 0.5):>8.0f}{pct(xs, 0.95):>8.0f}"
                 row += f"{len(errs.get(kind, [])):>5}"
             else:
-                if len(rates) == 2:
-                    row += f"{rates[1] / rates[0] if rates[0] else float('inf'):>7.2f}"
+                for rate in rates[1:]:  # each later server over the first
+                    row += f"{rate / rates[0] if rates[0] else float('inf'):>7.2f}"
                 r = ref.get(kind)
                 print(row + (f"{r:>9.1f}" if r else f"{'':>9}"))
         for lb in labels:
@@ -392,7 +394,9 @@ def main() -> None:
     )
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--baseline", default=None, help="git ref of the 'before' server")
-    ap.add_argument("--workers", type=int, default=1, help="worker processes of 'after'")
+    ap.add_argument(
+        "--workers", default="1", help="worker processes of 'after' (a list: one run each)"
+    )
     ap.add_argument(
         "--phases", default="text,image", help="kinds also run alone, each for --seconds"
     )
@@ -419,11 +423,14 @@ def main() -> None:
     runs: dict[str, dict[str, Phase]] = {}
     if args.baseline:
         tree = baseline_tree(args.baseline)
-        runs[f"before({args.baseline})"] = measure_server(tree / "src", args, 1, ids, media, image)
-    runs[f"after(w={args.workers})"] = measure_server(here, args, args.workers, ids, media, image)
+        label = Path(args.baseline).name if "/" in args.baseline else args.baseline
+        runs[f"before({label})"] = measure_server(tree / "src", args, 1, ids, media, image)
+    for w in (int(x) for x in str(args.workers).split(",")):
+        runs[f"after(w={w})"] = measure_server(here, args, w, ids, media, image)
     print(
         f"\nplait serve: {n:,} samples, {args.clients} clients, {args.seconds:.0f} s per phase; "
-        "latencies in ms; ref = median in-process latency, one query at a time, no HTTP"
+        "latencies in ms; xN = q/s of the N-th server over the first; ref = median in-process "
+        "latency, one query at a time, no HTTP"
     )
     report(runs, ref)
     load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")

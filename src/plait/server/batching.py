@@ -3,19 +3,22 @@
 Each request thread used to run its own one-item forward pass: fifty clients made
 fifty forwards of batch size one, each paying the model's fixed cost per call (a
 MiniLM forward of 32 short texts costs about twice one of a single text). A
-:class:`MicroBatcher` runs one worker thread per encoder and modality: a request
-hands over its item and waits; the worker takes what is queued (up to
-``max_batch``, waiting at most ``max_wait_s`` for more after the first), runs one
-forward and hands each request its row. Under load the queue fills while a batch
-runs, so batches form without waiting; alone, a request waits ``max_wait_s`` at most.
+:class:`MicroBatcher` runs worker threads per encoder and modality (one per core, up
+to four; a forward runs on one torch thread): a request hands over its item and
+waits; a worker takes what is queued (up to ``max_batch``, waiting at most
+``max_wait_s`` for more after the first), runs one forward and hands each request
+its row. Under load the queue fills while a batch runs, so batches form without
+waiting; alone, a request waits ``max_wait_s`` at most.
 
 :class:`BatchingEncoder` puts one batcher in front of each of an encoder's
-``encode_text`` and ``encode_images`` and keeps recent text vectors (a repeated
-query text is not encoded again).
+``encode_text`` and ``encode_images`` (an image is prepared in its request's thread;
+only forwards are batched) and keeps recent text vectors (a repeated query text is
+not encoded again).
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -40,10 +43,12 @@ class MicroBatcher(Generic[T]):
         max_batch: int = 32,
         max_wait_s: float = 0.002,
         name: str = "plait-batch",
+        threads: int = 1,
     ) -> None:
         self.fn, self.max_batch, self.max_wait_s, self.name = fn, max_batch, max_wait_s, name
+        self.threads = max(1, threads)  # workers taking batches (a forward uses one core)
         self._q: queue.SimpleQueue[tuple[T, Future[Any]] | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._started = False
         self._lock = threading.Lock()
         self.batches = 0  # forwards run
         self.items = 0  # items they held
@@ -51,15 +56,18 @@ class MicroBatcher(Generic[T]):
     def submit(self, item: T) -> Any:
         fut: Future[Any] = Future()
         self._q.put((item, fut))
-        if self._thread is None:
+        if not self._started:
             with self._lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
-                    self._thread.start()
+                if not self._started:
+                    for i in range(self.threads):
+                        name = f"{self.name}-{i}"
+                        threading.Thread(target=self._loop, name=name, daemon=True).start()
+                    self._started = True
         return fut.result()
 
     def close(self) -> None:
-        self._q.put(None)
+        for _ in range(self.threads):
+            self._q.put(None)
 
     def _take(self) -> list[tuple[T, Future[Any]]] | None:
         first = self._q.get()
@@ -122,14 +130,25 @@ class BatchingEncoder:
         self.name: str = encoder.name
         self.dim: int = encoder.dim
         self.modalities: frozenset[str] = encoder.modalities
+        threads = max(1, min(4, os.cpu_count() or 1))
         self._text = MicroBatcher(
-            encoder.encode_text, max_batch=max_batch, max_wait_s=max_wait_s, name="plait-text"
+            encoder.encode_text,
+            max_batch=max_batch,
+            max_wait_s=max_wait_s,
+            name="plait-text",
+            threads=threads,
         )
+        # An image is prepared (resized, normalised) in its request's thread, in parallel;
+        # only the forward pass is batched.
+        prepare = getattr(encoder, "prepare_image", None)
+        forward = getattr(encoder, "encode_prepared", None)
+        self._prepare = prepare if prepare is not None and forward is not None else None
         self._image = MicroBatcher(
-            encoder.encode_images,
+            (lambda pixels: forward(np.stack(pixels))) if self._prepare else encoder.encode_images,
             max_batch=max(1, max_batch // 4),
             max_wait_s=max_wait_s,
             name="plait-image",
+            threads=threads,
         )
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cap = text_cache
@@ -154,7 +173,8 @@ class BatchingEncoder:
     def encode_images(self, images: Sequence[Any]) -> np.ndarray:
         if len(images) != 1:
             return self.encoder.encode_images(list(images))
-        return np.asarray(self._image.submit(images[0]), np.float32)[None]
+        item = self._prepare(images[0]) if self._prepare is not None else images[0]
+        return np.asarray(self._image.submit(item), np.float32)[None]
 
     def close(self) -> None:
         self._text.close()
