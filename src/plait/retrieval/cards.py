@@ -7,11 +7,13 @@ the CLI all use it, so nothing here needs the ``serve`` extra.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from plait.av.timing import time_range
 from plait.io.corpus import Corpus, sql_in, sql_str
 from plait.langs import lang_where, sample_langs
-from plait.schema import Sample
+from plait.schema import AUDIO, CLIP, VIDEO, Sample, image_slots
 from plait.views import nearest_text
 
 if TYPE_CHECKING:
@@ -56,11 +58,13 @@ def in_ranges(stats: dict[str, Any], ranges: dict[str, tuple[float | None, float
 
 
 def summary(sample: Sample, slot: int | None = None) -> dict[str, Any]:
-    """What a result card shows: the caption nearest the matched slot, one image."""
+    """What a result card shows: the caption nearest the matched slot, one image (a clip's
+    keyframe; a video's or a sound's own file is no image), and a timed sample's range."""
     image = None
-    if slot is not None and 0 <= slot < len(sample.images) and sample.images[slot]:
+    pictures = image_slots(sample.kind)
+    if pictures and slot is not None and 0 <= slot < len(sample.images) and sample.images[slot]:
         image = sample.images[slot]
-    image = image or next((m for m in sample.images if m), None)
+    image = image or next(iter(sample.image_ids), None)
     if slot is not None and 0 <= slot < len(sample.texts) and sample.texts[slot]:
         caption = sample.texts[slot] or ""
     elif slot is not None and 0 <= slot < len(sample.images):
@@ -78,7 +82,26 @@ def summary(sample: Sample, slot: int | None = None) -> dict[str, Any]:
         "n_slots": len(sample.texts),
         "parent": sample.parent,
         "position": sample.position,
+        "time": list(rng) if (rng := time_range(sample)) else None,
     }
+
+
+def play_info(corpus: Corpus, samples: Iterable[Sample]) -> dict[str, dict[str, Any]]:
+    """What a player needs for each clip, video or sound: the media to load (a clip's is
+    its parent video's file), whether it is video or sound, and the span to play."""
+    samples = [s for s in samples if s.kind in (CLIP, VIDEO, AUDIO)]
+    parents = load_samples(
+        corpus, sorted({s.parent for s in samples if s.kind == CLIP and s.parent})
+    )
+    out: dict[str, dict[str, Any]] = {}
+    for s in samples:
+        owner = parents.get(s.parent or "") if s.kind == CLIP else s
+        rng = time_range(s)
+        if owner is None or not owner.media_ids or rng is None:
+            continue
+        kind = "audio" if owner.kind == AUDIO else "video"
+        out[s.id] = {"media": owner.media_ids[0], "kind": kind, "start": rng[0], "end": rng[1]}
+    return out
 
 
 def pages(corpus: Corpus, document_id: str, limit: int = 1000) -> list[dict[str, Any]]:

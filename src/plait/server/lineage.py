@@ -17,9 +17,10 @@ import time
 from typing import Any
 
 from plait import schema
+from plait.av.timing import slot_times
 from plait.io.corpus import Corpus, sql_in, sql_str
 from plait.langs import slot_langs
-from plait.retrieval.cards import pages
+from plait.retrieval.cards import pages, play_info
 
 _SAMPLE_COLS = schema.SAMPLES.names
 
@@ -133,15 +134,22 @@ def sample_detail(
     )
     langs = slot_langs(sample.texts, sample.langs, sample.stats)  # tag, else detected
     slots = []
+    times = slot_times(sample)
     for i, (text, mid) in enumerate(zip(sample.texts, sample.images)):
+        span = times[i]
+        when = list(span) if span is not None else None
         if mid is None:
-            slots.append({"index": i, "type": "text", "text": text, "lang": langs[i]})
+            slots.append({"index": i, "type": "text", "text": text, "lang": langs[i], "time": when})
         else:
             m = media.get(mid, {})
+            kind = "image"
+            if not schema.image_slots(sample.kind):  # the video's or the sound's own file
+                kind = "audio" if str(m.get("mime") or "").startswith("audio/") else "video"
             slots.append(
                 {
                     "index": i,
-                    "type": "image",
+                    "type": kind,
+                    "time": when,
                     "media_id": mid,
                     "mime": m.get("mime"),
                     "width": m.get("width"),
@@ -160,6 +168,7 @@ def sample_detail(
         "position": sample.position,
         "pages": pages(corpus, sample.id) if sample.kind == schema.DOCUMENT else [],
         "lineage": [e.__dict__ for e in lineage.events],
+        "play": play_info(corpus, [sample]).get(sample.id),
         "versions": lineage.versions,  # what runs replaced (a mapper's change), oldest first
     }
 

@@ -98,6 +98,16 @@ class SearchRequest(BaseModel):
     max_score: float | None = None
 
 
+class Play(BaseModel):
+    """What a player loads for a clip, video or sound: a media id (a clip's is its parent
+    video's file, served with byte ranges) and the span to play, in seconds."""
+
+    media: str
+    kind: Literal["video", "audio"]
+    start: float
+    end: float
+
+
 class SampleSummary(BaseModel):
     id: str
     kind: str
@@ -109,6 +119,8 @@ class SampleSummary(BaseModel):
     n_slots: int = 0
     parent: str | None = Field(None, description="The document of a page.")
     position: int | None = Field(None, description="A page's number in its document (from 0).")
+    time: list[float] | None = Field(None, description="A clip's or sound's span (seconds).")
+    play: Play | None = None
 
 
 class Hit(BaseModel):
@@ -122,6 +134,10 @@ class Hit(BaseModel):
         default_factory=list, description="A rolled-up document's matching pages, best first."
     )
     page: SampleSummary | None = Field(None, description="The best matching page of a document.")
+    time: list[float] | None = Field(
+        None,
+        description="Where the match is in the file: the matched line's span, else the clip's.",
+    )
 
 
 class SearchResponse(BaseModel):
@@ -140,13 +156,14 @@ class SamplePage(BaseModel):
 
 class Slot(BaseModel):
     index: int
-    type: Literal["text", "image"]
+    type: Literal["text", "image", "video", "audio"]
     text: str | None = None
     lang: str | None = None
     media_id: str | None = None
     mime: str | None = None
     width: int | None = None
     height: int | None = None
+    time: list[float] | None = Field(None, description="A keyframe's instant, a line's span.")
 
 
 class Run(BaseModel):
@@ -184,6 +201,7 @@ class SampleDetail(BaseModel):
         default_factory=list, description="A document's pages in order, with text and image."
     )
     lineage: list[LineageEvent]
+    play: Play | None = Field(None, description="A clip's, video's or sound's player source.")
     versions: list[dict[str, Any]] = Field(
         default_factory=list,
         description="Earlier versions runs replaced (a mapper's change), oldest first: "

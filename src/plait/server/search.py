@@ -12,7 +12,7 @@ from plait.errors import ConfigError
 from plait.io.corpus import Corpus
 from plait.io.where import to_sql
 from plait.retrieval import Hit, Query, search
-from plait.retrieval.cards import build_where, in_ranges, load_samples, summary
+from plait.retrieval.cards import build_where, in_ranges, load_samples, play_info, summary
 from plait.server.models import SearchRequest
 
 _QUERY_FIELDS = (
@@ -71,6 +71,8 @@ def run_search(
     missing = [h.sample_id for h in hits if h.sample is None]
     missing += [h.pages[0] for h in hits if h.pages]  # a document's card shows its best page
     loaded = load_samples(corpus, list(dict.fromkeys(missing))) if missing else {}
+    shown = [h.sample if h.sample is not None else loaded.get(h.sample_id) for h in hits]
+    play = play_info(corpus, [s for s in shown if s is not None])
     out = []
     for h in hits:
         sample = h.sample if h.sample is not None else loaded.get(h.sample_id)
@@ -83,7 +85,10 @@ def run_search(
                 "parts": {k: float(v) for k, v in (h.parts or {}).items()},
                 "slot": h.slot,
                 "kind": h.kind,
-                "sample": summary(sample, h.slot) if sample is not None else None,
+                "sample": {**summary(sample, h.slot), "play": play.get(sample.id)}
+                if sample is not None
+                else None,
+                "time": list(h.time) if h.time else None,
                 "pages": h.pages,
                 "page": summary(loaded[h.pages[0]]) if h.pages and h.pages[0] in loaded else None,
             }

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from plait.export.select import checked_count
 from plait.io.where import to_sql
-from plait.retrieval.cards import build_where, summary
+from plait.retrieval.cards import build_where, play_info, summary
 from plait.schema import Sample
 from plait.server import models
 from plait.server.lineage import sample_detail
@@ -51,7 +51,9 @@ def list_samples(
     total = checked_count(corpus, "samples", clause)
     ds = corpus.dataset("samples")
     rows = [] if ds is None else ds.to_table(filter=clause, offset=offset, limit=limit).to_pylist()
-    items = [summary(Sample.from_row(r)) for r in rows]
+    shown = [Sample.from_row(r) for r in rows]
+    play = play_info(corpus, shown)
+    items = [{**summary(s), "play": play.get(s.id)} for s in shown]
     return {"items": items, "total": total, "offset": offset, "limit": limit}
 
 

@@ -1,6 +1,8 @@
-// A result card: one image, the caption nearest the match, score parts, a few tags.
+// A result card: one image, the caption nearest the match, score parts, a few tags; a
+// clip or a sound also says where in its file the match is.
 import { mediaUrl, sampleHref } from "./api.js";
 import { fmt, h } from "./dom.js";
+import { span } from "./player.js";
 
 const MAX_LANG_TAGS = 3; // more than this reads as a count ("70 languages")
 
@@ -20,7 +22,10 @@ export function card(s, onMoreLike) {
   const shown = page || s;
   const img = shown.image
     ? h("img", { src: mediaUrl(shown.image, 256), alt: shown.caption || s.id, loading: "lazy" })
-    : h("div", { class: "noimg" }, s.kind);
+    : h("div", { class: "noimg" }, s.kind === "audio" ? "♪ sound" : s.kind);
+  // a clip or sound: where in the file (the matched line's span, else its own range)
+  const when = (s.hit && s.hit.time) || s.time;
+  const timed = when ? h("p", { class: "when" }, s.kind === "clip" ? "▶ " : "", span(when)) : null;
   const parts = s.hit
     ? h("div", { class: "parts", title: "score parts" }, `score ${fmt(s.hit.score)}`,
         ...Object.entries(s.hit.parts).filter(([k]) => !k.endsWith("_rank")).map(([k, v]) => ` · ${k} ${fmt(v)}`))
@@ -35,6 +40,7 @@ export function card(s, onMoreLike) {
     h("div", { class: "body" },
       page && s.caption ? h("p", { class: "doc-title" }, s.caption) : null,
       matched,
+      timed,
       h("p", { class: "caption", title: caption }, caption || h("span", { class: "muted" }, "(no text)")),
       parts,
       h("div", { class: "tags" }, h("span", { class: "tag" }, s.kind), h("span", { class: "tag" }, s.dataset),
