@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from plait.answer.context import fit, select
-from plait.answer.parse import is_abstention, parse, short_answer
+from plait.answer.parse import is_abstention, parse
 from plait.answer.types import Answer, Candidate
+from plait.generators.spans import short_answer
 
 
 def cands() -> list[Candidate]:
