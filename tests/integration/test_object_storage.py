@@ -125,3 +125,12 @@ def test_every_command_on_object_storage(s3_server, shared_data: Path, tmp_path:
     )
     assert info["samples_by_kind"] == remote["info"]["samples_by_kind"]
     assert np.isfinite(remote["hits"][0][1])
+
+
+def test_a_bucket_that_is_not_there_is_a_clear_error(s3_server) -> None:
+    from plait.errors import CorpusError
+
+    with pytest.raises(CorpusError, match="cannot reach s3://plait-no-such-bucket/c"):
+        Corpus.init("s3://plait-no-such-bucket/c")
+    with pytest.raises(CorpusError, match="not a plait corpus"):
+        Corpus.open(s3_server() + "/empty")

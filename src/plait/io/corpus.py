@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -89,7 +90,8 @@ class Corpus:
         p = store.location(path)
         marker = p / MARKER
         if isinstance(p, ObjectPath):
-            return cls._init_remote(p)
+            with _reaching(p):
+                return cls._init_remote(p)
         if marker.is_file():
             return cls.open(p)
         if p.exists() and not p.is_dir():
@@ -126,6 +128,13 @@ class Corpus:
     @classmethod
     def open(cls, path: str | Path | ObjectPath) -> Corpus:
         p = store.location(path)
+        if isinstance(p, ObjectPath):
+            with _reaching(p):
+                return cls._open(p)
+        return cls._open(p)
+
+    @classmethod
+    def _open(cls, p: Path | ObjectPath) -> Corpus:
         if p.exists() and not p.is_dir():
             raise CorpusNotFoundError(f"{p} is a file, not a plait corpus")
         if not (p / MARKER).is_file():
@@ -423,6 +432,19 @@ class Corpus:
 
     def __repr__(self) -> str:
         return f"Corpus({str(self.path)!r})"
+
+
+@contextmanager
+def _reaching(p: ObjectPath) -> Iterator[None]:
+    """An object store that cannot be reached, or a bucket that is not there, is a
+    CorpusError saying so (not a traceback from the storage library)."""
+    try:
+        yield
+    except OSError as exc:
+        raise CorpusError(
+            f"cannot reach {p}: {exc} (is the bucket there, and are the endpoint and "
+            "credentials right? see `plait -o` and the AWS_* variables)"
+        ) from exc
 
 
 def _ours(name: str) -> bool:
