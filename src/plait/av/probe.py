@@ -203,6 +203,6 @@ def _duration(container: Any, video: Any, audio: Any) -> float:
     for stream in (video, audio):
         if stream is not None and stream.duration and stream.time_base:
             return float(stream.duration * stream.time_base)
-    if container.duration:
-        return container.duration / 1_000_000
+    if container.duration:  # counted from the container's clock, which may not start at 0
+        return max(0.0, (container.duration - (container.start_time or 0)) / 1_000_000)
     return 0.0

@@ -37,6 +37,7 @@ class ShotSplitter:
         threshold: float | None = None,
         min_clip_s: float = 0.5,
         max_clip_s: float = 20.0,
+        every: int = 1,
     ) -> None:
         if detector not in DETECTORS:
             raise ConfigError(f"detector must be one of {', '.join(DETECTORS)}, not {detector!r}")
@@ -45,17 +46,31 @@ class ShotSplitter:
         self.fps = fps if fps and fps > 0 else 25.0
         self.min_clip_s, self.max_clip_s = min_clip_s, max_clip_s
         self._det = _detector(detector, threshold, self.fps, min_clip_s)
+        self.every = max(1, int(every))
         self._n = 0
         self._last = 0.0  # time of the last boundary (the current clip's start)
+        self._fed: Any = None  # the last frame the detector saw
+        self._between: list[tuple[float, Any]] = []  # frames decoded since, not shown to it
 
     def push(self, time: float, frame: Any) -> list[Boundary]:
-        """Feed the next frame (BGR uint8, any small size) shown at ``time`` seconds."""
+        """Feed the next frame (BGR uint8, any small size) shown at ``time`` seconds.
+
+        With ``every`` > 1 the detector sees every ``every``-th frame (its per-frame
+        cost is Python's, not the pixels'); a cut it finds is moved back to the first
+        frame in between that looks more like the new shot than the old one, so cuts
+        stay frame-exact."""
         out: list[Boundary] = []
-        if self._det is not None:
+        if self._det is not None and self._n % self.every:
+            self._between.append((time, frame))
+        elif self._det is not None:
             from scenedetect.common import FrameTimecode
 
             for tc in self._det.process_frame(FrameTimecode(self._n, self.fps), frame):
-                self._cut(float(tc.seconds), out)
+                at = float(tc.seconds)
+                if abs(at - self._n / self.fps) < 0.5 / self.fps:  # reported at this frame
+                    at = self._refine(at, frame)
+                self._cut(at, out)
+            self._fed, self._between = frame, []
         self._n += 1
         while time - self._last >= self.max_clip_s:
             self._last += self.max_clip_s
@@ -72,10 +87,24 @@ class ShotSplitter:
                 self._cut(float(tc.seconds), out)
         return out
 
+    def _refine(self, at: float, frame: Any) -> float:
+        if self._fed is None:
+            return at
+        for t, between in self._between:
+            if _distance(between, frame) < _distance(between, self._fed):
+                return t
+        return at
+
     def _cut(self, t: float, out: list[Boundary]) -> None:
         if t - self._last >= self.min_clip_s:
             self._last = t
             out.append(Boundary(round(t, 3), "cut"))
+
+
+def _distance(a: Any, b: Any) -> float:
+    import numpy as np
+
+    return float(np.abs(a.astype(np.int16) - b).mean())
 
 
 def _detector(name: str, threshold: float | None, fps: float, min_clip_s: float) -> Any:

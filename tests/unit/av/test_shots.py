@@ -33,3 +33,16 @@ def test_boundary_scores_match_each_known_cut_once() -> None:
     assert s["matched"] == 1 and s["precision"] == pytest.approx(1 / 3)
     assert s["recall"] == pytest.approx(1 / 3)
     assert boundary_scores([], [])["f1"] == 1.0
+
+
+def test_a_cut_between_sampled_frames_is_moved_back_to_its_frame() -> None:
+    # The detector sees every 2nd frame; the cut falls on an odd frame (7) and must be
+    # reported there, not at frame 8 where the detector first sees the new shot.
+    s = ShotSplitter(10.0, detector="content", min_clip_s=0.2, max_clip_s=100.0, every=2)
+    a = np.full((36, 64, 3), (200, 40, 40), np.uint8)
+    b = np.full((36, 64, 3), (30, 200, 90), np.uint8)
+    got = []
+    for i in range(16):
+        got += s.push(i / 10, a if i < 7 else b)
+    got += s.finish()
+    assert [(round(x.time, 2), x.kind) for x in got] == [(0.7, "cut")]
