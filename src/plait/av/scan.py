@@ -111,7 +111,7 @@ class _Small:
             hh, ww = (min(a.shape[i] for a in (y, u, v)) for i in (0, 1))
             yuv = np.dstack((y[:hh, :ww], u[:hh, :ww], v[:hh, :ww]))
             return self.cv2.cvtColor(yuv, self.cv2.COLOR_YUV2BGR)
-        return frame.to_ndarray(  # type: ignore[no-any-return]  # PyAV is untyped
+        return frame.to_ndarray(
             width=self.width, height=self.height, format="bgr24", interpolation="POINT"
         )
 
