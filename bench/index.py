@@ -240,6 +240,11 @@ def run_set(name: str, vecs: np.ndarray, queries: np.ndarray, args: Any, work: P
     ref = faiss_hnsw(vecs, args.m, args.ef_construction, threads, efs)
     ref_knob = matched_knob(ref, queries, truth, args.target, exact_qps)
     ref.set_knob(ref_knob if ref_knob is not None else efs[-1])
+    filters = [Filtered(f, vecs, queries, args.target, seed=7) for f in args.filters]
+    for fl in filters:
+        fl.run(ref, "ref")
+    if filters:
+        ref.set_knob(ref_knob if ref_knob is not None else efs[-1])
 
     builders: list[tuple[str, Callable[[], Method]]] = [
         ("plait", lambda: plait_index(ds, base_cfg, threads, efs)),
@@ -289,6 +294,8 @@ def run_set(name: str, vecs: np.ndarray, queries: np.ndarray, args: Any, work: P
             )
         if m.name == "plait":
             row["e2e"] = end_to_end(corpus, queries, truth, dim)
+        for fl in filters:
+            fl.run(m, m.name)
         m.free()
         results.append(row)
 
@@ -338,9 +345,71 @@ def run_set(name: str, vecs: np.ndarray, queries: np.ndarray, args: Any, work: P
                 f"plait Searcher.search end to end (defaults): recall@{K} {rec:.3f}, "
                 f"{qps:.1f} q/s ({qps / ro:.2f} x faiss one per call)"
             )
+    for fl in filters:
+        lines += fl.table(ref.name)
     print("\n" + "\n".join(lines), flush=True)
     ref.free()
     return lines
+
+
+class Filtered:
+    """Search restricted to a random ``share`` of the rows (what a ``where`` filter does):
+    each method's smallest knob reaching the recall target against the exact top-k of the
+    allowed rows, timed one query per call. Methods without a filter are left out."""
+
+    def __init__(
+        self, share: float, vecs: np.ndarray, queries: np.ndarray, target: float, seed: int
+    ) -> None:
+        self.share, self.queries, self.target = share, queries, target
+        self.mask = np.random.default_rng(seed).random(len(vecs)) < share
+        rows = np.flatnonzero(self.mask)
+        sub, _ = exact_topk(vecs[rows], queries, K)
+        self.truth = rows[sub]
+        sub_vecs = np.ascontiguousarray(vecs[rows])
+
+        def scan(q: np.ndarray) -> list[int]:
+            s = sub_vecs @ q
+            top = np.argpartition(-s, K)[:K]
+            return rows[top[np.argsort(-s[top])]].tolist()
+
+        self.scan_qps = per_call(scan, queries[:50])[1]
+        self.results: dict[str, tuple[Any, float, float] | None] = {}
+
+    def run(self, m: Method, label: str) -> None:
+        if m.make_filter is None or m.one_filtered is None:
+            return
+        flt = m.make_filter(self.mask)
+        one = m.one_filtered
+        probe = Method(
+            f"{m.name}|{self.share:g}", m.knobs, m.set_knob, lambda q: one(q, flt), m.batch
+        )
+        knob = matched_knob(probe, self.queries, self.truth, self.target, 0.0)
+        if knob is None:
+            self.results[label] = None
+            return
+        m.set_knob(knob)
+        rec = next(r[1] for r in probe.rows if r[0] == knob)
+        self.results[label] = (knob, rec, per_call(probe.one, self.queries)[1])
+
+    def table(self, ref_name: str) -> list[str]:
+        ref = self.results.get("ref")
+        out = [
+            "",
+            f"filtered: {self.share:.0%} of the rows allowed (a random id set), smallest knob "
+            f"with recall@{K} >= {self.target} against the allowed rows' exact top {K}",
+            f"{'method':<14}{'knob':>6}{'recall':>8}{'q/s 1/call':>12}{'x faiss':>8}",
+        ]
+        for label, got in self.results.items():
+            name = ref_name if label == "ref" else label
+            if got is None:
+                out.append(f"{name:<14} never reaches {self.target}")
+                continue
+            knob, rec, qps = got
+            ratio = qps / ref[2] if ref else float("nan")
+            out.append(f"{name:<14}{knob!s:>6}{rec:>8.3f}{qps:>12.1f}{ratio:>8.2f}")
+        ratio = self.scan_qps / ref[2] if ref else float("nan")
+        out.append(f"{'scan of them':<14}{'-':>6}{1.0:>8.3f}{self.scan_qps:>12.1f}{ratio:>8.2f}")
+        return out
 
 
 def end_to_end(
@@ -390,11 +459,17 @@ def main() -> None:
         help="search knob grid (a method stops once slower than exact numpy)",
     )
     ap.add_argument("--rounds", type=int, default=3, help="alternating timings per method")
+    ap.add_argument(
+        "--filters",
+        default="0.02,0.3",
+        help="shares of the rows a filtered search allows (empty: no filtered search)",
+    )
     ap.add_argument("--workdir", default=None)
     ap.add_argument(
         "--flickr-work", default=os.path.join(tempfile.gettempdir(), "plait-bench-flickr")
     )
     args = ap.parse_args()
+    args.filters = [float(x) for x in args.filters.split(",") if x]
     print(f"cores: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}, pid {os.getpid()}")
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="plait-bench-index-"))
     workdir.mkdir(parents=True, exist_ok=True)

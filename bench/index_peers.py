@@ -37,6 +37,9 @@ class Method:
     one: Callable[[np.ndarray], list[int]]
     batch: Callable[[np.ndarray, int], Any]  # (queries, threads)
     free: Callable[[], None] = lambda: None
+    # filtered search: a filter from a boolean row mask, and a one-query search under it
+    make_filter: Callable[[np.ndarray], Any] | None = None
+    one_filtered: Callable[[np.ndarray, Any], list[int]] | None = None
     build_s: float = float("nan")
     rss: float = float("nan")
     note: str = ""
@@ -71,6 +74,16 @@ def faiss_hnsw(vecs: np.ndarray, m: int, efc: int, threads: int, efs: list[int])
             finally:
                 faiss.omp_set_num_threads(1)
 
+        def make_filter(mask: np.ndarray) -> Any:
+            bits = np.packbits(mask, bitorder="little")
+            return bits, faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bits))
+
+        def one_filtered(q: np.ndarray, flt: Any) -> list[int]:
+            params = faiss.SearchParametersHNSW()
+            params.efSearch = idx.hnsw.efSearch
+            params.sel = flt[1]
+            return [i for i in idx.search(q[None, :], K, params=params)[1][0].tolist() if i >= 0]
+
         return Method(
             f"faiss-hnsw{m}",
             list(efs),
@@ -78,6 +91,8 @@ def faiss_hnsw(vecs: np.ndarray, m: int, efc: int, threads: int, efs: list[int])
             lambda q: idx.search(q[None, :], K)[1][0].tolist(),
             batch,
             free=idx.reset,
+            make_filter=make_filter,
+            one_filtered=one_filtered,
         )
 
     return timed_build(f"faiss HNSW{m} (efConstruction {efc})", build)
@@ -96,6 +111,9 @@ def hnswlib_index(vecs: np.ndarray, m: int, efc: int, threads: int, efs: list[in
         def free() -> None:
             holder.clear()
 
+        def one_filtered(q: np.ndarray, allow: Any) -> list[int]:
+            return holder[0].knn_query(q, K, num_threads=1, filter=allow)[0][0].tolist()
+
         return Method(
             "hnswlib",
             list(efs),
@@ -103,6 +121,8 @@ def hnswlib_index(vecs: np.ndarray, m: int, efc: int, threads: int, efs: list[in
             lambda q: holder[0].knn_query(q, K, num_threads=1)[0][0].tolist(),
             lambda qs, t: holder[0].knn_query(qs, K, num_threads=t),
             free=free,
+            make_filter=lambda mask: lambda label: bool(mask[label]),  # its Python callback
+            one_filtered=one_filtered,
         )
 
     return timed_build(f"hnswlib M{m} (ef_construction {efc})", build)
@@ -190,12 +210,29 @@ def plait_index(
             finally:
                 faiss.omp_set_num_threads(1)
 
+        def make_filter(mask: np.ndarray) -> set[str]:
+            return {f"s{i}" for i in np.flatnonzero(mask)}  # what a where filter resolves to
+
+        def one_filtered(q: np.ndarray, allowed: set[str]) -> list[int]:
+            rows = nearest(holder["ds"], q, K, allowed=allowed, config=holder["cfg"], cache=held)
+            return [int(r["sample_id"][1:]) for r in rows[0]]
+
         def free() -> None:
             holder["cache"] = IndexCache()
 
         # no graph (the pilot found HNSW useless) or a scan calibrated faster: every ef is
         # the same exact scan unless forced, so sweep the default only
         knobs = ["default"] if info["index"] == "FLAT" else ["default", *efs]
-        return Method(name, knobs, set_ef, one, batch, free=free, note=note)
+        return Method(
+            name,
+            knobs,
+            set_ef,
+            one,
+            batch,
+            free=free,
+            note=note,
+            make_filter=make_filter,
+            one_filtered=one_filtered,
+        )
 
     return timed_build(f"{name} {cfg_kwargs}", build)

@@ -190,11 +190,8 @@ class _Filter:
     exclude: str | None
     allowed: set[str] | None
 
-    def mask(self, ids: Any, mods: np.ndarray, cache: dict[str, np.ndarray | None] | None) -> Any:
+    def mask(self, ids: Any, mods: np.ndarray, cache: dict[Any, Any] | None) -> Any:
         """Boolean mask over rows, or None when every row passes (``exclude`` not included)."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
         mask: np.ndarray | None = None
         if self.modality is not None:
             key = f"modality={self.modality}"
@@ -206,10 +203,35 @@ class _Filter:
                 if cache is not None:
                     cache[key] = mask
         if self.allowed is not None:
-            value_set = pa.array(list(self.allowed), pa.large_string())
-            a = pc.is_in(ids, value_set=value_set).to_numpy(zero_copy_only=False)
-            mask = a if mask is None else mask & a
+            mask = _allowed_mask(ids, self.allowed, mask, self.modality, cache)
         return mask
+
+
+def _allowed_mask(
+    ids: Any, allowed: set[str], base: Any, tag: Any, cache: dict[Any, Any] | None
+) -> np.ndarray:
+    """Rows whose sample id is in ``allowed`` (and in ``base``, the modality's rows). A
+    where filter's id set is one object for as long as its table version lasts
+    (``Snapshot.allowed``), and matching a million ids against it costs tens of
+    milliseconds, so the mask is kept per set object: the entry holds the set, so its
+    ``id`` cannot be reused while the entry lives."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    key = ("allowed", id(allowed), tag)
+    got = cache.get(key) if cache is not None else None
+    if got is not None and got[0] is allowed and got[1] == len(allowed):
+        return got[2]
+    value_set = pa.array(list(allowed), pa.large_string())
+    mask = pc.is_in(ids, value_set=value_set).to_numpy(zero_copy_only=False)
+    if base is not None:
+        mask = mask & base
+    if cache is not None:
+        held = [k for k in cache if isinstance(k, tuple) and k[0] == "allowed"]
+        for k in held[: max(0, len(held) - 15)]:
+            del cache[k]  # a few filters at a time
+        cache[key] = (allowed, len(allowed), mask)
+    return mask
 
 
 def _topk(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -259,12 +281,35 @@ def _search_index(
     if keep == 0:
         return np.full((len(qs), 0), -1, np.int64), np.zeros((len(qs), 0), np.float32)
     if keep <= config.exact_max or keep < 0.1 * n:
-        return _exact(idx.vectors, np.flatnonzero(mask), qs, k)
+        rows, sub = _subset(idx, mask)
+        pos, sims = _topk(qs @ sub.T, k)
+        return rows[pos], sims
     bits = np.packbits(mask, bitorder="little")
     sel = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bits))
     ef = int(ef * min(8.0, n / keep))
     sims, labels = hnsw.search_raw(faiss, idx.index, qs, k, ef, config.k_expansion, sel)
     return labels, sims
+
+
+SUBSET_BYTES = 256 << 20  # gathered vectors of narrow filters kept, in all
+
+
+def _subset(idx: hnsw.HnswIndex, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows a narrow filter keeps and their vectors, gathered into one contiguous
+    matrix once per mask (a mask is one object per filter: see :func:`_allowed_mask`);
+    scanning it costs a matrix product, where gathering first cost as much again."""
+    key = ("subset", id(mask))
+    got = idx.masks.get(key)
+    if got is not None and got[0] is mask:
+        return got[1], got[2]
+    rows = np.flatnonzero(mask)
+    sub = np.ascontiguousarray(idx.vectors[rows])
+    held = [k for k in idx.masks if isinstance(k, tuple) and k[0] == "subset"]
+    while held and sum(idx.masks[k][2].nbytes for k in held) + sub.nbytes > SUBSET_BYTES:
+        del idx.masks[held.pop(0)]
+    if sub.nbytes <= SUBSET_BYTES:
+        idx.masks[key] = (mask, rows, sub)
+    return rows, sub
 
 
 def _rows(src: Any, labels: np.ndarray, sims: np.ndarray) -> list[Row]:

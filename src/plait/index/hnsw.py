@@ -138,7 +138,7 @@ class HnswIndex:
     slots: np.ndarray
     modalities: np.ndarray
     meta: dict[str, Any]
-    masks: dict[str, np.ndarray | None] = field(default_factory=dict)  # per-modality label masks
+    masks: dict[Any, Any] = field(default_factory=dict)  # label masks per modality, per id set
     _names: list[str] | None = None
     _ntotal: int | None = None
 
