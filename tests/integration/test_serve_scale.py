@@ -114,6 +114,7 @@ def test_workers_share_the_port_and_the_export_jobs(tmp_path: Path) -> None:
         with ThreadPoolExecutor(12) as pool:
             pages = list(pool.map(page, ids * 2))
         assert [p["id"] for p in pages] == ids * 2
+        assert not (tmp_path / "exports").exists()  # a server writes nothing until asked
         job = srv.export("all")
         with ThreadPoolExecutor(4) as pool:  # polls land on either worker: both know the job
             polls = list(pool.map(lambda _: srv.job(job)["job_id"], range(16)))

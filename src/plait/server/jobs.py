@@ -129,6 +129,8 @@ class ExportJobs:
             self._wake.clear()
             if self._stop.is_set():
                 return
+            if not self.dir.is_dir():
+                continue  # no job was ever submitted here: create nothing
             with contextlib.suppress(OSError), self._runner() as mine:
                 while mine and not self._stop.is_set():
                     jobs = self.pending()
@@ -139,7 +141,6 @@ class ExportJobs:
     @contextlib.contextmanager
     def _runner(self):  # noqa: ANN202
         """True while this thread is the one runner of the export root."""
-        self.dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             try:
