@@ -122,7 +122,7 @@ def build(
         rmtree(where)
     corpus = Corpus.init(where)
     report = DemoReport(where)
-    work = Path("demo-sample-data") if corpus.remote else where / "_sample_data"
+    work = Path("demo-sample-data") if corpus.remote else Path(str(where)) / "_sample_data"
     clock = _Clock(report)
 
     clock("ingest")
@@ -208,7 +208,8 @@ class _Clock:
     """Wall time per step into ``report.seconds``: ``clock(step)`` starts one."""
 
     def __init__(self, report: DemoReport) -> None:
-        self.report, self.step, self.t0 = report, None, 0.0
+        self.report, self.t0 = report, 0.0
+        self.step: str | None = None
 
     def __call__(self, step: str | None) -> None:
         now = time.perf_counter()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -24,7 +24,7 @@ class _End:
 
 def read_ahead(
     items: Iterable[T], depth: int = 2, name: str = "plait-read-ahead", chunk: int = 1
-) -> Iterator[T]:
+) -> Generator[T, None, None]:
     """Yield ``items``, produced in a thread up to ``depth`` items ahead. With ``chunk``
     above 1 items cross in lists of up to that many: a queue hand-off per small item
     (an ingest reader's samples) costs GIL time that threads decoding images wait for."""

@@ -172,7 +172,7 @@ def eval_cmd(
 
 
 def _rag(
-    corpus: Path | None,
+    corpus: str | None,
     questions: Path | None,
     generator: str,
     k: int,

@@ -15,6 +15,7 @@ across machines a shared file system (or the corpus's object store).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any
@@ -49,6 +50,10 @@ class _ShardWorker:
 
     def run(self, stage: int, shard: int, dedup: bool) -> int:
         return (local._fp_task if dedup else local._fused_task)(stage, shard)
+
+
+def _submit(stage: int, dedup: bool, actor: Any, shard: int) -> Any:
+    return actor.run.remote(stage, shard, dedup)
 
 
 class RayExecutor:
@@ -86,9 +91,7 @@ class RayExecutor:
                     actors = [actor.remote(plan) for _ in range(n)]
                 if todo:
                     pool = ActorPool(actors)
-                    done = pool.map_unordered(
-                        lambda a, i, k=k, d=dedup: a.run.remote(k, i, d), todo
-                    )
+                    done = pool.map_unordered(functools.partial(_submit, k, dedup), todo)
                     for n_rows in done:
                         if progress:
                             progress(n_rows)

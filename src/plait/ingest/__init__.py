@@ -61,11 +61,14 @@ def ingest(
         raise ConfigError(f"executor must be 'local' or 'ray', not {executor!r}")
     if not isinstance(corpus, Corpus):
         corpus = Corpus.init(corpus)
-    many = isinstance(source, Sequence) and not isinstance(source, (str, bytes))
-    sources = list(source) if many else [source]  # type: ignore[list-item]
+    sources: list[str | Path | Reader] = (
+        list(source)
+        if isinstance(source, Sequence) and not isinstance(source, (str, bytes))
+        else [source]
+    )
     if not sources:
         raise ConfigError("no source to ingest")
-    readers = [
+    readers: list[Reader] = [
         s
         if not isinstance(s, (str, Path))
         else open_source(s, fmt=fmt, dataset=dataset, licence=licence, **reader_options)

@@ -160,7 +160,7 @@ class _Loop:
             chunk = todo[lo : lo + step]
             prep.futures.append((chunk, self.pool.submit(self._load_many, chunk)))
         for f in (s for it in prep.fresh for s in it.slots if isinstance(s, MediaFile)):
-            prep.futures.append(([f], self.pool.submit(lambda f=f: [self._load_file(f)])))
+            prep.futures.append(([f], self.pool.submit(self._load_files, [f])))
         return prep
 
     def commit(self, prep: _Prepared) -> None:
@@ -232,6 +232,9 @@ class _Loop:
 
             self.fetcher = Fetcher()
         return self.fetcher.fetch_many(urls)
+
+    def _load_files(self, files: list[MediaFile]) -> list[Any]:
+        return [self._load_file(f) for f in files]
 
     def _load_many(
         self, inputs: list[ImageInput]

@@ -87,11 +87,12 @@ class Corpus:
     def init(cls, path: str | Path | ObjectPath) -> Corpus:
         """Create an empty corpus (idempotent on an existing corpus, and safe when
         several commands create the same one at once)."""
-        p = store.location(path)
+        where = store.location(path)
+        if isinstance(where, ObjectPath):
+            with _reaching(where):
+                return cls._init_remote(where)
+        p = where
         marker = p / MARKER
-        if isinstance(p, ObjectPath):
-            with _reaching(p):
-                return cls._init_remote(p)
         if marker.is_file():
             return cls.open(p)
         if p.exists() and not p.is_dir():

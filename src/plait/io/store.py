@@ -266,9 +266,9 @@ def write_file(path: Path | ObjectPath, write: Callable[[str], object]) -> None:
                 shutil.copyfileobj(f, out, 8 << 20)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-    write(str(tmp))
-    os.replace(tmp, path)
+    part = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    write(str(part))
+    os.replace(part, path)
 
 
 def cache_dir() -> Path:

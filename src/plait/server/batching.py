@@ -143,8 +143,14 @@ class BatchingEncoder:
         prepare = getattr(encoder, "prepare_image", None)
         forward = getattr(encoder, "encode_prepared", None)
         self._prepare = prepare if prepare is not None and forward is not None else None
+        images: Callable[[list[Any]], Any] = encoder.encode_images
+        if self._prepare is not None and forward is not None:
+
+            def images(pixels: list[Any]) -> Any:
+                return forward(np.stack(pixels))
+
         self._image = MicroBatcher(
-            (lambda pixels: forward(np.stack(pixels))) if self._prepare else encoder.encode_images,
+            images,
             max_batch=max(1, max_batch // 4),
             max_wait_s=max_wait_s,
             name="plait-image",

@@ -22,7 +22,7 @@ class ServerSettings:
     ``api_key`` None reads ``PLAIT_API_KEY``; with neither, writes answer 403.
     """
 
-    corpora: dict[str, Path]
+    corpora: dict[str, Any]  # name -> a Path, or an ObjectPath (plait.io.store)
     api_key: str | None = None
     export_root: Path = field(default_factory=lambda: Path("exports"))
     max_upload_bytes: int = 8 * 1024 * 1024
@@ -51,7 +51,7 @@ class ServerSettings:
         if self.api_key is None:
             self.api_key = os.environ.get(API_KEY_ENV) or None
         self.export_root = Path(self.export_root).resolve()
-        self.corpora = {k: location(v) for k, v in self.corpora.items()}  # type: ignore[misc]
+        self.corpora = {k: location(v) for k, v in self.corpora.items()}
         self.generators = list(dict.fromkeys(self.generators or ["extractive"]))
 
     @property
@@ -66,7 +66,7 @@ class ServerSettings:
         if isinstance(corpora, Mapping):
             return cls(corpora={str(k): location(v) for k, v in corpora.items()}, **kw)
         items = [corpora] if isinstance(corpora, (str, Path)) else list(corpora)
-        named: dict[str, Path] = {}
+        named: dict[str, Any] = {}
         for item in items:
             text = str(item)
             name, sep, path = text.partition("=")
@@ -74,5 +74,5 @@ class ServerSettings:
                 name, path = location(text).resolve().name, text
             if name in named:
                 raise ConfigError(f"two corpora are named {name!r}; name them with NAME=PATH")
-            named[name] = location(path)  # type: ignore[assignment]
+            named[name] = location(path)
         return cls(corpora=named, **kw)
