@@ -73,7 +73,7 @@ def ray_image_batches(
     shard_size: int | None = None,
 ) -> Iterator[ShardResult]:
     """Yield one (ok keys, vectors, failures) per shard of ``keys`` as actors finish them."""
-    from plait.executors.ray import connect
+    from plait.cluster import connect
 
     ray, connected = connect(workers)
     from ray.util import ActorPool

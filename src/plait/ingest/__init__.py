@@ -87,7 +87,7 @@ def ingest(
     advance = counter(progress, reader.estimate(), f"ingest {reader.dataset}") if progress else None
     if executor == "local":
         return run_ingest(corpus, reader, opts, fetcher=fetcher, params=params, on_progress=advance)
-    from plait.executors.ray import connect
+    from plait.cluster import connect
     from plait.ingest.ledger import Known
 
     known = Known(corpus)

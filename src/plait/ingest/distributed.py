@@ -84,7 +84,7 @@ class RayReader:
         return self.reader.estimate()
 
     def __iter__(self) -> Iterator[Item]:
-        """Needs a connected Ray (:func:`plait.executors.ray.connect`, in the main thread)."""
+        """Needs a connected Ray (:func:`plait.cluster.connect`, in the main thread)."""
         import ray
 
         task = ray.remote(num_cpus=1)(read_part)
