@@ -19,6 +19,7 @@ says where it stopped.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -108,8 +109,12 @@ class _Small:
             y = _plane(frame.planes[0])[::k, ::k]
             u = _plane(frame.planes[1])[::c, ::c]
             v = _plane(frame.planes[2])[::c, ::c]
-            hh, ww = (min(a.shape[i] for a in (y, u, v)) for i in (0, 1))
-            yuv = np.dstack((y[:hh, :ww], u[:hh, :ww], v[:hh, :ww]))
+            hh, ww = (
+                min(y.shape[0], u.shape[0], v.shape[0]),
+                min(y.shape[1], u.shape[1], v.shape[1]),
+            )
+            yuv = np.empty((hh, ww, 3), np.uint8)
+            yuv[..., 0], yuv[..., 1], yuv[..., 2] = y[:hh, :ww], u[:hh, :ww], v[:hh, :ww]
             return self.cv2.cvtColor(yuv, self.cv2.COLOR_YUV2BGR)
         return frame.to_ndarray(
             width=self.width, height=self.height, format="bgr24", interpolation="POINT"
@@ -154,7 +159,8 @@ def scan(path: str, probe: Probe, opts: ScanOptions, result: ScanResult) -> Iter
             for frame in container.decode(stream):
                 t = max(float(frame.time) - t0 if frame.time is not None else n / fps, 0.0)
                 n += 1
-                for b in splitter.push(t, small(frame)):
+                pic = small(frame) if splitter.sees_next() else functools.partial(small, frame)
+                for b in splitter.push(t, pic):
                     if b.kind == "cut":
                         result.cuts.append(b.time)
                     late = [c for c in cur.candidates if c[0] >= b.time]

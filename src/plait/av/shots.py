@@ -52,6 +52,11 @@ class ShotSplitter:
         self._fed: Any = None  # the last frame the detector saw
         self._between: list[tuple[float, Any]] = []  # frames decoded since, not shown to it
 
+    def sees_next(self) -> bool:
+        """Whether the detector looks at the next frame pushed (else a zero-argument
+        callable that makes the picture will do: it is called only to refine a cut)."""
+        return self._det is not None and self._n % self.every == 0
+
     def push(self, time: float, frame: Any) -> list[Boundary]:
         """Feed the next frame (BGR uint8, any small size) shown at ``time`` seconds.
 
@@ -91,7 +96,8 @@ class ShotSplitter:
         if self._fed is None:
             return at
         for t, between in self._between:
-            if _distance(between, frame) < _distance(between, self._fed):
+            pic = between() if callable(between) else between
+            if _distance(pic, frame) < _distance(pic, self._fed):
                 return t
         return at
 
