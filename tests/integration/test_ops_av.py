@@ -41,7 +41,7 @@ def test_frame_filters_and_near_duplicate_clips(tmp_path: Path, corpus: Corpus) 
         {"op": "motion", "min_motion": 0.0001},
         {"op": "near_dup_clip", "radius": 4},
     ]
-    curate(corpus, recipe)
+    curate(corpus, recipe, workers=0)  # in this process: models load once per session
     got = _rejected(corpus)
     assert got == {
         "black.mp4#c0": "black_frames",
@@ -86,7 +86,7 @@ def test_speech_and_sound_labels_on_spoken_descriptions(tmp_path: Path, corpus: 
     silent_wav(a / "long_silence.wav", 0.25)  # 15 minutes: skipped before any model runs
     ingest(corpus, a)
     recipe = [{"op": "sound_events", "top_k": 3}, {"op": "speech", "model": "tiny.en"}]
-    curate(corpus, recipe)
+    curate(corpus, recipe, workers=0)  # in this process: models load once per session
     tiger = corpus.sample("a/tiger_desc.ogg")
     said = [t for t in tiger.texts if t and "tiger" in t.lower()]
     assert said, tiger.texts
@@ -98,5 +98,5 @@ def test_speech_and_sound_labels_on_spoken_descriptions(tmp_path: Path, corpus: 
     assert quiet.texts == [None] and quiet.stats["speech_skipped_s"] == pytest.approx(900, abs=1)
     assert quiet.stats["sound_events"] == []
     before = len(tiger.texts)
-    curate(corpus, recipe, resume=False)  # a rerun replaces what the operators added
+    curate(corpus, recipe, resume=False, workers=0)  # a rerun replaces what ops added
     assert len(corpus.sample("a/tiger_desc.ogg").texts) == before
