@@ -102,13 +102,17 @@ class _Small:
         import cv2
 
         self.cv2 = cv2
+        self.fast: bool | None = None
 
     def __call__(self, frame: Any) -> np.ndarray:
-        if frame.format.name in ("yuv420p", "yuvj420p") and self.k >= 2:
+        if self.fast is None:  # a stream keeps its pixel format (reading it costs ~25 us)
+            self.fast = frame.format.name in ("yuv420p", "yuvj420p") and self.k >= 2
+        if self.fast:
             k, c = self.k, self.k // 2
-            y = _plane(frame.planes[0])[::k, ::k]
-            u = _plane(frame.planes[1])[::c, ::c]
-            v = _plane(frame.planes[2])[::c, ::c]
+            planes = frame.planes
+            y = _plane(planes[0])[::k, ::k]
+            u = _plane(planes[1])[::c, ::c]
+            v = _plane(planes[2])[::c, ::c]
             hh, ww = (
                 min(y.shape[0], u.shape[0], v.shape[0]),
                 min(y.shape[1], u.shape[1], v.shape[1]),

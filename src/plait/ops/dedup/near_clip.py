@@ -18,7 +18,6 @@ import numpy as np
 
 from plait.ops._media import images
 from plait.ops.base import OpContext
-from plait.ops.dedup.mih import first_kept, near_pairs
 from plait.ops.dedup.near_image import NearDupImage
 from plait.ops.dedup.phash import image_hash
 from plait.schema import CLIP, Sample
@@ -44,24 +43,16 @@ class NearDupClip(NearDupImage):
             out.append({"mid": mid, "all": [image_hash(f, self.method) for f in frames]})
         return out
 
-    def resolve(self, items: list[tuple[str, Any]]) -> dict[str, str]:
-        rows = sorted(((sid, fp) for sid, fp in items if fp is not None), key=lambda it: it[0])
-        if len(rows) < 2:
-            return {}
-        k = 1 + len(self.crops) ** 2
-        h = np.array(
-            [fp["mid"] if len(fp["mid"]) == k else [fp["mid"][0]] * k for _, fp in rows],
-            dtype=np.uint64,
+    def index_hashes(self, fingerprint: Any) -> list[int]:
+        return list(fingerprint["mid"])
+
+    def confirmed(
+        self, rows: list[tuple[str, Any]], a: np.ndarray, b: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        ok = np.array(
+            [self._same(rows[i][1]["all"], rows[j][1]["all"]) for i, j in zip(a, b)], dtype=bool
         )
-        a, b, _ = near_pairs(h, self.radius)
-        ok = [self._same(rows[i][1]["all"], rows[j][1]["all"]) for i, j in zip(a, b)]
-        keep = np.array(ok, dtype=bool) if ok else np.zeros(0, bool)
-        parent = first_kept(len(rows), a[keep], b[keep])
-        return {
-            rows[i][0]: f"near_duplicate_of:{rows[p][0]}"
-            for i, p in enumerate(parent.tolist())
-            if p >= 0
-        }
+        return (a[ok], b[ok]) if len(ok) else (a, b)
 
     def _same(self, x: list[int], y: list[int]) -> bool:
         short, other = (x, y) if len(x) <= len(y) else (y, x)

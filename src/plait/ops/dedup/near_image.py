@@ -68,16 +68,28 @@ class NearDupImage(Deduplicator):
             out.append(None if img is None else self.hash_image(img))
         return out
 
+    def index_hashes(self, fingerprint: Any) -> list[int]:
+        """The hashes a fingerprint is indexed by (a subclass may carry more)."""
+        return list(fingerprint)
+
+    def confirmed(
+        self, rows: list[tuple[str, Any]], a: np.ndarray, b: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The candidate pairs that stand (a subclass may check more than the index)."""
+        return a, b
+
     def resolve(self, items: list[tuple[str, Any]]) -> dict[str, str]:
         rows = sorted(((sid, fp) for sid, fp in items if fp is not None), key=lambda it: it[0])
         if len(rows) < 2:
             return {}
         k = 1 + len(self.crops) ** 2
         # fingerprints made with other crops (an older run's) fall back to the whole-image hash
+        hashes = [self.index_hashes(fp) for _, fp in rows]
         h = np.array(
-            [fp if len(fp) == k else [fp[0]] * k for _, fp in rows], dtype=np.uint64
+            [hs if len(hs) == k else [hs[0]] * k for hs in hashes], dtype=np.uint64
         ).reshape(len(rows), k)
         a, b, _ = near_pairs(h, self.radius)
+        a, b = self.confirmed(rows, a, b)
         parent = first_kept(len(rows), a, b)
         return {
             rows[i][0]: f"near_duplicate_of:{rows[p][0]}"
