@@ -54,8 +54,7 @@ def kill_when(
     if proc.poll() is not None:
         return False
     os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    return True
+    return proc.wait() == -signal.SIGKILL  # else it finished as the kill was sent
 
 
 def children_of(pid: int) -> list[int]:

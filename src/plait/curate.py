@@ -25,7 +25,7 @@ from plait.executors.local import WORK, work_dir
 from plait.executors.plan import Outcome, Plan, lay_out_families
 from plait.io.corpus import Corpus, sql_str
 from plait.io.runs import Run, new_run_id
-from plait.io.store import rmtree, write_file
+from plait.io.store import is_remote, rmtree, write_file
 from plait.progress import Progress, counter
 from plait.recipe import Recipe, load_recipe
 
@@ -141,9 +141,7 @@ def curate(
             "shards": len(plan.shards),
             "samples_version": [result.version_before, result.version_after],
         }
-    rmtree(wd, ignore_errors=True)
-    with contextlib.suppress(OSError):
-        wd.parent.rmdir()  # .work itself, once no other run is unfinished
+    _discard(wd)
     corpus.compact("samples")
     corpus.compact("rejected")
     corpus.compact("replaced")
@@ -194,6 +192,8 @@ def _save_plan(wd: Path, plan: Plan) -> None:
 def _find_unfinished(corpus: Corpus, rec: Recipe, resume: bool | str | None) -> Plan | None:
     """The unfinished run to resume, if any; committed leftovers are cleaned up."""
     root = corpus.path / WORK
+    for gone in root.glob(f"*{DISCARDED}") if not is_remote(root) and root.is_dir() else []:
+        rmtree(gone, ignore_errors=True)  # a kill interrupted its deletion
     candidates = sorted(root.glob(f"*/{PLAN}")) if root.is_dir() else []
     if isinstance(resume, str):
         candidates = [p for p in candidates if p.parent.name == resume]
@@ -202,7 +202,7 @@ def _find_unfinished(corpus: Corpus, rec: Recipe, resume: bool | str | None) -> 
     for path in reversed(candidates):  # newest run id last
         data = json.loads(path.read_text())
         if _committed(corpus, data["run_id"]):
-            rmtree(path.parent, ignore_errors=True)
+            _discard(path.parent)
             continue
         if data["recipe_hash"] != rec.hash:
             if isinstance(resume, str):
@@ -219,6 +219,26 @@ def _find_unfinished(corpus: Corpus, rec: Recipe, resume: bool | str | None) -> 
             batch_size=data["batch_size"],
         )
     return None
+
+
+DISCARDED = ".discarded"
+
+
+def _discard(wd: Path) -> None:
+    """Delete a committed run's work folder. It is renamed first (one atomic step), so a
+    kill part way through the deletion leaves a folder the next run knows to be garbage,
+    not a half-deleted one without its plan."""
+    if is_remote(wd):  # object stores rename by copying: nothing to gain
+        rmtree(wd, ignore_errors=True)
+        return
+    gone = wd.with_name(wd.name + DISCARDED)
+    try:
+        os.replace(wd, gone)
+    except OSError:
+        return
+    rmtree(gone, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        wd.parent.rmdir()  # .work itself, once no other run is unfinished
 
 
 def _committed(corpus: Corpus, run_id: str) -> bool:
