@@ -156,9 +156,16 @@ class GeneratorError(PlaitError):
     """A generator failed: its server timed out, refused the request or answered garbage.
 
     The answer pipeline turns it into an abstention with the reason, never a traceback.
+    ``reason`` is a short code (``timeout``, ``unreachable``, ``rate_limited``,
+    ``server_error``, ``refused``, ``bad_response``, ``stream_broken``) that batch callers
+    count failures by.
     """
 
     http_status = 502
+
+    def __init__(self, message: str = "", reason: str = "generator_error") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class NotFoundError(PlaitError):

@@ -153,6 +153,9 @@ class BaseGenerator:
     accepts_images: bool = False
     max_images: int = 0
     context_tokens: int = 2048
+    # A server answers many requests at once (callers keep ``concurrency`` in flight); a
+    # local model answers a batch at once (callers hand it ``generate_batch`` chunks).
+    remote: bool = False
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
@@ -214,15 +217,23 @@ def parse_spec(spec: str) -> tuple[str, str, dict[str, str]]:
     return params.parse_spec(spec, _PREFIXED, "generator")
 
 
-def load_generator(spec: str, **opts: Any) -> Generator:
-    """Build the generator a spec names. Unknown names raise ``UnknownNameError``; a
-    missing optional dependency raises ``MissingDependencyError`` naming the extra."""
+def check_spec(spec: str, **opts: Any) -> tuple[Callable[..., Generator], str, str, dict]:
+    """Check a spec without building anything (a recipe checks its steps before any
+    work): the factory, kind, argument and options. Unknown names raise
+    ``UnknownNameError``, unknown options ``ConfigError``."""
     if not spec or not spec.strip():
         raise ConfigError("a generator spec is needed, e.g. 'extractive' or 'smollm2'")
     kind, arg, spec_opts = parse_spec(spec)
     factory = GENERATORS.get(kind)
     merged = {**spec_opts, **opts}
     params.check_options("generator", kind, factory, merged, skip=())
+    return factory, kind, arg, merged
+
+
+def load_generator(spec: str, **opts: Any) -> Generator:
+    """Build the generator a spec names. Unknown names raise ``UnknownNameError``; a
+    missing optional dependency raises ``MissingDependencyError`` naming the extra."""
+    factory, kind, arg, merged = check_spec(spec, **opts)
     gen = factory(arg, **merged) if kind in _PREFIXED else factory(**merged)
     gen.name = spec.strip()
     return gen

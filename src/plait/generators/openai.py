@@ -10,7 +10,11 @@ Ollama, hosted APIs, or another ``plait serve``) over httpx.
   backoff (honouring ``Retry-After``).
 - A server that refuses image parts (a 400/415/422, or a 5xx that names images) gets the
   request again as text only, with a warning in the answer; later requests skip images.
-- ``concurrency`` bounds the requests :meth:`generate_batch` keeps in flight.
+- ``concurrency`` bounds the requests :meth:`generate_batch` keeps in flight; ``rate``
+  (requests per second, 0 = no limit) paces every request, retries included, across
+  threads, for servers with a quota.
+- ``retried`` counts the retries by reason (``timeout``, ``unreachable``,
+  ``rate_limited``, ``server_error``), so batch callers can report them.
 
 Anything else (an error status, a body that is not the chat completion shape) raises
 :class:`~plait.errors.GeneratorError` with what the server said.
@@ -24,7 +28,9 @@ import json
 import logging
 import os
 import random
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -48,6 +54,8 @@ _REFUSAL_STATUS = (400, 415, 422)
 
 
 class OpenAIGenerator(BaseGenerator):
+    remote = True
+
     def __init__(
         self,
         target: str,
@@ -61,6 +69,7 @@ class OpenAIGenerator(BaseGenerator):
         backoff: Any = 0.5,
         concurrency: Any = 4,
         context: Any = 8192,
+        rate: Any = 0,
     ) -> None:
         super().__init__()
         httpx = require("httpx", "generate", COMPONENT)
@@ -84,6 +93,12 @@ class OpenAIGenerator(BaseGenerator):
         self.backoff = as_float(backoff, "backoff", COMPONENT)
         self.concurrency = as_int(concurrency, "concurrency", COMPONENT, minimum=1)
         self.context_tokens = as_int(context, "context", COMPONENT, minimum=256)
+        self.rate = as_float(rate, "rate", COMPONENT)
+        if self.rate < 0:
+            raise ConfigError(f"{COMPONENT}: rate must be >= 0 requests/s, not {self.rate}")
+        self._pace_lock = threading.Lock()
+        self._next_at = 0.0
+        self.retried: Counter[str] = Counter()
         headers = {"Content-Type": "application/json"}
         key = os.environ.get(key_env, "")
         if key:
@@ -140,24 +155,29 @@ class OpenAIGenerator(BaseGenerator):
         """POST with retries; returns an open response (the caller closes it)."""
         url = f"{self.base_url}/chat/completions"
         httpx = self._httpx
-        last: str = ""
+        last, reason = "", ""
         for attempt in range(self.retries + 1):
             if attempt:
+                with self._pace_lock:
+                    self.retried[reason] += 1
                 time.sleep(self._delay(attempt, last))
+            self._pace()
             try:
                 req = self.client.build_request("POST", url, json=body)
                 resp = self.client.send(req, stream=stream)
             except httpx.TimeoutException as exc:
                 last = f"timed out after {self.timeout:g} s ({type(exc).__name__})"
+                reason = "timeout"
                 continue
             except httpx.TransportError as exc:
-                last = f"cannot reach {self.base_url}: {exc}"
+                last, reason = f"cannot reach {self.base_url}: {exc}", "unreachable"
                 continue
             if resp.status_code == 429 or resp.status_code >= 500:
                 text = _read(resp)
                 if resp.status_code >= 500 and body_has_images(body) and "image" in text.lower():
                     return _Refused(resp.status_code, text)
                 last = f"HTTP {resp.status_code}: {text[:300]}"
+                reason = "rate_limited" if resp.status_code == 429 else "server_error"
                 self._retry_after = resp.headers.get("retry-after")
                 continue
             if resp.status_code >= 400:
@@ -165,10 +185,22 @@ class OpenAIGenerator(BaseGenerator):
                 if resp.status_code in _REFUSAL_STATUS and body_has_images(body):
                     return _Refused(resp.status_code, text)
                 raise GeneratorError(
-                    f"{self.name}: the server answered HTTP {resp.status_code}: {text[:300]}"
+                    f"{self.name}: the server answered HTTP {resp.status_code}: {text[:300]}",
+                    reason="refused",
                 )
             return resp
-        raise GeneratorError(f"{self.name}: {last} (after {self.retries + 1} tries)")
+        raise GeneratorError(f"{self.name}: {last} (after {self.retries + 1} tries)", reason)
+
+    def _pace(self) -> None:
+        """Wait for this request's turn under ``rate`` (shared by every thread)."""
+        if self.rate <= 0:
+            return
+        with self._pace_lock:
+            now = time.monotonic()
+            at = max(now, self._next_at)
+            self._next_at = at + 1.0 / self.rate
+        if at > now:
+            time.sleep(at - now)
 
     _retry_after: str | None = None
 
@@ -193,7 +225,8 @@ class OpenAIGenerator(BaseGenerator):
             resp = self._send(self._body(prompt, options, False, stream), stream)
             if isinstance(resp, _Refused):
                 raise GeneratorError(
-                    f"{self.name}: the server answered HTTP {resp.status}: {resp.text[:300]}"
+                    f"{self.name}: the server answered HTTP {resp.status}: {resp.text[:300]}",
+                    reason="refused",
                 )
         return resp, warnings
 
@@ -210,7 +243,8 @@ class OpenAIGenerator(BaseGenerator):
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise GeneratorError(
                 f"{self.name}: the server's answer is not a chat completion ({exc}): "
-                f"{resp.text[:200]!r}"
+                f"{resp.text[:200]!r}",
+                reason="bad_response",
             ) from exc
         usage = data.get("usage") or {}
         return Generation(
@@ -233,7 +267,9 @@ class OpenAIGenerator(BaseGenerator):
         try:
             for line in resp.iter_lines():
                 if time.monotonic() > deadline:
-                    raise GeneratorError(f"{self.name}: the streamed answer took too long")
+                    raise GeneratorError(
+                        f"{self.name}: the streamed answer took too long", reason="timeout"
+                    )
                 if not line.startswith("data:"):
                     continue
                 payload = line[5:].strip()
@@ -246,14 +282,15 @@ class OpenAIGenerator(BaseGenerator):
                 except (ValueError, AttributeError, IndexError) as exc:
                     raise GeneratorError(
                         f"{self.name}: the server streamed something that is not a chat "
-                        f"completion chunk: {payload[:200]!r}"
+                        f"completion chunk: {payload[:200]!r}",
+                        reason="bad_response",
                     ) from exc
                 if piece:
                     yield piece
         except self._httpx.TimeoutException as exc:
-            raise GeneratorError(f"{self.name}: the stream stalled ({exc})") from exc
+            raise GeneratorError(f"{self.name}: the stream stalled ({exc})", "timeout") from exc
         except self._httpx.TransportError as exc:
-            raise GeneratorError(f"{self.name}: the stream broke ({exc})") from exc
+            raise GeneratorError(f"{self.name}: the stream broke ({exc})", "stream_broken") from exc
         finally:
             resp.close()
 
