@@ -31,15 +31,18 @@ def corpus(tmp_path: Path):
     return Corpus.init(tmp_path / "corpus")
 
 
+SMOLLM2 = "smollm2?loader=transformers"
+
+
 @pytest.fixture(scope="session")
 def smollm2():
     """SmolLM2-135M-Instruct through plait's smollm2 generator, loaded once per session
     (the first load ever de-quantises the GGUF into the cache: ~15 s on a quiet machine)."""
     from plait.errors import MissingDependencyError
-    from plait.generators import load_generator
+    from plait.generators.calls import shared_generator
 
-    try:
-        return load_generator("smollm2?loader=transformers")
+    try:  # the same instance the caption operators get for this spec in this process
+        return shared_generator(SMOLLM2)
     except MissingDependencyError as exc:
         pytest.skip(str(exc))
 
