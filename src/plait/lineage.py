@@ -44,6 +44,9 @@ class Lineage:
     # earlier versions runs replaced, oldest first: run, op, change, restored_by and the
     # slots (texts, images, langs) as they were
     versions: list[dict[str, Any]] = field(default_factory=list)
+    # the provenance of every generated text slot: slot, text, op, generator, prompt
+    # (template hash), template, params, from (source slots), run
+    generated: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "events": [e.__dict__ for e in self.events]}
@@ -161,8 +164,29 @@ def why(corpus: Corpus, sample_id: str, tables: Tables | None = None) -> Lineage
                 what[-1] += f" (stats from {touched})"
         else:
             what.append("kept" + (f"; stats from {touched}" if touched else ""))
+        what += [_generated_line(g) for g in _generated(row, stats) if g.get("run") == rid]
         out.events.append(Event(rid, command, at, "; ".join(what)))
+    out.generated = _generated(row, stats)
     return out
+
+
+def _generated(row: dict[str, Any], stats: dict[str, Any]) -> list[dict[str, Any]]:
+    texts = row.get("texts") or []
+    out = []
+    for k, rec in sorted((stats.get("generated") or {}).items(), key=lambda kv: int(kv[0])):
+        slot = int(k)
+        if 0 <= slot < len(texts) and texts[slot] is not None and isinstance(rec, dict):
+            out.append({"slot": slot, "text": texts[slot], **rec})
+    return out
+
+
+def _generated_line(g: dict[str, Any]) -> str:
+    src = g.get("from")
+    src = ", ".join(map(str, src)) if isinstance(src, list) else src
+    return (
+        f"slot {g['slot']} written by {g.get('op')} from slot {src} with {g.get('generator')} "
+        f"(prompt {g.get('template')} {g.get('prompt')})"
+    )
 
 
 def _steps_that_wrote(counts: dict[str, Any], stats: dict[str, Any]) -> str:

@@ -12,7 +12,12 @@ from plait.schema import PAIR, Sample, Source
 
 # Ops that need a cross-modal encoder or a saved filter inside a corpus: their
 # scoring is covered by tests/integration/test_ops_models.py.
-NEEDS_CORPUS = {"image_text_similarity", "image_text_similarity_top", "learned_filter"}
+NEEDS_CORPUS = {
+    "image_text_similarity",
+    "image_text_similarity_top",
+    "learned_filter",
+    "best_caption",
+}
 
 
 def _png(color: tuple[int, int, int], size: tuple[int, int] = (96, 64)) -> bytes:

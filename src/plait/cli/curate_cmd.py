@@ -93,6 +93,10 @@ def _print_curate(report) -> None:  # noqa: ANN001 - CurateReport, imported lazi
                 f"{s['seconds']:.2f}",
             )
     console.print(t)
+    for s in [] if report.dry_run else report.steps:
+        if s.get("events"):  # model calls, cache hits, failures by reason
+            ev = ", ".join(f"{k} {v:,}" for k, v in s["events"].items())
+            console.print(f"  step {s['step']} {s['op']}: {ev}", highlight=False)
     if not report.dry_run:
         changed = f", changed {report.replaced:,} (kept in replaced)" if report.replaced else ""
         console.print(

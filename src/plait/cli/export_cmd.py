@@ -34,6 +34,11 @@ def export_cmd(
     limit: int = typer.Option(None, help="Export at most this many samples."),
     shard_size: int = typer.Option(10_000, help="Records per shard."),
     overwrite: bool = typer.Option(False, help="Write into a non-empty destination."),
+    caption: str = typer.Option(
+        "first",
+        help="The caption a pair is exported with: first, original, best (best_caption's "
+        "choice), generated, or mix:P (that fraction of pairs with a generated caption).",
+    ),
     progress: bool = typer.Option(True, help="Show a progress bar."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
@@ -55,6 +60,7 @@ def export_cmd(
         "limit": limit,
         "shard_size": shard_size,
         "overwrite": overwrite,
+        "caption": caption,
     }
     from plait.progress import bar
 

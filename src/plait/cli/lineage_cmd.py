@@ -50,6 +50,16 @@ def why(
             soft_wrap=True,
             markup=False,
         )
+    for g in lin.generated:
+        params = ", ".join(f"{k}={v}" for k, v in (g.get("params") or {}).items())
+        console.print(
+            f"  slot {g['slot']} ({g.get('op')}, {g.get('generator')}, prompt "
+            f"{g.get('template')} {g.get('prompt')}, from slot {g.get('from')}; {params}): "
+            f"{g['text']!r}",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
 
 
 def restore(

@@ -155,6 +155,7 @@ def run_fused(
                     name = op.name or step.op
                     if name not in tag.changed:
                         tag.changed.append(name)
+            c.events.update(res.counts)
             flagged = {r.sample.id: r.reason for r in res.flagged}
             if flagged and any(s.parent for s in res.kept):  # the pages would go too
                 ids, parents = [s.id for s in res.kept], [s.parent for s in res.kept]

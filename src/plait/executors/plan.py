@@ -106,7 +106,8 @@ def lay_out_families(plan: Plan) -> Plan:
 @dataclass
 class StepCounts:
     """What one step did: samples in, kept, dropped by reason code, samples whose
-    content it changed, would-be drops by reason (annotate mode), and seconds."""
+    content it changed, would-be drops by reason (annotate mode), seconds, and the
+    operator's own counts (``events``: model calls, cache hits, failures by reason)."""
 
     seen: int = 0
     kept: int = 0
@@ -115,6 +116,7 @@ class StepCounts:
     stats_keys: set[str] = field(default_factory=set)
     changed: int = 0
     flagged: Counter = field(default_factory=Counter)
+    events: Counter = field(default_factory=Counter)
 
     def merge(self, other: StepCounts) -> None:
         self.seen += other.seen
@@ -124,6 +126,7 @@ class StepCounts:
         self.stats_keys |= other.stats_keys
         self.changed += other.changed
         self.flagged.update(other.flagged)
+        self.events.update(other.events)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -134,6 +137,7 @@ class StepCounts:
             "would_drop": dict(self.flagged),
             "seconds": round(self.seconds, 4),
             "stats_keys": sorted(self.stats_keys),
+            **({"events": dict(sorted(self.events.items()))} if self.events else {}),
         }
 
     @classmethod
@@ -147,6 +151,7 @@ class StepCounts:
         )
         c.dropped.update(d["dropped"])
         c.flagged.update(d.get("would_drop", {}))
+        c.events.update(d.get("events", {}))
         return c
 
 

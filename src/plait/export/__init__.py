@@ -26,6 +26,7 @@ from plait.io.corpus import Corpus
 from plait.io.runs import Run
 from plait.io.where import Expr, where_sql
 from plait.progress import Progress
+from plait.views import check_caption_rule
 
 FORMATS = tuple(WRITERS)
 
@@ -57,15 +58,26 @@ def export(
     limit: int | None = None,
     shard_size: int = 10_000,
     overwrite: bool = False,
+    caption: str = "first",
     progress: Progress | None = None,
 ) -> ExportReport:
     """Write the chosen samples to ``dest`` in ``fmt``; returns counts and file names.
 
     ``query`` is a :class:`plait.retrieval.Query`. Refuses a non-empty ``dest``
     unless ``overwrite`` (shards of an older export would mix with the new ones).
+    ``caption`` is the caption a pair is exported with: ``first``, ``original``,
+    ``best`` (``best_caption``'s choice), ``generated`` or ``mix:P`` (Recap-DataComp:
+    a fraction P of pairs with the generated caption); see
+    :func:`plait.views.choose_caption`.
     """
     if fmt not in WRITERS:
         raise UnknownNameError("export format", fmt, WRITERS)
+    check_caption_rule(caption)
+    if caption != "first" and fmt != "webdataset":
+        raise ConfigError(
+            f"caption={caption!r} chooses the caption of WebDataset pairs; {fmt} keeps every "
+            "caption slot (and stats.best_caption) as it is"
+        )
     if shard_size < 1:
         raise ConfigError(f"shard_size must be at least 1, not {shard_size}")
     if "\0" in str(dest):
@@ -85,6 +97,7 @@ def export(
         "ids": len(ids) if ids is not None else None,
         "limit": limit,
         "shard_size": shard_size,
+        "caption": caption,
     }
     report = ExportReport(format=fmt, dest=str(out))
     with Run(corpus, "export", params=params) as run:
@@ -92,7 +105,11 @@ def export(
         selection = select(corpus, where=where, query=query, ids=ids, limit=limit)
         report.selected = selection.total
         out.mkdir(parents=True, exist_ok=True)
-        writer = WRITERS[fmt](out, shard_size)
+        writer = (
+            WRITERS[fmt](out, shard_size, caption)  # type: ignore[call-arg]  # wds only
+            if caption != "first"
+            else WRITERS[fmt](out, shard_size)
+        )
         done = 0
         if progress:
             progress(0, selection.total)

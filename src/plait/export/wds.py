@@ -2,7 +2,8 @@
 
 Per image slot of a sample: ``KEY.<ext>`` (the stored bytes, unchanged, so the media
 id survives: ``jpg``, ``png``, ``webp``, ``svg``...), ``KEY.txt`` (the caption nearest
-the image; a pair's first caption) and ``KEY.json`` (img2dataset's fields plus
+the image; a pair's first caption, or the one ``caption`` chooses: see
+:func:`plait.views.choose_caption`) and ``KEY.json`` (img2dataset's fields plus
 ``plait_id`` and ``slot``). A sample without an image gets one ``KEY.txt`` +
 ``KEY.json`` group (``status: text_only``). The first group of every sample also
 carries its whole record under ``"plait"`` (:mod:`plait.io.records`): every caption,
@@ -27,14 +28,16 @@ import pyarrow as pa
 from plait.export.shards import Media, ShardWriter, image_info
 from plait.io.records import KEY, to_record
 from plait.schema import Sample, image_slots
-from plait.views import pairs
+from plait.views import caption_source, pairs
 
 
 class WebDatasetWriter(ShardWriter):
-    """img2dataset's layout, one member group per image (see the module doc)."""
+    """img2dataset's layout, one member group per image (see the module doc). ``caption``
+    picks a pair's caption: ``first``, ``original``, ``best``, ``generated`` or ``mix:P``."""
 
-    def __init__(self, dest: Path, shard_size: int) -> None:
+    def __init__(self, dest: Path, shard_size: int, caption: str = "first") -> None:
         super().__init__(dest, shard_size)
+        self.caption = caption
         self.key_digits = (
             max(1, math.ceil(math.log10(self.shard_size))) if self.shard_size > 1 else 1
         )
@@ -77,7 +80,7 @@ class WebDatasetWriter(ShardWriter):
             "dataset": sample.source.dataset,
             "licence": sample.source.licence,
         }
-        for view in pairs(sample):
+        for view in pairs(sample, self.caption):
             data = media.get(view.media_id)
             if data is None:
                 self.skipped["missing_media"] += 1
@@ -98,6 +101,8 @@ class WebDatasetWriter(ShardWriter):
                 "original_height": h,
                 "sha256": view.media_id,
                 "slot": view.slot,
+                "caption_slot": view.caption_slot,
+                "caption_source": caption_source(sample, view.caption_slot),
             }
             if record is not None:
                 meta[KEY], record = record, None

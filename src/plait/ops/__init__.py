@@ -42,9 +42,15 @@ _ENTRIES = {
     "dedup_text": "plait.ops.dedup.exact:ExactTextDedup",
     "near_dup_image": "plait.ops.dedup.near_image:NearDupImage",
     "near_dup_text": "plait.ops.dedup.near_text:NearDupText",
+    "semantic_dedup": "plait.ops.dedup.semantic:SemanticDedup",
     # mappers
     "clean_captions": "plait.ops.mappers.clean_captions:CleanCaptions",
     "select_langs": "plait.ops.mappers.select_langs:SelectLangs",
+    # captions written or judged by a language model, and chosen by similarity
+    "rewrite_captions": "plait.ops.caption.rewrite:RewriteCaptions",
+    "caption_from_context": "plait.ops.caption.context:CaptionFromContext",
+    "caption_judge": "plait.ops.caption.judge:CaptionJudge",
+    "best_caption": "plait.ops.caption.best:BestCaption",
     # video and audio
     "clip_duration": "plait.ops.filters.duration:Duration",
     "black_frames": "plait.ops.filters.video_frames:BlackFrames",

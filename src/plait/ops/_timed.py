@@ -156,37 +156,3 @@ def levels(sp: Span, window_s: float, silence_db: float) -> dict[str, Any]:
         }
 
     return CACHE.get(_key(sp, "levels", window_s, silence_db), make)
-
-
-TextSlot = tuple[str, str | None, tuple[float, float] | None]  # text, language, span
-
-
-def set_added_slots(sample: Sample, op: str, items: list[TextSlot]) -> list[int]:
-    """Replace the text slots ``op`` added to ``sample`` on an earlier run with ``items``
-    (appended at the end), so a rerun never doubles them. ``stats.added_slots`` records
-    which slots each operator added; their times go to ``stats.times`` (see
-    :mod:`plait.av.timing`), and both stay aligned when slots are removed."""
-    added = {k: list(v) for k, v in (sample.stats.get("added_slots") or {}).items()}
-    times = {int(k): v for k, v in (sample.stats.get("times") or {}).items() if str(k).isdigit()}
-    langs = list(sample.langs or [None] * len(sample.texts))
-    for i in sorted(added.pop(op, []), reverse=True):
-        if not 0 <= i < len(sample.texts) or sample.texts[i] is None:
-            continue
-        del sample.texts[i], sample.images[i], langs[i]
-        times.pop(i, None)
-        times = {(k - 1 if k > i else k): v for k, v in times.items()}
-        added = {o: [j - 1 if j > i else j for j in idx] for o, idx in added.items()}
-    new = []
-    for text, lang, when in items:
-        new.append(len(sample.texts))
-        sample.texts.append(text)
-        sample.images.append(None)
-        langs.append(lang)
-        if when is not None:
-            times[new[-1]] = [round(when[0], 3), round(when[1], 3)]
-    sample.langs = langs
-    if new:
-        added[op] = new
-    sample.stats["added_slots"] = added
-    sample.stats["times"] = {str(k): v for k, v in sorted(times.items())}
-    return new

@@ -18,6 +18,7 @@ config schema: recipes and ``plait ops show`` are generated from it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -68,6 +69,9 @@ class Result:
     kept: list[Sample]
     rejected: list[Rejection]
     flagged: list[Rejection] = field(default_factory=list)  # annotate mode: kept, would drop
+    # what the step did besides keeping and dropping, for the run report (a generating
+    # operator's calls, cache hits and failures by reason)
+    counts: Counter[str] = field(default_factory=Counter)
 
 
 class Op(ABC):  # noqa: B024 - hooks with defaults, no abstract method

@@ -5,6 +5,7 @@ from __future__ import annotations
 from plait.errors import ConfigError
 from plait.langs import slot_langs
 from plait.ops.base import Mapper, OpContext
+from plait.ops.slots import remove_slots
 from plait.schema import Sample
 
 
@@ -55,10 +56,6 @@ class SelectLangs(Mapper):
                     seen.add(t.strip())
                 keep.append(i)
             dropped = len(s.texts) - len(keep)
-            if dropped:
-                s.texts = [s.texts[i] for i in keep]
-                s.images = [s.images[i] for i in keep]
-                if s.langs is not None:
-                    s.langs = [s.langs[i] for i in keep]
+            remove_slots(s, set(range(len(s.texts))) - set(keep))  # slot-keyed stats follow
             s.stats["text_slots_dropped"] = dropped
         return batch

@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from plait.errors import ConfigError
-from plait.ops._timed import TIMED_KINDS, TextSlot, check_kinds, set_added_slots, span
+from plait.ops._timed import TIMED_KINDS, check_kinds, span
 from plait.ops.base import Mapper, OpContext
+from plait.ops.slots import TextSlot, set_added_slots
 from plait.schema import AUDIO, CLIP, Sample
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from plait.errors import ConfigError
-from plait.ops._timed import TIMED_KINDS, check_kinds, set_added_slots, span
+from plait.ops._timed import TIMED_KINDS, check_kinds, span
 from plait.ops.base import Mapper, OpContext
+from plait.ops.slots import set_added_slots
 from plait.schema import AUDIO, CLIP, Sample
 
 
