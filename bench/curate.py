@@ -8,8 +8,12 @@
    exponent of time in n (goal <= 1.15), for the default and the classic config.
 3. neardup-flickr: 200 re-encoded, resized and cropped copies of Flickr8k images
    among the 3,500 originals: share of copies found, false positives among originals.
+4. semdedup-scale: semantic_dedup's resolve (k-means, then near-duplicates inside each
+   cluster) over 10k and 100k synthetic 384-d unit vectors with 10% planted
+   near-duplicates (cosine ~0.97); the fitted growth exponent (goal <= 1.15), the share
+   of planted copies found, and an exact all-pairs pass at 10k as the reference.
 
-Usage: python bench/curate.py [text] [neardup-scale] [neardup-flickr]
+Usage: python bench/curate.py [text] [neardup-scale] [neardup-flickr] [semdedup-scale]
 """
 
 from __future__ import annotations
@@ -234,11 +238,62 @@ def bench_neardup_flickr() -> None:
         )
 
 
+def planted_vectors(n: int, dim: int = 384, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors in a few hundred loose topics (as text embeddings cluster), the last
+    10% noisy copies of random earlier ones (cosine about 0.97 with their source)."""
+    rng = np.random.default_rng(seed)
+    topics = rng.normal(size=(max(8, n // 400), dim))
+    x = topics[rng.integers(0, len(topics), size=n)] + 1.5 * rng.normal(size=(n, dim))
+    c = n // 10
+    src = rng.integers(0, n - c, size=c)
+    x[n - c :] = x[src] / np.linalg.norm(x[src], axis=1, keepdims=True) * np.sqrt(
+        dim
+    ) + 0.25 * rng.normal(size=(c, dim))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x.astype(np.float32), src
+
+
+def bench_semdedup_scale() -> None:
+    from plait.ops import build
+
+    print("semantic dedup, synthetic 384-d unit vectors in topics, 10% planted copies")
+    op = build("semantic_dedup", encoder="minilm", threshold=0.9)
+    ns, ts = [10_000, 100_000], []
+    for n in ns:
+        x, src = planted_vectors(n)
+        items = [(f"{i:07d}", (v, None)) for i, v in enumerate(x)]
+        out: list[dict[str, str]] = []
+        ts.append(_best(lambda items=items, out=out: out.append(op.resolve(items)), repeat=2))
+        dropped = out[-1]
+        c = n // 10
+        found = sum(
+            1 for j in range(c) if f"{n - c + j:07d}" in dropped or f"{src[j]:07d}" in dropped
+        )
+        print(
+            f"  n={n:>7}: {ts[-1]:7.2f} s ({ts[-1] / n * 1e6:6.1f} us/vector), dropped "
+            f"{len(dropped)}, planted pairs caught {found / c:.3f}"
+        )
+        if n == ns[0]:  # the exact reference: all pairs, the same greedy rule
+            from plait.ops.dedup.semantic_clusters import greedy_duplicates
+
+            t0 = time.perf_counter()
+            exact = greedy_duplicates(x, 0.9)
+            te = time.perf_counter() - t0
+            print(
+                f"  n={n:>7}: exact all-pairs pass {te:7.2f} s, dropped {int((exact >= 0).sum())} "
+                f"(clustered/exact time {ts[-1] / te:.2f})"
+            )
+    exp = math.log(ts[1] / ts[0]) / math.log(ns[1] / ns[0])
+    print(f"  growth exponent {exp:.2f} (goal <= 1.15)")
+
+
 if __name__ == "__main__":
-    wanted = sys.argv[1:] or ["text", "neardup-scale", "neardup-flickr"]
+    wanted = sys.argv[1:] or ["text", "neardup-scale", "neardup-flickr", "semdedup-scale"]
     if "text" in wanted:
         bench_text()
     if "neardup-scale" in wanted:
         bench_neardup_scale()
     if "neardup-flickr" in wanted:
         bench_neardup_flickr()
+    if "semdedup-scale" in wanted:
+        bench_semdedup_scale()

@@ -266,3 +266,59 @@ def test_best_caption_picks_the_matching_caption_and_export_writes_it(
     assert {sid: m["caption_source"] for sid, m in exported("mix:0.5", "-again").items()} == mix
     none = exported("mix:0")
     assert all(m["caption_source"] == "original" for m in none.values())
+
+
+def _state(corpus: Corpus) -> tuple[list, list]:
+    """Samples (texts and stats, run ids left out) and drops, comparable across runs."""
+    out = []
+    for s in samples(corpus).values():
+        stats = dict(s.stats)
+        stats["generated"] = {
+            k: {f: v for f, v in rec.items() if f != "run"}
+            for k, rec in (stats.get("generated") or {}).items()
+        }
+        out.append((s.id, s.texts, json.dumps(stats, sort_keys=True)))
+    drops = [(r["id"], r["op"], r["reason"]) for r in corpus.read("rejected").to_pylist()]
+    return sorted(out), sorted(drops)
+
+
+@pytest.mark.heavy
+@pytest.mark.ray
+def test_recaption_recipe_gives_the_same_corpus_on_local_and_ray(
+    tmp_path: Path, shared_data: Path, smollm2
+) -> None:
+    """rewrite_captions (through a real server) and semantic_dedup (EfficientNet-Lite0
+    vectors) under both executors: the same slots, stats and drops."""
+    ray = pytest.importorskip("ray")
+    from PIL import Image
+
+    images = sorted((shared_data / "flickr8k" / "images").glob("*.jpg"))[:5]
+    root = tmp_path / "imgs"
+    root.mkdir()
+    rows = [(p.name, f"caption of {p.stem}: a photo") for p in images]
+    for p in images:
+        (root / p.name).write_bytes(p.read_bytes())
+    copy = root / "copy.jpg"  # a re-encoded copy of the first image: a semantic duplicate
+    Image.open(images[0]).convert("RGB").resize((200, 200)).save(copy, quality=70)
+    rows.append(("copy.jpg", "another caption, for the copy"))
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text("image\tcaption\n" + "".join(f"{a}\t{b}\n" for a, b in rows))
+    corpora = {}
+    for name in ("local", "ray"):
+        corpora[name] = Corpus.init(tmp_path / name)
+        ingest(corpora[name], tsv, dataset="t", image_root=root)
+    with OpenAIServer(smollm2) as srv:
+        recipe = [
+            {"op": "semantic_dedup", "encoder": "effnet-lite0", "threshold": 0.9},
+            {"op": "rewrite_captions", "generator": srv.spec(concurrency=2, timeout=300)},
+        ]
+        curate(corpora["local"], recipe, executor="local", workers=2, shard_size=3)
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        try:
+            curate(corpora["ray"], recipe, executor="ray", workers=2, shard_size=3)
+        finally:
+            ray.shutdown()
+    local, on_ray = _state(corpora["local"]), _state(corpora["ray"])
+    assert local == on_ray
+    assert [d[1] for d in local[1]] == ["semantic_dedup"]  # the copy or its original
+    assert any(len(texts) > 2 for _, texts, _ in local[0])  # rewrites were added

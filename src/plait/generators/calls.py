@@ -12,6 +12,8 @@ concurrent, every failure isolated to its prompt and counted by reason.
 - Each answer is written to the cache the moment it arrives, so a killed run loses only
   the calls in flight. A failed call is an :class:`Answer` with a ``reason``, never an
   empty text, and counts as ``failed:<reason>``.
+- ``budget`` caps the model calls (0: answers only from the cache); prompts past it fail
+  with reason ``budget`` and a later run picks them up.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ def generate_many(
     batch_size: int | None = None,
     concurrency: int | None = None,
     counts: Counter[str] | None = None,
+    budget: int | None = None,
 ) -> list[Answer]:
     """One :class:`Answer` per prompt, in order; ``counts`` gains what happened."""
     counts = counts if counts is not None else Counter()
@@ -70,6 +73,13 @@ def generate_many(
             todo.setdefault(k, p)
     counts["requests"] += len(prompts)
     counts["cache_hits"] += sum(1 for k in keys if k in found)
+    over = list(todo)[max(0, budget) :] if budget is not None else []
+    for k in over:  # past the budget: not asked, counted, picked up by a later run
+        answers[k] = Answer(None, reason="budget")
+        del todo[k]
+    if over:
+        counts["failed:budget"] += len(over)
+    counts["calls"] += len(todo)
     if todo:
         store = _Store(cache, spec)
         if getattr(gen, "remote", False):

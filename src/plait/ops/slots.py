@@ -73,49 +73,68 @@ def set_added_slots(
     items: Sequence[TextSlot],
     provenance: Sequence[dict[str, Any] | None] | None = None,
 ) -> list[int]:
-    """Replace the text slots ``op`` added to ``sample`` on an earlier run with ``items``
-    (appended at the end), so a rerun never doubles them. Spans go to ``stats.times``;
+    """Replace the text slots ``op`` added to ``sample`` on an earlier run with ``items``,
+    so a rerun never doubles them: the first items take the places of the old slots (in
+    order, so a rerun that makes the same slots leaves the sample as it was), old slots
+    left over go, and further items are appended. Spans go to ``stats.times``;
     ``provenance`` (one record or None per item) to ``stats.generated``. A record for
     the same text as the slot it replaces keeps its first ``run``: an unchanged slot
     keeps the run that made it."""
-    old = {
-        sample.texts[i]: rec
-        for i, rec in _keyed(sample.stats, "generated").items()
-        if i in added_by(sample, op) and 0 <= i < len(sample.texts)
-    }
-    mine = {
+    mine = sorted(
         i
         for i in added_by(sample, op)
         if 0 <= i < len(sample.texts) and sample.texts[i] is not None
+    )
+    old = {
+        sample.texts[i]: rec for i, rec in _keyed(sample.stats, "generated").items() if i in mine
     }
-    remove_slots(sample, mine)
+    reuse, extra = mine[: len(items)], set(mine[len(items) :])
+    if extra:  # fewer slots than last time: the surplus goes (the rest shift with it)
+        remove_slots(sample, extra)
+        reuse = sorted(
+            i
+            for i in added_by(sample, op)
+            if 0 <= i < len(sample.texts) and sample.texts[i] is not None
+        )
     added = {k: list(v) for k, v in (sample.stats.get("added_slots") or {}).items()}
-    added.pop(op, None)
     times = _keyed(sample.stats, "times")
     generated = _keyed(sample.stats, "generated")
     langs = list(sample.langs or [None] * len(sample.texts))
-    new = []
+    places: list[int] = []
     for j, (text, lang, when) in enumerate(items):
-        new.append(len(sample.texts))
-        sample.texts.append(text)
-        sample.images.append(None)
-        langs.append(lang)
+        if j < len(reuse):
+            pos = reuse[j]
+            if sample.texts[pos] != text:  # scores of the text that was there are stale
+                for name in SLOT_KEYED:
+                    if name not in ("times", "generated") and name in sample.stats:
+                        sample.stats[name].pop(str(pos), None)
+            sample.texts[pos] = text
+            langs[pos] = lang
+        else:
+            pos = len(sample.texts)
+            sample.texts.append(text)
+            sample.images.append(None)
+            langs.append(lang)
+        places.append(pos)
+        times.pop(pos, None)
+        generated.pop(pos, None)
         if when is not None:
-            times[new[-1]] = [round(when[0], 3), round(when[1], 3)]
+            times[pos] = [round(when[0], 3), round(when[1], 3)]
         rec = provenance[j] if provenance else None
         if rec is not None:
             before = old.get(text)
-            if before is not None and _same_origin(before, rec):
-                rec = {**rec, "run": before.get("run", rec.get("run"))}
-            generated[new[-1]] = rec
+            if before is not None and _same_origin(before, rec) and "run" in before:
+                rec = {**rec, "run": before["run"]}
+            generated[pos] = rec
     sample.langs = langs
-    if new:
-        added[op] = new
+    added.pop(op, None)
+    if places:
+        added[op] = places
     sample.stats["added_slots"] = added
     sample.stats["times"] = {str(k): v for k, v in sorted(times.items())}
     if generated or "generated" in sample.stats:
         sample.stats["generated"] = {str(k): v for k, v in sorted(generated.items())}
-    return new
+    return places
 
 
 def _same_origin(a: dict[str, Any], b: dict[str, Any]) -> bool:

@@ -85,7 +85,7 @@ def test_local_batches_isolate_a_failing_prompt_and_cache_the_rest(tmp_path: Pat
     assert out[5].text is None and out[5].reason == "server_error"
     assert out[6].text == "CAPTION 0"  # the same prompt twice in one call runs once
     assert gen.calls["caption 0"] == 1 and max(gen.batches) <= 4
-    assert counts == Counter(requests=7, generated=5, **{"failed:server_error": 1})
+    assert counts == Counter(requests=7, calls=6, generated=5, **{"failed:server_error": 1})
     assert len(cache) == 5  # failures are not stored: a rerun retries them
 
     again: Counter = Counter()
@@ -149,3 +149,17 @@ def test_openai_rate_paces_requests_across_threads(rate: float):
     for t in threads:
         t.join()
     assert time.monotonic() - t0 >= 9 / rate * 0.9  # 10 requests need 9 gaps
+
+
+def test_a_budget_caps_model_calls_and_zero_means_cache_only(tmp_path: Path):
+    gen = Upper()
+    cache = GenerationCache(tmp_path / "c.sqlite")
+    prompts = [P(f"c{i}") for i in range(6)]
+    counts: Counter = Counter()
+    out = generate_many(gen, prompts, GenOptions(), cache=cache, budget=2, counts=counts)
+    assert sum(a.text is not None for a in out) == 2 and counts["calls"] == 2
+    assert counts["failed:budget"] == 4 and {a.reason for a in out if a.text is None} == {"budget"}
+    again: Counter = Counter()
+    out = generate_many(gen, prompts, GenOptions(), cache=cache, budget=0, counts=again)
+    assert sum(a.text is not None for a in out) == 2  # the cached two, nothing asked
+    assert again["calls"] == 0 and again["cache_hits"] == 2 and again["failed:budget"] == 4

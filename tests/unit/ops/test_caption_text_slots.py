@@ -105,3 +105,21 @@ def test_removing_slots_keeps_every_slot_keyed_stat_aligned() -> None:
     assert s.stats["times"] == {"3": [1.0, 2.0]}
     assert s.stats["caption_scores"] == {"1": 0.1, "2": 0.2, "3": 0.3}
     assert "best_caption" not in s.stats  # the chosen slot is gone
+
+
+def test_a_rerun_that_makes_the_same_slots_leaves_the_sample_as_it_was() -> None:
+    s = _pair("a dog")
+    set_added_slots(s, "a", [("one", "en", None)], [{"op": "a", "from": 1}])
+    set_added_slots(s, "b", [("two", None, None)], [{"op": "b", "from": [1]}])
+    before = (list(s.texts), list(s.langs), dict(s.stats["generated"]))
+    set_added_slots(s, "a", [("one", "en", None)], [{"op": "a", "from": 1}])
+    set_added_slots(s, "b", [("two", None, None)], [{"op": "b", "from": [1]}])
+    assert (s.texts, s.langs, s.stats["generated"]) == before
+    # more slots than last time: the first in place, the rest appended
+    set_added_slots(s, "a", [("one", "en", None), ("three", "en", None)])
+    assert s.texts == [None, "a dog", "one", "two", "three"]
+    assert added_by(s, "a") == {2, 4} and added_by(s, "b") == {3}
+    # fewer: the surplus goes and the others shift
+    set_added_slots(s, "a", [("uno", "es", None)])
+    assert s.texts == [None, "a dog", "uno", "two"] and s.langs[2] == "es"
+    assert added_by(s, "a") == {2} and added_by(s, "b") == {3}

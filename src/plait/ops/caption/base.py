@@ -1,6 +1,13 @@
 """What every operator that asks a generator shares: the generator (one per spec per
 worker), the generation cache, the counts for the run report, and provenance records.
 
+Their common fields: ``generator`` (a spec: ``smollm2``, ``hf:DIR``,
+``openai:URL#MODEL?concurrency=16&rate=20&timeout=30&retries=3``), ``cache`` (``corpus``:
+``CORPUS/cache/generations.sqlite``; ``none``; or a folder or file shared between
+corpora), ``max_new_tokens`` and ``max_calls`` (model calls each worker may make in a
+run, None: no limit, 0: cached answers only; prompts past it fail with reason
+``budget`` and a later run picks them up).
+
 A generating operator is an ordinary Mapper or Filter: the executor keeps the version
 it replaced (``replaced``), so its additions are undone by ``plait restore``; it adds
 slots through :mod:`plait.ops.slots`, so a rerun replaces them and ``plait why`` shows
@@ -30,14 +37,22 @@ class Generating:
     max_new_tokens: int
     temperature: float = 0.0
 
-    def _init_generating(self, generator: str, cache: str, max_new_tokens: int) -> None:
+    max_calls: int | None = None
+
+    def _init_generating(
+        self, generator: str, cache: str, max_new_tokens: int, max_calls: int | None = None
+    ) -> None:
         if not generator or not str(generator).strip():
             raise ConfigError("a generator spec is needed, e.g. 'smollm2' or 'openai:URL#MODEL'")
         if max_new_tokens < 1:
             raise ConfigError(f"max_new_tokens must be at least 1, not {max_new_tokens}")
         if not cache:
             raise ConfigError(f"cache must be {CACHE_HELP}")
+        if max_calls is not None and max_calls < 0:
+            raise ConfigError(f"max_calls must be >= 0 (0: cached answers only), not {max_calls}")
         self.generator, self.cache, self.max_new_tokens = generator, cache, max_new_tokens
+        self.max_calls = max_calls
+        self._calls_left = max_calls
         self._gen: Generator | None = None
         self._counts: Counter[str] = Counter()
 
@@ -77,6 +92,7 @@ class Generating:
             return []
         gen = self._model()
         before = retry_counts(gen)
+        calls_before = self._counts["calls"]
         answers = generate_many(
             gen,
             prompts,
@@ -84,7 +100,10 @@ class Generating:
             cache=open_cache(self.cache, ctx.corpus_path),
             variants=variants,
             counts=self._counts,
+            budget=self._calls_left,
         )
+        if self._calls_left is not None:
+            self._calls_left = max(0, self._calls_left - (self._counts["calls"] - calls_before))
         for reason, n in (retry_counts(gen) - before).items():
             self._counts[f"retried:{reason}"] += n
         return answers

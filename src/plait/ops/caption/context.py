@@ -50,9 +50,10 @@ class CaptionFromContext(Generating, Mapper):
         max_context_chars: int = 400,
         max_new_tokens: int = 60,
         instruction: str | None = None,
+        max_calls: int | None = None,
         cache: str = "corpus",
     ) -> None:
-        self._init_generating(generator, cache, max_new_tokens)
+        self._init_generating(generator, cache, max_new_tokens, max_calls)
         if top_labels < 1 or max_context_chars < 20:
             raise ConfigError("need top_labels >= 1 and max_context_chars >= 20")
         if vocabulary is not None and not [v for v in vocabulary if str(v).strip()]:

@@ -38,11 +38,12 @@ class CaptionJudge(Generating, Filter):
         captions: str = "best",
         use_image: bool = True,
         max_new_tokens: int = 4,
+        max_calls: int | None = None,
         cache: str = "corpus",
         mode: str = DROP,
     ) -> None:
         super().__init__(mode)
-        self._init_generating(generator, cache, max_new_tokens)
+        self._init_generating(generator, cache, max_new_tokens, max_calls)
         if captions not in WHICH:
             raise ConfigError(f"captions must be one of {', '.join(WHICH)}, not {captions!r}")
         if not 0 <= min_score <= 5:

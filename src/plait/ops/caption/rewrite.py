@@ -44,9 +44,10 @@ class RewriteCaptions(Generating, Mapper):
         temperature: float = 0.0,
         max_new_tokens: int = 48,
         instruction: str | None = None,
+        max_calls: int | None = None,
         cache: str = "corpus",
     ) -> None:
-        self._init_generating(generator, cache, max_new_tokens)
+        self._init_generating(generator, cache, max_new_tokens, max_calls)
         names = list(styles) if styles else list(REWRITE_STYLES)
         unknown = [s for s in names if s not in REWRITE_STYLES]
         if unknown:
