@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from plait.errors import ConfigError
 from plait.schema import Sample, image_slots
+from plait.slots import added_by, original_slots, provenance
 
 
 @dataclass(slots=True)
@@ -64,8 +65,6 @@ def choose_caption(sample: Sample, rule: str = "first", seed: int = 0) -> int | 
       sample id and ``seed``, so an export is reproducible) take ``generated``, the
       rest ``original``.
     """
-    from plait.ops.slots import added_by, original_slots
-
     texts = [i for i, t in enumerate(sample.texts) if t]
     if not texts:
         return None
@@ -93,8 +92,6 @@ def choose_caption(sample: Sample, rule: str = "first", seed: int = 0) -> int | 
 
 def caption_source(sample: Sample, slot: int | None) -> str | None:
     """``original``, or the operator that generated the slot (from its provenance)."""
-    from plait.ops.slots import added_by, provenance
-
     if slot is None:
         return None
     if slot not in added_by(sample):

@@ -24,7 +24,7 @@ from openai_server import OpenAIServer  # noqa: E402
 from plait import Corpus  # noqa: E402
 from plait.curate import curate  # noqa: E402
 from plait.ingest import ingest  # noqa: E402
-from plait.ops.slots import added_by, original_slots, provenance  # noqa: E402
+from plait.slots import added_by, original_slots, provenance  # noqa: E402
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
 SPEC = "smollm2?loader=transformers"
@@ -213,8 +213,8 @@ def test_best_caption_picks_the_matching_caption_and_export_writes_it(
     from plait.align import TrainConfig, align
     from plait.export import export
     from plait.io.corpus import sql_in
-    from plait.ops.slots import set_added_slots
     from plait.schema import samples_table
+    from plait.slots import set_added_slots
 
     corpus = flickr_corpus(tmp_path, shared_data, images=48, captions=5)
     align(corpus, name="t", holdout=0.0, refit=False, config=TrainConfig(steps=120, seeds=1))

@@ -12,8 +12,8 @@ from plait.errors import ConfigError, GeneratorError
 from plait.generators import BaseGenerator, Generation, GenOptions
 from plait.ops import build
 from plait.ops.base import OpContext
-from plait.ops.slots import provenance
 from plait.schema import PAIR, Sample, Source
+from plait.slots import provenance
 
 
 class Scripted(BaseGenerator):
@@ -122,7 +122,7 @@ def test_context_caption_reads_alt_text_ocr_and_labels() -> None:
 
     s = pair("a", "IMG_0042 best shop ever")
     s.stats["image_labels"] = [["shop front", 0.3], ["street", 0.2]]
-    from plait.ops.slots import set_added_slots
+    from plait.slots import set_added_slots
 
     set_added_slots(s, "ocr_text", [("OPEN LATE", None, None)])
     res = _op("caption_from_context", Scripted(answer)).process([s], CTX)

@@ -8,8 +8,8 @@ import pytest
 from plait.generators import ABSTAIN
 from plait.ops.caption.prompts import JUDGE, REWRITE_STYLES
 from plait.ops.caption.text import clean_caption, parse_score
-from plait.ops.slots import added_by, original_slots, provenance, remove_slots, set_added_slots
 from plait.schema import PAIR, Sample, Source
+from plait.slots import added_by, original_slots, provenance, remove_slots, set_added_slots
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ run, None: no limit, 0: cached answers only; prompts past it fail with reason
 
 A generating operator is an ordinary Mapper or Filter: the executor keeps the version
 it replaced (``replaced``), so its additions are undone by ``plait restore``; it adds
-slots through :mod:`plait.ops.slots`, so a rerun replaces them and ``plait why`` shows
+slots through :mod:`plait.slots`, so a rerun replaces them and ``plait why`` shows
 where each came from.
 """
 

@@ -16,8 +16,8 @@ import numpy as np
 from plait.errors import ConfigError
 from plait.ops._media import images
 from plait.ops.base import Mapper, OpContext
-from plait.ops.slots import added_by, provenance
 from plait.schema import Sample
+from plait.slots import added_by, provenance
 
 CANDIDATES = ("all", "generated", "original")
 

@@ -19,8 +19,8 @@ from plait.ops.base import Mapper, OpContext, Result
 from plait.ops.caption.base import Generating
 from plait.ops.caption.prompts import CONTEXT
 from plait.ops.caption.text import clean_caption
-from plait.ops.slots import added_by, original_slots, set_added_slots
 from plait.schema import Sample
+from plait.slots import added_by, original_slots, set_added_slots
 
 NONE = "(none)"
 

@@ -9,8 +9,8 @@ from plait.ops.base import DROP, Filter, OpContext, Result
 from plait.ops.caption.base import Generating
 from plait.ops.caption.prompts import JUDGE, JUDGE_IMAGE
 from plait.ops.caption.text import parse_score
-from plait.ops.slots import added_by, original_slots
 from plait.schema import Sample
+from plait.slots import added_by, original_slots
 
 WHICH = ("best", "original", "generated", "all")
 

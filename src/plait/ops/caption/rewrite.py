@@ -10,8 +10,8 @@ from plait.ops.base import Mapper, OpContext, Result
 from plait.ops.caption.base import Generating
 from plait.ops.caption.prompts import REWRITE_STYLES
 from plait.ops.caption.text import clean_caption, normalise
-from plait.ops.slots import added_by, original_slots, provenance, set_added_slots
 from plait.schema import Sample
+from plait.slots import added_by, original_slots, provenance, set_added_slots
 
 
 class RewriteCaptions(Generating, Mapper):

@@ -17,8 +17,8 @@ import numpy as np
 from plait.errors import ConfigError
 from plait.ops.base import DROP, Deduplicator, OpContext, check_mode
 from plait.ops.dedup.semantic_clusters import clusters, greedy_duplicates
-from plait.ops.slots import original_slots
 from plait.schema import Sample
+from plait.slots import original_slots
 
 MODALITIES = ("image", "text")
 

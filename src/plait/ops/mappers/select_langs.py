@@ -5,8 +5,8 @@ from __future__ import annotations
 from plait.errors import ConfigError
 from plait.langs import slot_langs
 from plait.ops.base import Mapper, OpContext
-from plait.ops.slots import remove_slots
 from plait.schema import Sample
+from plait.slots import remove_slots
 
 
 class SelectLangs(Mapper):

@@ -17,8 +17,8 @@ import numpy as np
 from plait.errors import ConfigError
 from plait.ops._timed import TIMED_KINDS, check_kinds, span
 from plait.ops.base import Mapper, OpContext
-from plait.ops.slots import TextSlot, set_added_slots
 from plait.schema import AUDIO, CLIP, Sample
+from plait.slots import TextSlot, set_added_slots
 
 
 class SoundEvents(Mapper):

@@ -15,8 +15,8 @@ from typing import Any
 from plait.errors import ConfigError
 from plait.ops._timed import TIMED_KINDS, check_kinds, span
 from plait.ops.base import Mapper, OpContext
-from plait.ops.slots import set_added_slots
 from plait.schema import AUDIO, CLIP, Sample
+from plait.slots import set_added_slots
 
 
 class Speech(Mapper):
