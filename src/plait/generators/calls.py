@@ -109,10 +109,13 @@ class _Store:
         self.pending = []
 
 
-def _outcome(g: Generation) -> Answer:
+def _record(key: str, g: Generation, answers: dict[str, Answer], store: _Store) -> None:
+    """An answer (a generation that says it failed is a failure, with its reason)."""
     if g.finish == "error":
-        return Answer(None, reason="error")
-    return Answer(g.text, finish=g.finish)
+        answers[key] = Answer(None, reason=g.warnings[0] if g.warnings else "error")
+    else:
+        answers[key] = Answer(g.text, finish=g.finish)
+        store.add(key, g)
 
 
 def _batched(
@@ -140,13 +143,7 @@ def _batched(
                 except (PlaitError, RuntimeError, ValueError, OSError) as exc:
                     gens.append(Generation("", finish="error", warnings=[failure_reason(exc)]))
         for k, g in zip(chunk, gens, strict=True):
-            answers[k] = (
-                Answer(None, reason=g.warnings[0] if g.warnings else "error")
-                if g.finish == "error"
-                else _outcome(g)
-            )
-            if g.finish != "error":
-                store.add(k, g)
+            _record(k, g, answers, store)
         store.flush()
 
 
@@ -176,9 +173,7 @@ def _concurrent(
                 if isinstance(got, BaseException):
                     answers[k] = Answer(None, reason=failure_reason(got))
                 else:
-                    answers[k] = _outcome(got)
-                    if got.finish != "error":
-                        store.add(k, got)
+                    _record(k, got, answers, store)
             store.flush()
             running |= {pool.submit(one, k) for k in _take(keys, width - len(running))}
 
