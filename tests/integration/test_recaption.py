@@ -72,7 +72,7 @@ def test_rewrite_context_judge_with_smollm2_are_reversible_and_cached(
     recipe = [
         {"op": "rewrite_captions", "generator": SPEC, "max_sources": 1, "max_new_tokens": 32},
         {"op": "caption_from_context", "generator": SPEC, "max_new_tokens": 32},
-        {"op": "caption_judge", "generator": SPEC, "captions": "all"},
+        {"op": "caption_judge", "generator": SPEC, "captions": "original"},
     ]
     rep = curate(corpus, recipe, workers=0)
     rewrite, context = (
