@@ -74,9 +74,9 @@ class SemanticDedup(Deduplicator):
     # -- fingerprint: one unit vector (and the ranking score) per sample ----------------------
     def _encoder(self, ctx: OpContext) -> Any:
         if self._enc is None:
-            from plait.ops.filters.similarity import _load_any
+            from plait.ops.filters.similarity import load_checked
 
-            self._enc = _load_any(self.encoder, ctx.corpus_path, self.modality)
+            self._enc = load_checked(self.encoder, ctx.corpus_path, self.modality)
         return self._enc
 
     def _stored(self, keys: list[str], ctx: OpContext) -> dict[str, np.ndarray]:
