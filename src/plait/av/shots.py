@@ -1,9 +1,9 @@
 """Shot boundaries and clip limits, pushed one small frame at a time.
 
-A :class:`ShotSplitter` wraps a PySceneDetect detector (``content``: HSV
-frame-difference, ``adaptive``: the same against a rolling average, ``none``:
-fixed-length clips only) and adds what a training corpus needs on top, as the
-Panda-70M pipeline does: a shot longer than ``max_clip_s`` is cut into clips of
+A :class:`ShotSplitter` wraps a shot detector (``content``: HSV frame-difference,
+PySceneDetect's algorithm in :mod:`plait.av.content`; ``adaptive``: PySceneDetect's
+same score against a rolling average; ``none``: fixed-length clips only) and adds
+what a training corpus needs on top, as the Panda-70M pipeline does: a shot longer than ``max_clip_s`` is cut into clips of
 at most that length (boundary ``split``, not ``cut``), and a cut closer than
 ``min_clip_s`` to the previous boundary is ignored. It never holds frames; it
 only turns frame times into boundaries, so memory is flat in the video length.
@@ -68,11 +68,9 @@ class ShotSplitter:
         if self._det is not None and self._n % self.every:
             self._between.append((time, frame))
         elif self._det is not None:
-            from scenedetect.common import FrameTimecode
-
-            for tc in self._det.process_frame(FrameTimecode(self._n, self.fps), frame):
-                at = float(tc.seconds)
-                if abs(at - self._n / self.fps) < 0.5 / self.fps:  # reported at this frame
+            for cut in self._det.push(self._n, frame):
+                at = cut / self.fps
+                if cut == self._n:  # reported at this frame: find where between it fell
                     at = self._refine(at, frame)
                 self._cut(at, out)
             self._fed, self._between = frame, []
@@ -86,10 +84,8 @@ class ShotSplitter:
         """Cuts the detector was still holding back at the end of the video."""
         out: list[Boundary] = []
         if self._det is not None and self._n:
-            from scenedetect.common import FrameTimecode
-
-            for tc in self._det.post_process(FrameTimecode(self._n, self.fps)):
-                self._cut(float(tc.seconds), out)
+            for cut in self._det.finish(self._n):
+                self._cut(cut / self.fps, out)
         return out
 
     def _refine(self, at: float, frame: Any) -> float:
@@ -116,17 +112,38 @@ def _distance(a: Any, b: Any) -> float:
 def _detector(name: str, threshold: float | None, fps: float, min_clip_s: float) -> Any:
     if name == "none":
         return None
-    require("scenedetect", "video", "shot detection", package="scenedetect")
-    from scenedetect.detectors import AdaptiveDetector, ContentDetector
-
     min_len = max(1, int(round(min_clip_s * fps)))
     if name == "content":
-        return ContentDetector(
-            threshold=27.0 if threshold is None else threshold, min_scene_len=min_len
-        )
-    return AdaptiveDetector(
-        adaptive_threshold=3.0 if threshold is None else threshold, min_scene_len=min_len
+        from plait.av.content import ContentCuts
+
+        return ContentCuts(27.0 if threshold is None else threshold, min_len)
+    require("scenedetect", "video", "shot detection", package="scenedetect")
+    from scenedetect.detectors import AdaptiveDetector
+
+    return _SceneDetect(
+        AdaptiveDetector(
+            adaptive_threshold=3.0 if threshold is None else threshold, min_scene_len=min_len
+        ),
+        fps,
     )
+
+
+class _SceneDetect:
+    """A PySceneDetect detector behind the frame-number interface of ContentCuts."""
+
+    def __init__(self, detector: Any, fps: float) -> None:
+        self.detector, self.fps = detector, fps
+
+    def push(self, n: int, frame: Any) -> list[int]:
+        from scenedetect.common import FrameTimecode
+
+        found = self.detector.process_frame(FrameTimecode(n, self.fps), frame)
+        return [int(tc.frame_num) for tc in found]
+
+    def finish(self, n: int) -> list[int]:
+        from scenedetect.common import FrameTimecode
+
+        return [int(tc.frame_num) for tc in self.detector.post_process(FrameTimecode(n, self.fps))]
 
 
 def boundary_scores(found: list[float], truth: list[float], tolerance: float = 0.5) -> dict:
