@@ -451,7 +451,7 @@ def main() -> None:
     ap.add_argument(
         "--variants",
         default="",
-        help="extra methods: plait storages (sq8), usearch-f16, usearch-i8",
+        help="extra methods: plait storages (sq8, fp16), usearch-f16, usearch-i8",
     )
     ap.add_argument(
         "--efs",

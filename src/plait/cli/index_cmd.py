@@ -19,6 +19,11 @@ def index_cmd(
     ),
     threshold: int = typer.Option(None, help="Below this many vectors: exact search, no index."),
     index_type: str = typer.Option(None, help="IVF_HNSW_SQ (default), IVF_PQ or IVF_FLAT."),
+    storage: str = typer.Option(
+        None,
+        help="HNSW vectors walked: flat (float, the default for a new index), fp16 or sq8 "
+        "(half or 8-bit codes, float re-rank); a different one rebuilds the index.",
+    ),
     fulltext: bool = typer.Option(True, help="Build the BM25 full-text index over sample texts."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
@@ -35,6 +40,8 @@ def index_cmd(
         cfg = replace(cfg, threshold=threshold)
     if index_type is not None:
         cfg = replace(cfg, index_type=index_type.upper())
+    if storage is not None:
+        cfg = replace(cfg, storage=storage.lower())
     report = index(Corpus.open(corpus), encoders=encoder or None, config=cfg, fulltext=fulltext)
     if as_json:
         print_json(report.to_dict())

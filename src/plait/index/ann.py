@@ -59,7 +59,8 @@ def build(ds: LanceDataset, config: VectorIndexConfig) -> hnsw.HnswIndex:
     """
     dim = ds.schema.field("vector").type.list_size
     n = ds.count_rows()
-    index = hnsw.new_index(dim, config.m, config.ef_construction, config.storage)
+    storage = config.storage or "flat"
+    index = hnsw.new_index(dim, config.m, config.ef_construction, storage)
     if not index.is_trained:  # SQ8: per-dimension ranges from a random sample
         pick = np.sort(np.random.default_rng(0).choice(n, min(n, 65_536), replace=False))
         tbl = ds.take(pick.tolist(), columns=["vector"])
@@ -96,7 +97,7 @@ def build(ds: LanceDataset, config: VectorIndexConfig) -> hnsw.HnswIndex:
         "metric": "inner_product",
         "m": config.m,
         "ef_construction": config.ef_construction,
-        "storage": config.storage,
+        "storage": storage,
         "fragments": fp,
     }
     if pilot is not None:
@@ -174,7 +175,7 @@ def ensure(ds: LanceDataset, config: VectorIndexConfig) -> str:
         build(ds, config)
         return "built"
     tail = tail_fragments(ds, idx)
-    if tail is None:
+    if tail is None or config.storage not in (None, idx.meta.get("storage")):
         build(ds, config)
         return "rebuilt"
     if not tail:

@@ -22,7 +22,9 @@ class VectorIndexConfig:
     vectors, the structure of FAISS HNSW32), ``sq8`` or ``fp16`` (8-bit or half-precision
     codes walked, float vectors re-rank ``k * k_expansion`` candidates; the walk reads a
     quarter or half of the bytes, which pays where the vectors outgrow the caches;
-    ``bench/index.py --variants sq8,fp16`` measures them against ``flat``).
+    ``bench/index.py --variants sq8,fp16`` measures them against ``flat``); None keeps
+    the storage of the index already built (``flat`` for a new one), a different one
+    rebuilds it (``plait index --storage fp16``).
     ``ef`` None uses the efSearch calibrated at build for ``target_recall``
     (recall@10 on held-out stored vectors); set it to trade recall for speed.
     Filters keeping at most ``exact_max`` rows are answered exactly.
@@ -37,7 +39,7 @@ class VectorIndexConfig:
     m: int = 32  # HNSW edges per node
     ef_construction: int = 80
     # hnsw back end
-    storage: str = "flat"
+    storage: str | None = None  # None: as built, "flat" for a new index
     k_expansion: int = 2
     target_recall: float = 0.95
     exact_max: int = 20_000

@@ -3,7 +3,7 @@
 Lance stays the store of record; the index is a derived file next to the table,
 so deleting it only costs speed. For ``CORPUS/embeddings/NAME.lance``:
 
-- ``NAME.hnsw``: the faiss index (float HNSW, or HNSW over 8-bit
+- ``NAME.hnsw``: the faiss index (float HNSW, or HNSW over 8-bit or half-precision
   scalar-quantised vectors re-ranked with the float vectors it also keeps, or
   just the float vectors when a pilot build found a graph useless for the data);
 - ``NAME.hnsw.rows.npz``: faiss label -> ``sample_id``, ``slot``, ``modality``;

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from plait.errors import ConfigError
 from plait.index import IndexCache, ann, hnsw
 from plait.index.exact import exact_topk, recall_at_k
 from plait.index.vector import VectorIndexConfig, describe, ensure_vector_index, nearest
@@ -67,18 +68,36 @@ def test_build_writes_files_next_to_the_table_and_finds_true_neighbours(tmp_path
     assert recall_at_k(found, truth, 10) >= 0.95
 
 
-def test_sq8_storage_with_float_reranking_and_ef_knob(tmp_path: Path) -> None:
+@pytest.mark.parametrize("storage", ["sq8", "fp16"])
+def test_coded_storage_with_float_reranking_and_ef_knob(tmp_path: Path, storage: str) -> None:
     ds, vecs = table(tmp_path / "e.lance", 2000, 2)
-    cfg = VectorIndexConfig(threshold=1000, storage="sq8", m=16)
+    cfg = VectorIndexConfig(threshold=1000, storage=storage, m=16)
     ensure_vector_index(ds, cfg)
-    assert describe(ds)["index"] == "HNSW16_SQ8"
+    assert describe(ds)["index"] == f"HNSW16_{storage.upper()}"
     queries = clustered(30, 3)  # another mixture: off-distribution, so a wide ef
     truth, _ = exact_topk(vecs, queries, 5)
     found = nearest(ds, queries[0], 5, config=cfg)[0]
     got = np.array([r["similarity"] for r in found])
     assert np.allclose(got, vecs[ids_of(found)] @ queries[0], atol=1e-4)  # float re-ranked
-    wide = VectorIndexConfig(threshold=1000, storage="sq8", ef=512)
+    wide = VectorIndexConfig(threshold=1000, storage=storage, ef=512)
     assert recall_at_k([search_ids(ds, q, 5, wide) for q in queries], truth, 5) == 1.0
+
+
+def test_asking_for_another_storage_rebuilds_and_none_keeps_the_built_one(
+    tmp_path: Path,
+) -> None:
+    ds, vecs = table(tmp_path / "e.lance", 2000, 6)
+    assert ensure_vector_index(ds, CFG)[1] == "built"
+    assert describe(ds)["index"] == "HNSW32_FLAT"  # no storage asked: float
+    fp16 = VectorIndexConfig(threshold=1000, storage="fp16", ef=64)
+    assert ensure_vector_index(ds, fp16)[1] == "rebuilt"
+    assert describe(ds)["index"] == "HNSW32_FP16"
+    assert ensure_vector_index(ds, CFG)[1] == "up-to-date"  # None: the storage as built
+    assert describe(ds)["index"] == "HNSW32_FP16"
+    assert search_ids(ds, vecs[7], 1)[0] == 7
+    with pytest.raises(ConfigError, match="storage 'int4'"):
+        ensure_vector_index(ds, VectorIndexConfig(threshold=1000, storage="int4"))
+    assert describe(ds)["index"] == "HNSW32_FP16"  # a bad setting leaves the index alone
 
 
 def test_rows_appended_after_the_build_are_found_then_folded_in(tmp_path: Path) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from plait.errors import ConfigError
 from plait.index import hnsw, index
-from plait.index.vector import VectorIndexConfig
+from plait.index.vector import VectorIndexConfig, describe
 from plait.retrieval import Query, search
 
 from ..retrieval.conftest import COLOURS, FakeEncoder, add_text_sample, build_corpus, png
@@ -78,3 +79,27 @@ def test_new_samples_are_found_before_and_after_reindexing(corpus) -> None:
     assert report.vectors["fake"]["unindexed_rows"] == 0
     hits = search(corpus, Query(text="zebra stripes", k=1), encoder=fake, config=HNSW)
     assert hits[0].sample_id == "text/zebra"
+
+
+def test_plait_index_storage_option_rebuilds_as_fp16_and_answers_alike(corpus) -> None:
+    import json
+
+    import lance
+    from typer.testing import CliRunner
+
+    from plait.cli import app
+
+    fake = FakeEncoder()
+    build_corpus(corpus, fake)
+    index(corpus, config=HNSW)
+    flat = [search(corpus, q, encoder=fake, config=HNSW) for q in QUERIES]
+    args = ["index", str(corpus.path), "--threshold", "1", "--storage", "fp16", "--json"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    vectors = json.loads(res.output)["vectors"]["fake"]
+    assert (vectors["action"], vectors["index"]) == ("rebuilt", "HNSW32_FP16")
+    for q, before in zip(QUERIES, flat):  # float re-rank: the same scores as float storage
+        same(search(corpus, q, encoder=fake, config=HNSW), before)
+    bad = CliRunner().invoke(app, ["index", str(corpus.path), "--storage", "int4"])
+    assert isinstance(bad.exception, ConfigError) and "int4" in str(bad.exception)
+    assert describe(lance.dataset(str(corpus.embeddings_path("fake"))))["index"] == "HNSW32_FP16"
