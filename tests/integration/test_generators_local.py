@@ -9,6 +9,14 @@ from plait.generators import GenOptions, Prompt, load_generator
 pytestmark = pytest.mark.models
 
 CONTEXT = "Context:\nTOTAL 12.90\nCASH 20.00\nQuestion: What was the total?"
+PROMPTS = [Prompt.of(CONTEXT), Prompt.of("Name one colour of the sky.")]
+SHORT = GenOptions(max_new_tokens=6)
+
+
+@pytest.fixture(scope="module")
+def alone(smollm2):
+    """Each of PROMPTS answered on its own: what a batch and another loader must match."""
+    return [smollm2.generate(p, SHORT).text for p in PROMPTS]
 
 
 def test_answers_from_its_context_and_streams_the_same_text(smollm2):
@@ -22,21 +30,14 @@ def test_answers_from_its_context_and_streams_the_same_text(smollm2):
     assert smollm2.accepts_images is False and smollm2.count_tokens("TOTAL 12.90") > 1
 
 
-def test_a_batch_answers_each_prompt_as_alone(smollm2):
-    prompts = [Prompt.of(CONTEXT), Prompt.of("Name one colour of the sky.")]
-    opts = GenOptions(max_new_tokens=6)
-    batch = smollm2.generate_batch(prompts, opts)
-    alone = [smollm2.generate(p, opts) for p in prompts]
-    assert [b.text for b in batch] == [a.text for a in alone]
+def test_a_batch_answers_each_prompt_as_alone(smollm2, alone):
+    assert [b.text for b in smollm2.generate_batch(PROMPTS, SHORT)] == alone
 
 
-def test_the_cached_model_directory_loads_as_hf_dir(smollm2):
+def test_the_cached_model_directory_loads_as_hf_dir(alone):
     from plait.generators.smollm2 import dequantised_dir
 
     root = dequantised_dir()
     assert (root / "model.safetensors").is_file()
     g = load_generator(f"hf:{root}?batch_size=2")
-    assert (
-        g.generate(Prompt.of(CONTEXT), GenOptions(max_new_tokens=8)).text
-        == smollm2.generate(Prompt.of(CONTEXT), GenOptions(max_new_tokens=8)).text
-    )
+    assert g.generate(PROMPTS[0], SHORT).text == alone[0]

@@ -145,15 +145,17 @@ class Asker:
         else:
             p = prompts.build(run.question, run.sources, self.generator, self.corpus.media_many)
             gopts = GenOptions(max_new_tokens=opts.max_new_tokens)
+            pieces = self.generator.stream(p, gopts, run.warnings.append)
             try:
-                for piece in self.generator.stream(p, gopts, run.warnings.append):
+                for piece in pieces:
                     raw += piece
                     yield {"type": "delta", "text": piece}
             except GeneratorError as exc:
                 run.warnings.append(f"the generator failed: {exc}")
                 raw = ABSTAIN
                 yield {"type": "delta", "text": "\n" + raw}
-            tokens = {"new": self.generator.count_tokens(raw)}
+            exact = getattr(pieces, "new_tokens", None)  # a local model's own count
+            tokens = {"new": exact if exact is not None else self.generator.count_tokens(raw)}
         run.timings["generate"] = time.perf_counter() - t
         answer = self._finish(run, raw, tokens, t0)
         yield {"type": "answer", "answer": answer.to_dict(), "_answer": answer}

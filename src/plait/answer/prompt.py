@@ -27,6 +27,10 @@ SHOW = (
     "![short caption](image N) with its number N. If no image matches, reply: "
     f'"{ABSTAIN}"'
 )
+BLANK = (
+    "Reply with the one word from the sources that fills the blank, then the source number "
+    f'in brackets. If no source holds the sentence, reply: "{ABSTAIN}"'
+)
 FORMAT = (
     "Answer the question from the sources above in a few words, then the source number in "
     "brackets. If they do not hold the answer, reply: "
@@ -64,7 +68,7 @@ def build(
         parts.append((c.text or "(an image with no text)") + f"\n</source {c.n}>\n")
     from plait.generators import spans
 
-    tail = SHOW if spans.question_terms(question).kind == "image" else FORMAT
+    tail = {"image": SHOW, "blank": BLANK}.get(spans.question_terms(question).kind, FORMAT)
     parts.append(f"\nQuestion: {question}\n\n{tail}")
     prompt = Prompt.of(parts, system=SYSTEM)
     prompt.question = question

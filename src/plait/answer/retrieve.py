@@ -5,6 +5,14 @@ else whichever it has. Pages roll up to their document by default and the docume
 best matching pages come back as the candidates (a page is what an answer cites);
 ``rollup=False`` keeps every matching slot's sample as it is. Each candidate carries the
 text a text-only reader needs (texts, captions, OCR) and the image it shows, if any.
+
+A day the question names is a constraint neither ranking can see: BM25 splits
+``25/12/2018`` into three common numbers and a sentence vector barely encodes it, so a
+shop's receipts from other days outrank the one asked about. The retriever therefore
+fetches a deeper pool (``pool``) and, when the question names a date, orders it by
+agreement with that date before cutting to ``depth``: sources that show the day (in any
+written form, :func:`plait.generators.spans.norm_date`) first, sources that show no day
+next, sources that show only other days last; the fused order holds within each group.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from typing import Any
 
 from plait.answer.types import Candidate
 from plait.errors import PlaitError
+from plait.generators import spans
 from plait.index.fulltext import has_fulltext_index
 from plait.io.corpus import Corpus, sql_in
 from plait.retrieval import Query, Searcher
@@ -29,6 +38,7 @@ class Retrieval:
     rollup: bool = True
     pages_per_document: int = 2
     encoder: str | None = None
+    pool: int = 50  # hits fetched before the date constraint orders them and depth cuts
 
 
 class Retriever:
@@ -55,9 +65,10 @@ class Retriever:
 
     def __call__(self, question: str, spec: Retrieval) -> list[Candidate]:
         vectors, bm25 = self.mode()
+        dates = {a for a in spans.question_terms(question).anchors if spans.DAY.match(a)}
         q = Query(
             text=question,
-            k=spec.depth,
+            k=max(spec.depth, spec.pool) if dates else spec.depth,
             where=spec.where,
             hybrid=vectors and bm25,
             fulltext=bm25 and not vectors,
@@ -65,22 +76,39 @@ class Retriever:
             encoder=spec.encoder,
         )
         hits = self.searcher.search(q)
-        out: list[Candidate] = []
         pages = self._pages([p for h in hits for p in h.pages[: spec.pages_per_document]])
+        groups: list[list[Candidate]] = []
         for h in hits:
             score = float(h.parts.get("vector", h.parts.get("bm25", h.score)))
+            group: list[Candidate] = []
             if h.pages:
                 for pid in h.pages[: spec.pages_per_document]:
                     if pid in pages:
-                        out.append(candidate(pages[pid], score, len(out)))
+                        group.append(candidate(pages[pid], score, 0))
             elif h.sample is not None:
-                out.append(candidate(h.sample, score, len(out), slot=h.slot))
+                group.append(candidate(h.sample, score, 0, slot=h.slot))
+            if group:
+                groups.append(group)
+        if dates:
+            groups.sort(key=lambda g: min(date_agreement(dates, c.text) for c in g))
+        out = [c for g in groups[: spec.depth] for c in g]
+        for i, c in enumerate(out):
+            c.rank = i
         return out
 
     def _pages(self, ids: list[str]) -> dict[str, Sample]:
         if not ids:
             return {}
         return {s.id: s for s in self.corpus.samples(where=sql_in("id", ids))}
+
+
+def date_agreement(dates: set[str], text: str) -> int:
+    """0 when ``text`` shows every day in ``dates``; 2 when it shows days but none of
+    them (another day's receipt is not the one asked about); else 1 (no day, or some)."""
+    shown = spans.dates_in(text)
+    if dates <= shown:
+        return 0
+    return 2 if shown and not shown & dates else 1
 
 
 def candidate(s: Sample, score: float, rank: int, slot: int | None = None) -> Candidate:

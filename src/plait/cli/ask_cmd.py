@@ -22,7 +22,7 @@ def ask_cmd(
         "-g",
         help="Generator spec: extractive, smollm2, hf:DIR, openai:BASE_URL#MODEL.",
     ),
-    k: int = typer.Option(5, "-k", help="Sources given to the generator, at most."),
+    k: int = typer.Option(5, "--k", "-k", help="Sources given to the generator, at most."),
     where: str = typer.Option(None, "--where", help="SQL over sample columns."),
     threshold: float = typer.Option(
         0.4, help="Relevance a source needs (0-1) to be given to the generator."

@@ -17,9 +17,8 @@ Per question, then averaged over the questions where each applies:
 - ``abstain_acc``: right to abstain on unanswerable questions; ``false_abstain`` on the
   answerable ones;
 - ``img_p``, ``img_r``, ``img_f1``: images placed in the answer against the gold images;
-- ``order``: for questions with two or more gold images, 1 - the edit distance between
-  the placed and the gold image sequences over the longer one (MRAMG-Bench's ordering
-  idea; our own code).
+- ``order``: MRAMG-Bench's image ordering score, for every question with gold images
+  (see :func:`order_score`).
 """
 
 from __future__ import annotations
@@ -67,19 +66,42 @@ def hits(ids: list[str], golds: list[str]) -> int:
     return sum(1 for g in golds if any(same(i, g) for i in ids))
 
 
-def edit_distance(a: list[str], b: list[str]) -> int:
-    row = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, y in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
+def weighted_edit_distance(
+    gold: list[str], pred: list[str], insert: float, delete: float, substitute: float
+) -> float:
+    """The cheapest way to turn ``pred`` into ``gold``: ``insert`` a gold item ``pred``
+    lacks, ``delete`` an item ``pred`` has too many, ``substitute`` one for another."""
+    row = [j * delete for j in range(len(pred) + 1)]
+    for i, g in enumerate(gold, 1):
+        diag, row[0] = row[0], i * insert
+        for j, p in enumerate(pred, 1):
+            diag, row[j] = (
+                row[j],
+                min(row[j] + insert, row[j - 1] + delete, diag + (0 if g == p else substitute)),
+            )
     return row[-1]
 
 
+# MRAMG-Bench's costs: a missing gold image costs most, an extra image less, an image in
+# the wrong place least; the normalised distance is capped at P.
+P_INSERT, P_DELETE, P_SUBSTITUTE, P_CAP = 3.0, 2.0, 1.0, 3.0
+
+
 def order_score(pred: list[str], gold: list[str]) -> float:
+    """MRAMG-Bench's image ordering score of the placed images ``pred`` against the gold
+    sequence: recall x (1 - min(d / max(|gold|, |pred|), P) / P), d the weighted edit
+    distance above (Yu et al. 2025, "MRAMG-Bench", statistical metrics). 1 when both are
+    empty, 0 when the answer places no gold image. Placed ids match gold ids by
+    :func:`same` (a sample id ends with the gold's dataset path)."""
+    if not gold:
+        return 1.0 if not pred else 0.0
     mapped = [next((g for g in gold if same(p, g)), p) for p in pred]
-    longest = max(len(mapped), len(gold)) or 1
-    return 1.0 - edit_distance(mapped, gold) / longest
+    recall = len(set(gold) & set(mapped)) / len(gold)
+    if recall == 0:
+        return 0.0
+    d = weighted_edit_distance(gold, mapped, P_INSERT, P_DELETE, P_SUBSTITUTE)
+    penalty = min(d / max(len(gold), len(mapped)), P_CAP) / P_CAP
+    return max(0.0, recall * (1.0 - penalty))
 
 
 @dataclass
@@ -139,8 +161,7 @@ def score(q: dict[str, Any], answer: Any, retrieved: list[str], k: int) -> dict[
         p = good / len(placed) if placed else 0.0
         r = good / len(images)
         m.update(img_p=p, img_r=r, img_f1=2 * p * r / (p + r) if p + r else 0.0)
-        if len(images) >= 2:
-            m["order"] = order_score(placed, images)
+        m["order"] = order_score(placed, images)
     return m
 
 

@@ -121,6 +121,23 @@ class Generation:
         return self.new_tokens / self.seconds if self.seconds > 0 else 0.0
 
 
+class CountedStream:
+    """Text pieces as they are generated; once they are all read, ``new_tokens`` holds the
+    number of tokens the model produced (None until then). Local models return one from
+    :meth:`Generator.stream` so an answer records its exact cost, not a re-count of the
+    decoded text."""
+
+    def __init__(self, pieces: Iterator[str] | None = None) -> None:
+        self.pieces: Iterator[str] = pieces if pieces is not None else iter(())
+        self.new_tokens: int | None = None
+
+    def __iter__(self) -> CountedStream:
+        return self
+
+    def __next__(self) -> str:
+        return next(self.pieces)
+
+
 @runtime_checkable
 class Generator(Protocol):
     """What every generator offers; see the module docstring."""

@@ -9,7 +9,9 @@ Rules (see :mod:`plait.generators.spans`): the source that contains most of the
 question's anchors (names, numbers, dates) is the one the answer comes from; when no
 source holds at least half of them the answer is an abstention. The question's wording
 picks the span: a labelled amount (``total``), a date, or the line that shares most words
-with the question. A "show me" question answers with the image sources, best first.
+with the question. A "show me" question answers with the image sources, best first; a
+cloze question ("which word fills the blank in ...") with the word that stands in the
+gap where a source holds the sentence.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class ExtractiveGenerator(BaseGenerator):
             if not shown:
                 return ABSTAIN
             return " ".join(f"![{_label(s.label or s.text)}](image {s.n})" for s in shown)
+        if terms.kind == "blank":
+            return self._blank(question, sources)
         scored = [(spans.coverage(terms, s.text), -i, s) for i, s in enumerate(sources) if s.text]
         if not scored:
             return ABSTAIN
@@ -62,6 +66,18 @@ class ExtractiveGenerator(BaseGenerator):
             return ABSTAIN
         value = self._span(terms, best.text)
         return f"{value} [{best.n}]" if value else ABSTAIN
+
+    def _blank(self, question: str, sources: list) -> str:
+        """The source whose text holds the quoted sentence with the most context around
+        the gap (the earlier source on a tie); its word there is the answer."""
+        best: tuple[int, int, str, int] | None = None
+        for i, s in enumerate(sources):
+            got = spans.fill_blank(question, s.text)
+            if got and (best is None or (got[1], -i) > (best[0], best[1])):
+                best = (got[1], -i, got[0], s.n)
+        if best is None or best[0] < 2:  # one word either side is a coincidence
+            return ABSTAIN
+        return f"{best[2]} [{best[3]}]"
 
     def _span(self, terms: spans.Terms, text: str) -> str:
         lines = [ln for ln in text.splitlines() if ln.strip()]

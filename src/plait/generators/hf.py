@@ -23,6 +23,7 @@ from plait._deps import require, require_transformers
 from plait.errors import ConfigError, NotFoundError, PlaitError
 from plait.generators.base import (
     BaseGenerator,
+    CountedStream,
     Generation,
     GenOptions,
     ImagePart,
@@ -151,10 +152,14 @@ class HFGenerator(BaseGenerator):
     # -- generation --------------------------------------------------------------------------
     def stream(
         self, prompt: Prompt, options: GenOptions = GenOptions(), warn: Warn | None = None
-    ) -> Iterator[str]:
-        tf = require_transformers(EXTRA, COMPONENT)
+    ) -> CountedStream:
+        out = CountedStream()
+        out.pieces = self._stream(prompt, options, out)  # sets out.new_tokens when done
+        return out
+
+    def _stream(self, prompt: Prompt, options: GenOptions, out: CountedStream) -> Iterator[str]:
         text, images = self._chat(prompt)
-        streamer = tf.TextIteratorStreamer(
+        streamer = _counting_streamer(require_transformers(EXTRA, COMPONENT))(
             self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600
         )
         errors: list[BaseException] = []
@@ -184,6 +189,7 @@ class HFGenerator(BaseGenerator):
         worker.join()
         if errors:
             raise PlaitError(f"{self.name}: generation failed: {errors[0]}") from errors[0]
+        out.new_tokens = streamer.generated
 
     def generate(self, prompt: Prompt, options: GenOptions = GenOptions()) -> Generation:
         return self.generate_batch([prompt], options)[0]
@@ -248,6 +254,21 @@ class HFGenerator(BaseGenerator):
 
     def close(self) -> None:
         self.model = None
+
+
+def _counting_streamer(tf: Any) -> Any:
+    """transformers' TextIteratorStreamer that also counts the tokens generated (the
+    prompt, which ``generate`` hands it first, is not counted)."""
+
+    class Counting(tf.TextIteratorStreamer):
+        generated = 0
+
+        def put(self, value: Any) -> None:
+            if not (self.skip_prompt and self.next_tokens_are_prompt):
+                self.generated += int(value.numel())
+            super().put(value)
+
+    return Counting
 
 
 def _pil(part: ImagePart) -> Any:

@@ -41,7 +41,7 @@ TYPES = (
 class Terms:
     words: frozenset[str]  # content words, lower case
     anchors: tuple[str, ...]  # names, numbers and dates the answer must be about
-    kind: str  # image, amount, date, address, name or passage
+    kind: str  # image, amount, date, address, name, blank or passage
     label: str  # the field word the question names ("total"), if any
 
 
@@ -49,20 +49,39 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in WORD.findall(text)]
 
 
+BLANK = re.compile(r"_{3,}")  # a cloze question's gap: "fill the ____ in ..."
+DAY = re.compile(r"^\d{1,2}-\d{1,2}-\d{2,4}$")  # a normalised date anchor
+_MONTHS = {
+    m: str(i)
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
+    )
+}
+
+
 def norm_date(text: str) -> str:
-    """``25/12/2018``, ``25-12-18`` and ``25.12.2018`` compare equal."""
-    parts = re.split(r"[/.\-\s]+", text.strip().lower())
+    """One form for the ways a day is written: ``25/12/2018``, ``25-12-18``,
+    ``25.12.2018``, ``25 Dec 2018`` and ``2018-12-25`` all become ``25-12-18``."""
+    parts = [p for p in re.split(r"[/.\-\s,]+", text.strip().lower()) if p]
+    parts = [p if p.isdigit() else _MONTHS.get(p[:3], p) for p in parts]
+    if len(parts) == 3 and len(parts[0]) == 4 and parts[0].isdigit():  # year first
+        parts = [parts[2], parts[1], parts[0]]
     if len(parts) == 3 and parts[2].isdigit() and len(parts[2]) == 4 and len(parts[0]) <= 2:
         parts[2] = parts[2][2:]
     return "-".join(p.lstrip("0") or "0" for p in parts)
 
 
+def dates_in(text: str) -> set[str]:
+    """The days a text names, normalised (:func:`norm_date`)."""
+    return {norm_date(d) for d in DATE.findall(text)}
+
+
 def question_terms(question: str) -> Terms:
     q = question.strip()
     lower = words(q)
-    kind = "passage"
+    kind = "blank" if BLANK.search(q) else "passage"
     first = lower[0] if lower else ""
-    for keys, k in TYPES:
+    for keys, k in TYPES if kind == "passage" else ():
         if k == "image":
             if first in ("show", "find") or any(w in keys[1:] for w in lower[:4]):
                 kind = "image"
@@ -96,7 +115,7 @@ def coverage(terms: Terms, text: str) -> float:
     want = terms.anchors or tuple(terms.words)
     if not want:
         return 0.0
-    dates = {norm_date(d) for d in DATE.findall(text)}
+    dates = dates_in(text)
     flat = squash(text)
     total = hit = 0.0
     date_missed = False
@@ -183,10 +202,56 @@ def sentences(text: str) -> list[str]:
     return out
 
 
+def fill_blank(question: str, text: str, most: int = 4) -> tuple[str, int] | None:
+    """The word of ``text`` that stands where the question's quoted sentence has its
+    gap, and how many words of context on each side agreed (the most, from ``most``
+    down to one); None when the sentence is not in ``text``."""
+    quoted = re.search(r"[\"\u201c](.*)[\"\u201d]", question, re.S)
+    parts = BLANK.split(quoted.group(1) if quoted else question, maxsplit=1)
+    if len(parts) != 2:
+        return None
+    left, right = parts[0].split(), parts[1].split()
+    flat = " ".join(text.split())
+    for n in range(most, 0, -1):
+        lw, rw = left[-n:] if left else [], right[:n]
+        if not lw and not rw:
+            break
+        pattern = (
+            (r"\s+".join(map(re.escape, lw)) + r"\s+" if lw else r"(?:^|\s)")
+            + r"(\S+)"
+            + (r"\s+" + r"\s+".join(map(re.escape, rw)) if rw else r"(?:\s|$)")
+        )
+        m = re.search(pattern, flat, re.I)
+        if m:
+            return m.group(1).strip(".,;:!?\"'()"), n
+    return None
+
+
+# Words a model wraps a one-word answer in ("The missing word is ...").
+_FILLER = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "missing",
+        "word",
+        "is",
+        "answer",
+        "blank",
+        "fills",
+        "fill",
+        "it",
+        "that",
+        "which",
+        "in",
+    ]
+)
+
+
 def short_answer(question: str, text: str) -> str:
     """The answer's span of the type the question asks for: the last amount for "what was
     the total" (models restate the question, dates included, before the figure), the
-    first date for "when"; otherwise the whole text."""
+    first date for "when", the word for a cloze gap; otherwise the whole text."""
     kind = question_terms(question).kind
     if kind == "amount":
         found = amounts(text)
@@ -196,4 +261,10 @@ def short_answer(question: str, text: str) -> str:
         m = DATE.search(text)
         if m:
             return m.group(1)
+    if kind == "blank":
+        quoted = re.search(r"[\"'\u201c\u2018]([^\"'\u201d\u2019\s]+)[\"'\u201d\u2019]", text)
+        if quoted:
+            return quoted.group(1)
+        kept = [w for w in WORD.findall(text) if w.lower() not in _FILLER]
+        return kept[0] if kept else text
     return text
