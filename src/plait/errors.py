@@ -174,6 +174,12 @@ class NotFoundError(PlaitError):
     http_status = 404
 
 
+class MediaChangedError(PlaitError):
+    """A file stored by reference is not the file that was ingested (its size changed)."""
+
+    http_status = 409
+
+
 class ApiError(PlaitError):
     """An HTTP error response with no matching class here (validation, internal, ...),
     as :mod:`plait.client` raises it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -13,6 +14,8 @@ import pytest
 from plait import Corpus
 from plait.ingest import ingest
 from plait.ingest.fetch import Fetcher
+
+from ..procs import finish, start
 
 pytest.importorskip("httpx")
 
@@ -84,3 +87,36 @@ def test_url_table_downloads_once_and_quarantines_what_it_cannot_use(
         assert again.added == 0 and again.skipped == 3
         # samples already present are not downloaded again; failed ones are retried
         assert sum(hits.values()) - before == 2
+
+
+def test_cli_fetch_settings_reach_the_downloader(site, tmp_path: Path):
+    """``plait ingest --fetch KEY=VALUE`` sets the downloader; a setting it does not have,
+    or a value of the wrong type, is refused before anything is read or created."""
+    base, files, hits = site
+    urls = [
+        (f"{base}/flaky/{files[1].name}", "a 502 before the photo"),
+        (f"{base}/private/{files[3].name}", "opted out by header"),
+    ]
+    tsv = tmp_path / "urls.tsv"
+    tsv.write_text("url\tcaption\n" + "".join(f"{u}\t{c}\n" for u, c in urls))
+
+    for bad, named in ((["retry=3"], "retries"), (["workers=many"], "workers")):
+        proc = start("ingest", str(tmp_path / "refused"), str(tsv), "--no-progress",
+                     *[a for s in bad for a in ("--fetch", s)])  # fmt: skip
+        out, _ = proc.communicate(timeout=300)
+        assert proc.returncode == 2, out
+        assert named in out and "Traceback" not in out, out
+        assert not (tmp_path / "refused").exists() and not hits
+
+    d = tmp_path / "corpus"
+    out = finish(
+        start("ingest", str(d), str(tsv), "--dataset", "web", "--no-progress", "--json",
+              "--fetch", "retries=0", "--fetch", "respect_optout=false", "--fetch", "timeout=5")
+    )  # fmt: skip
+    report = json.loads(out[out.index("{") :])
+    # respect_optout=false keeps the opted-out photo; retries=0 makes the one 502 final
+    assert report["added"] == 1 and hits[f"/flaky/{files[1].name}"] == 1
+    stored = Corpus.open(d).sample(f"web/{urls[1][0]}")
+    assert Corpus.open(d).media_bytes(stored.images[0]) == files[3].read_bytes()
+    reasons = {r["location"]: r["reason"] for r in Corpus.open(d).read("quarantine").to_pylist()}
+    assert reasons == {urls[0][0]: "http_502"}

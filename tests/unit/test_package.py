@@ -3,6 +3,7 @@ test_public_api.py)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -58,3 +59,19 @@ def test_plait_errors_exit_with_their_code(tmp_path):
     )
     assert out.returncode == 1
     assert "is not a plait corpus" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_ops_list_is_one_line_per_operator_at_80_columns():
+    from plait.ops import OPS
+
+    out = subprocess.run(
+        [sys.executable, "-m", "plait", "ops", "list"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "80"},
+        check=True,
+    )
+    lines = out.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    names = [line.split()[0] for line in lines[1:-1]]  # a header, one line each, a legend
+    assert names == list(OPS.names())

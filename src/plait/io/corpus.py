@@ -245,7 +245,8 @@ class Corpus:
             ds.merge_insert(key).when_matched_update_all().when_not_matched_insert_all().execute(
                 table
             )
-            return self.dataset(name).version if still else None  # type: ignore[union-attr]
+            after = self.dataset(name) if still else None
+            return after.version if after is not None else None
 
     def replace(self, name: str, rows: Callable[[Any], Iterable[pa.RecordBatch]]) -> Any:
         """Replace the rows of ``name`` with ``rows(dataset)`` in one commit that keeps

@@ -22,7 +22,7 @@ LOCK_FILE = ".write.lock"
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: no local lock, keyed commits only
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # the module or None: callers check for None
 
 
 class _Held:

@@ -345,8 +345,9 @@ def parse(text: str | None, columns: Collection[str] | None = None) -> Expr | No
         raise ConfigError("the where filter contains a NUL character")
     p = _Parser(text, sample_columns() if columns is None else columns)
     tree = p.expr()
-    if p.peek() is not None:
-        raise _error(text, p.at(), f"unexpected {p.peek()[1]!r}")  # type: ignore[index]
+    extra = p.peek()
+    if extra is not None:
+        raise _error(text, p.at(), f"unexpected {extra[1]!r}")
     return tree
 
 

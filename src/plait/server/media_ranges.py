@@ -15,16 +15,10 @@ import os
 import re
 from typing import Any
 
-from plait.errors import NotFoundError, PlaitError
+from plait.errors import MediaChangedError, NotFoundError
 from plait.io.corpus import Corpus, sql_str
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-class MediaChangedError(PlaitError):
-    """A file stored by reference is not the file that was ingested."""
-
-    http_status = 409
 
 
 def is_timed(mime: str) -> bool:

@@ -19,6 +19,7 @@ from plait.ops.base import DROP, Deduplicator, OpContext, check_mode
 from plait.ops.dedup.semantic_clusters import clusters, greedy_duplicates
 from plait.schema import Sample
 from plait.slots import original_slots
+from plait.vectors import l2_normalise
 
 MODALITIES = ("image", "text")
 
@@ -116,7 +117,7 @@ class SemanticDedup(Deduplicator):
             if ok:
                 enc = self._encoder(ctx)
                 found.update(zip(ok, enc.encode_images([decoded[m] for m in ok])))
-        return [_unit(found[m]) if m in found else None for m in firsts]
+        return [l2_normalise(found[m]) if m in found else None for m in firsts]
 
     def _text_vectors(self, batch: list[Sample], ctx: OpContext) -> list[Any]:
         from plait.io.media import text_key
@@ -132,7 +133,7 @@ class SemanticDedup(Deduplicator):
         missing = [t for t in texts if t not in vec]
         if missing:
             vec.update(zip(missing, self._encoder(ctx).encode_text(missing)))
-        return [_unit(np.mean([vec[t] for t in ts], axis=0)) if ts else None for ts in per]
+        return [l2_normalise(np.mean([vec[t] for t in ts], axis=0)) if ts else None for ts in per]
 
     # -- resolve: cluster, rank, drop near-duplicates inside each cluster ----------------------
     def resolve(self, items: list[tuple[str, Any]]) -> dict[str, str]:
@@ -164,9 +165,3 @@ class SemanticDedup(Deduplicator):
             return np.lexsort((tie, -closeness))
         best = np.where(np.isnan(scores), -np.inf, scores)
         return np.lexsort((tie, -closeness, -best))
-
-
-def _unit(v: Any) -> np.ndarray:
-    v = np.asarray(v, dtype=np.float32)
-    n = float(np.linalg.norm(v))
-    return v / n if n > 0 else v

@@ -15,6 +15,8 @@ import math
 
 import numpy as np
 
+from plait.vectors import l2_normalise
+
 _BLOCK = 8192  # rows per assignment product: bounds memory at block x k floats
 _PER_CENTROID = 64  # training points per centroid
 _FLAT_MAX = 256  # above this many clusters, cluster in two levels
@@ -30,11 +32,6 @@ def _assign(x: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarra
         labels[lo : lo + _BLOCK] = a
         sims[lo : lo + _BLOCK] = s[np.arange(len(a)), a]
     return labels, sims
-
-
-def _normalise(c: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(c, axis=1, keepdims=True)
-    return c / np.maximum(n, 1e-12)
 
 
 def kmeans(
@@ -53,7 +50,7 @@ def kmeans(
         empty = counts == 0
         if empty.any():  # re-seed empty clusters with random training points
             sums[empty] = train[rng.choice(len(train), int(empty.sum()), replace=True)]
-        c = _normalise(sums)
+        c = l2_normalise(sums)
     labels, _ = _assign(x, c)
     used = np.unique(labels)
     remap = np.full(k, -1, np.int64)
@@ -84,7 +81,7 @@ def _split(
     pts = x[idx]
     k = math.ceil(len(idx) / size)
     if k <= 1 or depth >= 6:
-        out.append((idx, _normalise(pts.mean(axis=0, keepdims=True))[0]))
+        out.append((idx, l2_normalise(pts.mean(axis=0, keepdims=True))[0]))
         return
     if k > _FLAT_MAX:  # two levels: coarse clusters first, each split below
         coarse = math.ceil(math.sqrt(k))
