@@ -46,6 +46,7 @@ class MediaFile:
     height: int | None = None
     inline: bool = False
     location: str = ""
+    data: bytes | None = None  # bytes in hand (a sound read from a plait export): inline
 
     def __post_init__(self) -> None:
         if not self.location:

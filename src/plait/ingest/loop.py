@@ -247,10 +247,10 @@ class _Loop:
     def _load_file(self, f: MediaFile) -> tuple[bytes | None, media_mod.MediaInfo] | InputError:
         """A time-based media file: read only when it is stored inline (its hash then
         comes from the bytes read); by reference, the reader's chunked hash stands."""
-        if not f.inline:
+        if not f.inline and f.data is None:
             return None, media_mod.MediaInfo(f.sha256, f.mime, f.width, f.height, f.size)
         try:
-            data = Path(f.path).read_bytes()
+            data = f.data if f.data is not None else Path(f.path).read_bytes()
         except OSError as exc:
             return InputError("unreadable_file", f"{type(exc).__name__}: {exc}", f.location)
         if not data:
@@ -330,7 +330,7 @@ class _Loop:
             return
         self.known_media.add(info.id)
         url = slot.url if isinstance(slot, ImageInput) else None
-        by_ref = data is None or (not self.opts.copy_media and slot.path is not None)
+        by_ref = data is None or (not self.opts.copy_media and bool(slot.path))
         media_rows[info.id] = {
             "id": info.id,
             "bytes": None if by_ref else data,

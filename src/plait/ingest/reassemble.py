@@ -13,12 +13,12 @@ quarantines (``missing_image``) while keeping the rest of the sample.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from plait.ingest.base import Failure, ImageInput, Item, RawSample
+from plait.ingest.base import Failure, ImageInput, Item, MediaFile, RawSample
 from plait.io import records
 from plait.schema import Source
 
@@ -31,19 +31,19 @@ class Part:
     location: str
     record: dict[str, Any] | None = None  # on the sample's first group
     media_id: str | None = None
-    image: ImageInput | None = None
+    image: ImageInput | MediaFile | None = None
 
 
 @dataclass
 class _Sample:
     part: Part
-    images: dict[str, ImageInput] = field(default_factory=dict)
+    images: dict[str, ImageInput | MediaFile] = field(default_factory=dict)
 
     def build(self) -> Item:
         assert self.part.record is not None
         where = self.part.location
 
-        def image(i: int, media_id: str) -> ImageInput:
+        def image(i: int, media_id: str) -> ImageInput | MediaFile:
             return self.images.get(media_id) or ImageInput(location=f"{where}#slot{i}")
 
         return from_record(self.part.record, image)
@@ -78,7 +78,7 @@ def assemble(items: Iterable[Item | Part]) -> Iterator[Item]:
 
 
 def exported_part(
-    meta: dict[str, Any], images: list[ImageInput], where: str
+    meta: dict[str, Any], images: Sequence[ImageInput | MediaFile], where: str
 ) -> Part | Failure | None:
     """The :class:`Part` a member group's JSON describes, a Failure for a broken record,
     or None for a group plait did not write."""
@@ -89,6 +89,8 @@ def exported_part(
     if record is not None and not records.is_record(record):
         return Failure(f"{where}.json", "bad_sidecar", "the plait record is malformed")
     mid = meta.get("sha256") if isinstance(meta.get("sha256"), str) else None
+    if mid is None and images and isinstance(images[0], MediaFile):
+        mid = images[0].sha256  # a sound: its bytes are stored unchanged
     return Part(pid, where, record, mid, images[0] if images else None)
 
 

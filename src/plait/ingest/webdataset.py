@@ -24,12 +24,14 @@ Image bytes are passed on unchecked; the ingest loop validates them (corrupt,
 truncated, decompression bombs).
 
 Shards plait exported come back as the samples they were written from (same ids,
-every caption, tags, stats): see :mod:`plait.ingest.reassemble`.
+every caption, tags, stats; a ``sounds`` export's sound bytes stored inline): see
+:mod:`plait.ingest.reassemble`.
 """
 
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import re
 import tarfile
@@ -40,8 +42,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from plait.av.probe import AUDIO_EXTS, mime_of
 from plait.ingest._safety import member_name_problem
-from plait.ingest.base import Failure, ImageInput, Item, RawSample
+from plait.ingest.base import Failure, ImageInput, Item, MediaFile, RawSample
 from plait.ingest.encoding import META_KEY, decode_text
 from plait.ingest.reassemble import Part, assemble, exported_part
 from plait.io.media import MAX_BYTES
@@ -288,7 +291,12 @@ class WebDatasetReader:
         images = [
             ImageInput(data=members[e], location=f"{where}.{e}") for e in IMAGE_EXTS if e in members
         ]
-        exported = exported_part(meta, images, where)
+        media: list[ImageInput | MediaFile] = [*images]
+        if isinstance(meta.get("plait_id"), str):  # a plait export: sounds come back too
+            media += [
+                _sound(members[e], e, f"{where}.{e}") for e in members if f".{e}" in AUDIO_EXTS
+            ]
+        exported = exported_part(meta, media, where)
         if exported is not None:
             return exported
         extra = sorted(set(members) - set(IMAGE_EXTS) - set(CAPTION_EXTS) - {"json"})
@@ -316,6 +324,14 @@ class WebDatasetReader:
             source=Source(uri=where, dataset=self.dataset, licence=licence, url=url),
             meta=meta,
         )
+
+
+def _sound(data: bytes, ext: str, location: str) -> MediaFile:
+    """A sound member of a plait export, stored inline as its bytes (same media id)."""
+    digest = hashlib.sha256(data).hexdigest()
+    return MediaFile(
+        "", digest, len(data), mime_of(f"x.{ext}"), inline=True, location=location, data=data
+    )
 
 
 _USTAR = (b"ustar\x0000", b"ustar  \x00")
