@@ -68,6 +68,7 @@ def test_align_trains_reports_saves_and_reuses_cached_features(
     cfg = TrainConfig(steps=30, seeds=2, batch_size=64)
     rep = align(corpus, name="tiny", holdout=0.25, config=cfg)
     assert rep.images == 16 and rep.heldout_images == 4 and rep.captions == 80
+    assert rep.langs == {"none": 80}  # Flickr captions: untagged, no language_id run
     assert set(rep.metrics) == {f"{d}_R@{k}" for d in ("t2i", "i2t") for k in (1, 5, 10)}
     assert all(0.0 <= v <= 100.0 for v in rep.metrics.values())
     assert (corpus.path / "adapters" / "tiny" / "config.json").is_file()

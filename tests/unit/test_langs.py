@@ -112,5 +112,8 @@ def test_align_reads_captions_by_the_same_rule(tmp_path: Path) -> None:
     assert en.sample_ids == ["m/a", "m/b"] and en.captions == [["a dog", "a brown dog"], ["apple"]]
     assert read_pairs(corpus, langs=[None]).captions == [["ein Hund"]]
     assert len(read_pairs(corpus)) == 3
+    # what align reports it trained on, by the same rule
+    assert en.langs == {"en": 3}
+    assert read_pairs(corpus).langs == {"en": 3, "de": 1, "none": 1}
     res = CliRunner().invoke(app, ["align", "--help"])
     assert "--lang" in res.output

@@ -47,6 +47,7 @@ class AlignReport:
     run_id: str = ""
     image: str = ""  # the image recipe, spelled out (see plait.encoders.towers)
     features: list[CacheUse] = field(default_factory=list)  # the feature caches it used
+    langs: dict[str, int] = field(default_factory=dict)  # captions trained on, by language
 
 
 @dataclass
@@ -221,4 +222,5 @@ def align(
             run.run_id,
             str(recipe),
             feats.cache,
+            dict(pairs.langs.most_common()),
         )

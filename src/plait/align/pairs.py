@@ -7,8 +7,9 @@ Flickr-style pair sample (image + 5 captions) gives one image with 5 captions.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from plait.io.corpus import Corpus
 from plait.io.where import where_sql
@@ -20,6 +21,8 @@ class Pairs:
     sample_ids: list[str]
     media_ids: list[str]  # one image per sample
     captions: list[list[str]]  # the sample's texts
+    # captions by language (plait.langs's rule; "none" = unknown): what the tower reads
+    langs: Counter[str] = field(default_factory=Counter)
 
     def __len__(self) -> int:
         return len(self.sample_ids)
@@ -48,16 +51,18 @@ def read_pairs(
     rows = corpus.read("samples", columns=cols, where=where_sql(where)).to_pylist()
     rows.sort(key=lambda r: r["id"])
     allowed = None if langs is None else set(langs)
+    by_lang: Counter[str] = Counter()
     for r in rows:
         images = [m for m in (r["images"] or []) if m]
         tags = slot_langs(r["texts"] or [], r["langs"], r["stats"])
-        texts = [
-            t
+        kept = [
+            (t, tag)
             for t, tag in zip(r["texts"] or [], tags, strict=False)
             if t and t.strip() and (allowed is None or tag in allowed)
         ]
-        if images and texts:
+        if images and kept:
             sids.append(r["id"])
             mids.append(images[0])
-            caps.append(texts)
-    return Pairs(sids, mids, caps)
+            caps.append([t for t, _ in kept])
+            by_lang.update(tag or "none" for _, tag in kept)
+    return Pairs(sids, mids, caps, by_lang)

@@ -72,6 +72,11 @@ def align(
         f"{rep.images:,} images, {rep.captions:,} captions "
         f"({rep.heldout_images:,} images held out)"
     )
+    if len(rep.langs) > 1:
+        shown = ", ".join(f"{k} {v:,}" for k, v in list(rep.langs.items())[:5])
+        more = f" and {len(rep.langs) - 5} more" if len(rep.langs) > 5 else ""
+        hint = "" if lang else f"; if {text} reads one language, train with --lang (e.g. en)"
+        console.print(f"captions in {len(rep.langs)} languages: {shown}{more}{hint}")
     t = Table(title="frozen features (cached in the corpus)", title_justify="left")
     for col in ("cache table", "dim", "reused", "computed", "seconds"):
         t.add_column(col, justify="left" if col == "cache table" else "right")
