@@ -117,3 +117,35 @@ def test_an_older_corpus_without_the_sample_id_column_takes_new_rows(
     ingest(corpus, path, dataset="web")
     assert corpus.count("quarantine") == 4
     assert "sample_id" in corpus.dataset("quarantine").schema.names
+
+
+def test_stale_rows_from_before_sample_ids_go_when_a_rerun_skips_their_sample(
+    corpus: Corpus, tmp_path: Path
+) -> None:
+    """A corpus whose retries succeeded before rows carried sample ids: the rerun that
+    skips the stored (complete) sample settles the row left at its image's location."""
+    import pyarrow as pa
+
+    from plait import schema
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "0.jpg").write_bytes(image_bytes("red"))
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text("image\tcaption\n0.jpg\ta red photo of nothing\n")
+    ingest(corpus, tsv, dataset="p", image_root=photos)
+    old = pa.schema([f for f in schema.QUARANTINE if f.name != "sample_id"])
+    stale = {
+        "id": "q-old",
+        "location": str(photos / "0.jpg"),
+        "reason": "missing_file",
+        "error": "no such file",
+        "dataset": "p",
+        "run_id": "ingest-old",
+        "at": schema.now(),
+    }
+    current = stale | {"id": "q-now", "location": str(photos / "gone.jpg")}
+    corpus.append("quarantine", pa.Table.from_pylist([stale, current], schema=old), old)
+    again = ingest(corpus, tsv, dataset="p", image_root=photos)
+    assert (again.skipped, again.quarantine_cleared) == (1, 1)
+    assert corpus.ids("quarantine") == {"q-now"}
