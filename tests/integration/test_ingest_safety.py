@@ -125,16 +125,27 @@ def test_bomb_warning_is_not_printed(tmp_path: Path) -> None:
     assert reasons == [{"reason": "decompression_bomb"}]
 
 
-@pytest.mark.parametrize("dry", [True, False], ids=["dry-run", "run"])
-def test_missing_adapter_fails_before_any_work(tmp_path: Path, dry: bool) -> None:
+ADAPTER_STEPS = {  # every step that takes an encoder spec (a lit: adapter)
+    "image_text_similarity": "encoder: lit:nope\n  min_score: 0.2",
+    "best_caption": "encoder: lit:nope",
+    "caption_from_context": "generator: extractive\n  labels_encoder: lit:nope",
+    "semantic_dedup": "encoder: lit:nope\n  modality: image",
+}
+
+
+@pytest.mark.parametrize(
+    ("op", "dry"),
+    [("image_text_similarity", True)] + [(op, False) for op in ADAPTER_STEPS],
+    ids=lambda v: "dry-run" if v is True else "run" if v is False else v,
+)
+def test_missing_adapter_fails_before_any_work(tmp_path: Path, op: str, dry: bool) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "executors"))
     import toy_corpus
 
     corpus = toy_corpus.text_corpus(tmp_path / "c", 20)
     recipe = tmp_path / "r.yaml"
     recipe.write_text(
-        "- op: toy_ops:MinWords\n  min_words: 2\n"
-        "- op: image_text_similarity\n  encoder: lit:nope\n  min_score: 0.2\n"
+        f"- op: toy_ops:MinWords\n  min_words: 2\n- op: {op}\n  {ADAPTER_STEPS[op]}\n"
     )
     env_path = os.pathsep.join(
         [str(Path(toy_corpus.__file__).parent), os.environ.get("PYTHONPATH", "")]

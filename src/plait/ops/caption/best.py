@@ -43,9 +43,9 @@ class BestCaption(Mapper):
         self._corpus: str | None = None
 
     def check(self, corpus_path: str | None) -> None:
-        from plait.encoders.base import ENCODERS, parse_spec
+        from plait.encoders import check_spec
 
-        ENCODERS.get(parse_spec(self.encoder)[0])
+        check_spec(self.encoder, corpus_path)  # a missing adapter fails before any work
 
     def _encoder(self, corpus_path: str | None) -> Any:
         if self._enc is None or corpus_path != self._corpus:

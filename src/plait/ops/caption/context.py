@@ -68,9 +68,9 @@ class CaptionFromContext(Generating, Mapper):
     def check(self, corpus_path: str | None) -> None:
         super().check(corpus_path)
         if self.labels_encoder:
-            from plait.encoders.base import ENCODERS, parse_spec
+            from plait.encoders import check_spec
 
-            ENCODERS.get(parse_spec(self.labels_encoder)[0])
+            check_spec(self.labels_encoder, corpus_path)  # a missing adapter fails before any work
 
     def process(self, batch: list[Sample], ctx: OpContext) -> Result:
         return self._with_counts(super().process(batch, ctx))

@@ -68,9 +68,9 @@ class SemanticDedup(Deduplicator):
         self._enc: Any = None
 
     def check(self, corpus_path: str | None) -> None:
-        from plait.encoders.base import ENCODERS, parse_spec
+        from plait.encoders import check_spec
 
-        ENCODERS.get(parse_spec(self.encoder)[0])
+        check_spec(self.encoder, corpus_path)  # a missing adapter fails before any work
 
     # -- fingerprint: one unit vector (and the ranking score) per sample ----------------------
     def _encoder(self, ctx: OpContext) -> Any:
