@@ -167,7 +167,7 @@ def test_a_recipe_of_two_towers_and_a_view_trains_embeds_and_shows_its_cost(
     from plait.cli import app
     from plait.embed import embed
     from plait.encoders import load_encoder
-    from plait.io.media import open_image
+    from plait.io.media import open_image, text_key
 
     images, captions = flickr_pairs(shared_data, 8)
     add_caption_pairs(corpus, images, captions)
@@ -199,14 +199,24 @@ def test_a_recipe_of_two_towers_and_a_view_trains_embeds_and_shows_its_cost(
     for p, v in zip(images[:3], direct, strict=True):
         np.testing.assert_allclose(stored[f"flickr/{p.name}"], v, atol=1e-4)
 
-    # A recipe sharing Lite0's caches computes only Lite0's default parts, and says so.
+    # A recipe sharing Lite0's caches computes only Lite0's default parts, and says so; a
+    # text tower read from several layers is a text tower of its own, with its own cache.
+    text = "minilm?layers=4,5,6"
     res = CliRunner().invoke(
         app,
         ["align", str(corpus.path), "--name", "cli2", "--image", "effnet-lite0[pooled]",
-         "--holdout", "0.25", "--steps", "5", "--seeds", "1"],
+         "--text", text, "--holdout", "0.25", "--steps", "5", "--seeds", "1"],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
-    assert "cache/features/effnet-lite0_pooled " in res.output.replace("│", " ")
+    out = " ".join(res.output.replace("│", " ").split())
+    assert "cache/features/effnet-lite0_pooled 1280 8 0" in out
+    layered = corpus.dataset("cache/features/minilm_layers_4_5_6_embedding")
+    assert layered is not None and layered.count_rows() == 40
     assert "wall time" in res.output and "reused" in res.output
+    cli2 = load_encoder("lit:cli2", corpus=corpus)
+    cached = cli2.cached_vectors(corpus, {text_key(captions[0][0]): captions[0][0]}, [])
+    np.testing.assert_allclose(
+        cached[text_key(captions[0][0])], cli2.encode_text([captions[0][0]])[0], atol=1e-5
+    )
     bad = CliRunner().invoke(app, ["align", str(corpus.path), "--image", "effnet-lite0@zoom"])
     assert bad.exit_code != 0 and "unknown view 'zoom'" in str(bad.exception)

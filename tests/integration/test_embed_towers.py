@@ -39,6 +39,22 @@ def test_minilm_is_384d_normalised_and_ranks_paraphrases_first() -> None:
         enc.encode_images([])
 
 
+def test_minilm_layers_reads_the_mean_of_the_chosen_hidden_states() -> None:
+    texts = ["A black dog runs across the grass.", "A dark dog is running on a lawn."]
+    last = load_encoder("minilm").encode_text(texts)
+    np.testing.assert_allclose(load_encoder("minilm?layers=6").encode_text(texts), last, atol=1e-6)
+    enc = load_encoder("minilm?layers=4,5,6")
+    assert enc.name == "minilm?layers=4,5,6" and enc.layers == (4, 5, 6)
+    v = enc.encode_text(texts)
+    assert v.shape == (2, 384)
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-5)
+    assert float(np.max(np.abs(v - last))) > 1e-3  # not the last layer alone
+    assert v[0] @ v[1] > 0.6
+    for bad in ("7", "x", "-1", ","):
+        with pytest.raises(ConfigError, match="option layers takes hidden-state indices 0-6"):
+            load_encoder(f"minilm?layers={bad}")
+
+
 def test_effnet_sees_a_dog_and_gives_the_align_features(shared_data: Path) -> None:
     from plait.io.media import open_image
 
