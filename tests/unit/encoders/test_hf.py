@@ -101,3 +101,22 @@ def test_bad_options_and_paths(model_dir: Path, tmp_path: Path) -> None:
         load_encoder(f"hf:{model_dir}?quant=int4")
     with pytest.raises(NotFoundError, match="nothing is downloaded"):
         load_encoder(f"hf:{tmp_path / 'missing'}")
+
+
+def test_loading_a_model_prints_no_progress_bar(tmp_path: Path) -> None:
+    """A command's output is not interrupted by transformers' "Loading weights" bar
+    (which the same load straight through transformers prints, so this can fail)."""
+    import subprocess
+
+    model_dir = save_tiny_clip(tmp_path)
+    code = (
+        "import sys, transformers\n"
+        f"transformers.AutoModel.from_pretrained({str(model_dir)!r})\n"
+        "print('--- plait ---', file=sys.stderr, flush=True)\n"
+        "from plait.encoders import load_encoder\n"
+        f"load_encoder('hf:{model_dir}')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    direct, _, plait = out.stderr.partition("--- plait ---")
+    assert "Loading weights" in direct
+    assert "Loading weights" not in plait and "%|" not in plait, plait
