@@ -83,6 +83,18 @@ class Probe:
     sample_rate: int | None = None
     channels: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # the open FFmpeg container when probed with keep_open (opening costs ~15 ms, as
+    # much as decoding a second of small video): the scan takes it over
+    container: Any = field(default=None, repr=False, compare=False)
+
+    def take(self) -> Any:
+        """The open container, handed over once (None if not kept or already taken)."""
+        c, self.container = self.container, None
+        return c
+
+    def close(self) -> None:
+        if self.container is not None:
+            self.take().close()
 
     def meta(self) -> dict[str, Any]:
         """The probe as sample metadata (what the file says about itself)."""
@@ -136,10 +148,11 @@ def mp4_problem(path: str | Path, size: int) -> str | None:
     return None
 
 
-def probe(path: str | Path) -> Probe:
+def probe(path: str | Path, keep_open: bool = False) -> Probe:
     """Open ``path`` with FFmpeg and read its stream headers; bad files raise
     :class:`InputError` with reason ``empty_file``, ``truncated_video``,
-    ``corrupt_video``, ``corrupt_audio`` or ``no_media_streams``."""
+    ``corrupt_video``, ``corrupt_audio`` or ``no_media_streams``. With ``keep_open``
+    the container stays open in ``Probe.container`` (the caller closes it)."""
     av = av_module()
     p = str(path)
     try:
@@ -161,9 +174,15 @@ def probe(path: str | Path) -> Probe:
         )
         raise InputError(why, f"FFmpeg cannot open it: {exc}", p) from exc
     try:
-        return _read_headers(container, p, size)
-    finally:
+        out = _read_headers(container, p, size)
+    except BaseException:
         container.close()
+        raise
+    if keep_open:
+        out.container = container
+    else:
+        container.close()
+    return out
 
 
 def _read_headers(container: Any, path: str, size: int) -> Probe:

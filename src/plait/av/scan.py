@@ -97,7 +97,9 @@ class _Small:
     """The detector's small BGR picture of a frame."""
 
     def __init__(self, width: int, height: int, dw: int) -> None:
-        self.k = max(1, width // max(dw, 1))  # luma stride; chroma strides by k // 2
+        # luma stride, at least 2 so that chroma strides by k // 2 >= 1 (a frame under
+        # 2 * dw wide is seen at half its width: still more than the detector needs)
+        self.k = max(2, width // max(dw, 1))
         self.width, self.height = dw, max(2, int(round(height * dw / max(width, 1) / 2)) * 2)
         import cv2
 
@@ -106,7 +108,7 @@ class _Small:
 
     def __call__(self, frame: Any) -> np.ndarray:
         if self.fast is None:  # a stream keeps its pixel format (reading it costs ~25 us)
-            self.fast = frame.format.name in ("yuv420p", "yuvj420p") and self.k >= 2
+            self.fast = frame.format.name in ("yuv420p", "yuvj420p") and frame.width >= 32
         if self.fast:
             k, c = self.k, self.k // 2
             planes = frame.planes
@@ -149,7 +151,9 @@ def scan(path: str, probe: Probe, opts: ScanOptions, result: ScanResult) -> Iter
     size = (max(2, int(w * scale) // 2 * 2), max(2, int(h * scale) // 2 * 2))
     step = 1.0 / opts.candidate_fps if opts.candidate_fps > 0 else float("inf")
     cap = 4 * max(1, opts.keyframes)
-    container = av.open(path)
+    container = probe.take()
+    if container is None:
+        container = av.open(path)
     try:
         stream = container.streams.video[0]
         if opts.threads:

@@ -49,6 +49,7 @@ class TimedReader:
     _root: Path = field(init=False, repr=False)
     exts: frozenset[str] = field(init=False, repr=False, default=frozenset())
     kind: str = field(init=False, repr=False, default="")
+    keep_open: bool = field(init=False, repr=False, default=False)  # _read gets Probe.container
 
     def __post_init__(self) -> None:
         av_module()  # a missing extra fails here, naming it, not on the first file
@@ -87,18 +88,21 @@ class TimedReader:
                 yield Failure(path, "path_traversal", "symlink points outside the source folder")
                 continue
             try:
-                info = probe(path)
+                info = probe(path, keep_open=self.keep_open)
             except InputError as exc:
                 yield Failure(path, exc.reason, str(exc))
                 continue
-            side = Sidecars()
-            if self.captions:
-                got = self._sidecars(folder, os.path.splitext(name)[0], names - {name})
-                if isinstance(got, Failure):
-                    yield got
-                    continue
-                side = got
-            yield from self._read(path, rel, info, side)
+            try:
+                side = Sidecars()
+                if self.captions:
+                    got = self._sidecars(folder, os.path.splitext(name)[0], names - {name})
+                    if isinstance(got, Failure):
+                        yield got
+                        continue
+                    side = got
+                yield from self._read(path, rel, info, side)
+            finally:
+                info.close()
 
     def _wanted(self, rel: str) -> bool:
         inc = [g.strip() for g in self.include.split(",") if g.strip()]

@@ -42,6 +42,7 @@ class VideoReader(TimedReader):
     keyframe_side: int = 512
     exts: frozenset[str] = field(init=False, repr=False, default=VIDEO_EXTS)
     kind: str = field(init=False, repr=False, default=VIDEO)
+    keep_open: bool = field(init=False, repr=False, default=True)  # the scan reuses it
 
     def __post_init__(self) -> None:
         super().__post_init__()
