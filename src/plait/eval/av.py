@@ -294,6 +294,8 @@ class SpeechScore:
     content_edits: int = 0
     empty: int = 0  # items with no transcript at all
     missing: int = 0  # benchmark items not in the corpus
+    lang: str | None = None  # the language the recordings are in
+    lang_right: int = 0  # items whose detected language is ``lang``
     per_item: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -314,6 +316,9 @@ class SpeechScore:
             "empty_transcripts": self.empty,
             "missing": self.missing,
         }
+        if self.lang:
+            out["language"] = self.lang
+            out["language_detected"] = round(self.lang_right / self.items, 4) if self.items else 0.0
         if per_item:
             out["per_item"] = self.per_item
         return out
@@ -325,7 +330,7 @@ def score_speech(bench: Benchmark, rows: list[dict[str, Any]], dataset: str | No
     from plait.eval.rows import by_key
 
     keyed = by_key([r for r in rows if r["kind"] == schema.AUDIO], dataset)
-    out = SpeechScore(bench.name)
+    out = SpeechScore(bench.name, lang=bench.notes.get("lang"))
     transcribed = 0
     for key, item in bench.candidates.items():
         got = keyed.get(key)
@@ -341,13 +346,20 @@ def score_speech(bench: Benchmark, rows: list[dict[str, Any]], dataset: str | No
         out.words += len(ref_w)
         out.edits += e
         out.empty += not hyp_w
+        out.lang_right += bool(out.lang) and s.stats.get("speech_language") == out.lang
         ref_c, hyp_c = (
             [w for w in ref_w if w not in _ARTICLES],
             [w for w in hyp_w if w not in _ARTICLES],
         )
         out.content_words += len(ref_c)
         out.content_edits += edit_distance(ref_c, hyp_c)
-        out.per_item[key] = {"ref": item.text, "hyp": hyp, "edits": e, "words": len(ref_w)}
+        out.per_item[key] = {
+            "ref": item.text,
+            "hyp": hyp,
+            "edits": e,
+            "words": len(ref_w),
+            "lang": s.stats.get("speech_language"),
+        }
     if not out.items:
         raise ConfigError(
             f"none of the recordings of {bench.name!r} are in the corpus; ingest {bench.source} "

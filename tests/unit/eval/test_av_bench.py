@@ -71,3 +71,32 @@ def test_fsdd_references_are_the_digit_words(tmp_path: Path) -> None:
         "0_george_0.wav": "zero",
         "7_jackson_3.wav": "seven",
     }
+
+
+def test_speech_score_counts_words_and_the_language_heard(tmp_path: Path) -> None:
+    from plait import schema
+
+    _stamp(tmp_path, "animals/cat", "A cat.", sound=False, desc=True, image=True)
+    _stamp(tmp_path, "animals/dog", "A dog.", sound=False, desc=True, image=True)
+    _stamp(tmp_path, "animals/owl", "An owl.", sound=False, desc=True, image=True)
+    bench = av.tuxpaint_speech(tmp_path, "fr")  # references "Le a cat.", "Le a dog.", ...
+
+    def row(key: str, heard: str, lang: str) -> dict:
+        s = schema.Sample(
+            id=f"s/{key}",
+            kind=schema.AUDIO,
+            texts=[None, heard],
+            images=["m", None],
+            source=schema.Source(uri=key, dataset="s"),
+            stats={"added_slots": {"speech": [1]}, "speech_segments": 1, "speech_language": lang},
+        )
+        return s.to_row()
+
+    rows = [
+        row("animals/cat_desc_fr.ogg", "Le a cat", "fr"),  # 0 edits of 3
+        row("animals/dog_desc_fr.ogg", "Le chien", "es"),  # 2 edits of 3, heard as Spanish
+    ]  # the owl was not ingested
+    got = av.score_speech(bench, rows, "s").to_dict()
+    assert got["items"] == 2 and got["words"] == 6 and got["missing"] == 1
+    assert got["wer"] == round(2 / 6, 4)
+    assert got["language"] == "fr" and got["language_detected"] == 0.5
