@@ -1,4 +1,5 @@
-"""Documents and their pages are judged together: a step that drops a document drops its
+"""Documents and their pages (videos and their clips) are judged together: a step that
+drops a document drops its
 pages (reason ``parent_dropped``), wherever the rows sit in the table and however the
 snapshot is cut into shards and batches."""
 
@@ -136,3 +137,36 @@ def test_audit_counts_pages_kept_without_their_document(tmp_path: Path) -> None:
     )
     corpus.append("samples", samples_table([stray]))
     assert audit(corpus).orphans == 1
+
+
+def test_a_video_and_its_clips_are_one_family(tmp_path: Path) -> None:
+    """The same rule for videos: dropping one drops its clips; restoring brings all back."""
+    from plait.schema import CLIP, VIDEO
+
+    rows = []
+    for k, title in enumerate(["shaky", "a walk along the river at dusk"]):
+        vid = f"v/{k}.mp4"
+        rows.append(Sample(vid, VIDEO, [title], [None], Source("m", "v")))
+        rows += [
+            Sample(
+                f"{vid}#c{c}",
+                CLIP,
+                [f"shot {c} of video {k} here"],
+                [None],
+                Source("m", "v"),
+                parent=vid,
+                position=c,
+            )
+            for c in range(2)
+        ]
+    corpus = Corpus.init(tmp_path / "c")
+    corpus.append("samples", samples_table(rows[::-1]))
+    rep = curate(corpus, [{"op": "word_count", "min_words": 3}], workers=0, shard_size=2)
+    reasons = {r["id"]: r["reason"] for r in corpus.read("rejected").to_pylist()}
+    assert reasons == {
+        "v/0.mp4": "too_few_words",
+        "v/0.mp4#c0": "parent_dropped:v/0.mp4",
+        "v/0.mp4#c1": "parent_dropped:v/0.mp4",
+    }
+    restore(corpus, rep.run_id)
+    assert corpus.count("samples") == 6
