@@ -51,7 +51,9 @@ def samples(caps: list[str]):
     ]
 
 
-def run_op(spec: str, caps: list[str], cache: str, batch: int = 256) -> tuple[float, dict]:
+def run_op(
+    spec: str, caps: list[str], cache: str, batch: int = 256, keep: list | None = None
+) -> tuple[float, dict]:
     from plait.ops import build
     from plait.ops.base import OpContext
 
@@ -63,6 +65,8 @@ def run_op(spec: str, caps: list[str], cache: str, batch: int = 256) -> tuple[fl
     t0 = time.perf_counter()
     for lo in range(0, len(todo), batch):
         res = op.process(todo[lo : lo + batch], ctx)
+        if keep is not None:
+            keep.extend(res.kept)
         for k, v in res.counts.items():
             counts[k] = counts.get(k, 0) + v
     return time.perf_counter() - t0, counts
@@ -90,7 +94,8 @@ def bench_local(n: int) -> None:
     to, counts = run_op(spec, caps, "none")
     tb2 = bare()  # again after the operator: the machine's load drifts
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"plait-bench-recaption-{os.getpid()}"
-    run_op(spec, caps, str(tmp))
+    rewritten: list = []
+    run_op(spec, caps, str(tmp), keep=rewritten)
     tc, cached = run_op(spec, caps, str(tmp))
     ref = min(tb, tb2)
     print(f"local: rewrite_captions with {spec}, {n} Flickr8k captions, batches of 16")
@@ -101,6 +106,11 @@ def bench_local(n: int) -> None:
         f"  rerun from the cache      : {n / tc:8.1f} captions/s ({cached.get('cache_hits', 0)} "
         f"cache hits, {cached.get('calls', 0)} model calls)"
     )
+    print("  examples (original -> rewrite):")
+    for smp in rewritten[:: max(1, len(rewritten) // 10)][:10]:
+        print(
+            f"    {smp.texts[1].strip()!r}\n      -> {(smp.texts[2] if len(smp.texts) > 2 else '(not added)').strip()!r}"
+        )
 
 
 class Delayed:

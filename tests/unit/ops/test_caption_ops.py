@@ -153,3 +153,24 @@ def test_judge_scores_and_filters() -> None:
     assert high.stats["judge_score"] == 5 and high.stats["judge_scores"] == {"1": 5}
     assert odd.stats["judge_score"] is None  # no grade: kept, counted
     assert res.counts["unusable:no_score"] == 1
+
+
+def test_the_shipped_recaption_recipe_loads_and_rewrites_untagged_captions() -> None:
+    """recipes/recaption.yaml is valid as shipped (known ops, parameters that bind), and its
+    rewrite step takes captions without a language tag (Flickr8k's), as the README runs it."""
+    from pathlib import Path
+
+    from plait.recipe import load_recipe
+
+    path = Path(__file__).resolve().parents[3] / "recipes" / "recaption.yaml"
+    rec = load_recipe(path)
+    assert [s.op for s in rec.steps] == [
+        "semantic_dedup",
+        "rewrite_captions",
+        "caption_from_context",
+        "best_caption",
+        "caption_judge",
+    ]
+    rewrite = next(s for s in rec.steps if s.op == "rewrite_captions")
+    op = build("rewrite_captions", **rewrite.params)
+    assert op._sources(pair("a", "A dog runs .", "A dog .", langs=[None, None])) == [1]
