@@ -1,7 +1,6 @@
 """Documents and their pages (videos and their clips) are judged together: a step that
-drops a document drops its
-pages (reason ``parent_dropped``), wherever the rows sit in the table and however the
-snapshot is cut into shards and batches."""
+drops a document drops its pages (reason ``parent_dropped``), wherever the rows sit in
+the table and however the snapshot is cut into shards and batches."""
 
 from __future__ import annotations
 
