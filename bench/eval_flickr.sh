@@ -3,14 +3,18 @@
 # align lit:flickr on train, embed, and evaluate on the official test split (1,000
 # images, 5,000 captions), searching only the test images. Prints the wall time of each
 # step; `plait align` also prints the feature caches it filled and its own wall time.
-#   bash bench/eval_flickr.sh [WORKDIR] [IMAGE_RECIPE]      (needs ../shared/data/flickr8k)
-# The previous default for comparison, in its own corpus:
+#   bash bench/eval_flickr.sh [WORKDIR] [IMAGE_RECIPE] [TEXT_TOWER] [ADAPTER]
+# (needs ../shared/data/flickr8k). The previous default for comparison, in its own corpus:
 #   bash bench/eval_flickr.sh /tmp/plait-eval-flickr-lite0 effnet-lite0
+# Another text tower over the same corpus (its image features are reused):
+#   bash bench/eval_flickr.sh /tmp/plait-eval-flickr effnet-lite2+effnet-lite0 'minilm?layers=4,5,6' flickr-l456
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 data=${PLAIT_SHARED_DATA:-$here/../shared/data}/flickr8k
 work=${1:-/tmp/plait-eval-flickr}
 image=${2:-effnet-lite2+effnet-lite0}
+text=${3:-minilm}
+name=${4:-flickr}
 plait=${PLAIT:-$here/.venv/bin/plait}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 t() { local s=$SECONDS; "$@"; echo "  [$((SECONDS - s)) s] $*" >&2; }
@@ -18,6 +22,6 @@ t() { local s=$SECONDS; "$@"; echo "  [$((SECONDS - s)) s] $*" >&2; }
 [ -d "$work/samples.lance" ] || t "$plait" init "$work"
 t "$plait" ingest "$work" "$data/train.tsv" --dataset flickr8k-train --licence research-only --image-root "$data/images" --no-progress
 t "$plait" ingest "$work" "$data/test.tsv" --dataset flickr8k-test --licence research-only --image-root "$data/images" --no-progress
-[ -d "$work/adapters/flickr" ] || t "$plait" align "$work" --image "$image" --text minilm --name flickr --where "source.dataset = 'flickr8k-train'"
-t "$plait" embed "$work" --encoder lit:flickr
-t "$plait" eval "$work" --benchmark flickr8k --encoder lit:flickr --dataset flickr8k-test --out "$work/eval-lit"
+[ -d "$work/adapters/$name" ] || t "$plait" align "$work" --image "$image" --text "$text" --name "$name" --where "source.dataset = 'flickr8k-train'"
+t "$plait" embed "$work" --encoder "lit:$name"
+t "$plait" eval "$work" --benchmark flickr8k --encoder "lit:$name" --dataset flickr8k-test --out "$work/eval-$name"

@@ -13,7 +13,7 @@ release). Two details that matter (../shared/notes/align-measurements.md):
 
 Besides the normalised pooled embedding, :meth:`EffNetLiteEncoder.features` returns the
 richer recipe ``plait align`` trains on: the pooled 1280-d output + the global-average-pooled
-output of each of the 7 stages (784-d for Lite0/1, 888-d for Lite2), and optionally the
+output of each of the 7 stages (784-d for Lite0/1, 856-d for Lite2), and optionally the
 1000 ImageNet logits.
 """
 
