@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from plait.generators import ABSTAIN, Prompt, Source, load_generator
-from plait.generators.spans import labelled_amount, norm_date, question_terms
+from plait.generators.spans import (
+    fill_blank,
+    labelled_amount,
+    norm_date,
+    question_terms,
+    short_answer,
+)
 
 RECEIPT = """BOOK TA .K(TAMAN DAYA) SDN BND
 NO.53 55,57 & 59, JALAN SAGU 18,
@@ -63,3 +69,30 @@ def test_question_terms_and_dates():
 def test_a_labelled_part_votes_less_than_the_final_figure():
     lines = ["SUB TOTAL", "51.42", "TOTAL GST", "3.08", "TOTAL (INCL GST)", "54.50"]
     assert labelled_amount(lines, "total") == ("54.50", 5)
+
+
+def test_a_day_compares_equal_in_every_written_form():
+    forms = ["25/12/2018", "25-12-18", "25.12.2018", "25 Dec 2018", "25 December, 2018"]
+    assert {norm_date(f) for f in forms} | {norm_date("2018-12-25")} == {"25-12-18"}
+    assert norm_date("26/12/2018") != norm_date("25/12/2018")
+
+
+CLOZE = 'Which word fills the blank in "the quick brown _____ jumps over the lazy dog"?'
+PAGE = "A sentence first. The quick brown fox jumps over the lazy dog. Another one."
+
+
+def test_a_cloze_question_is_answered_with_the_word_in_the_gap_and_its_source():
+    assert question_terms(CLOZE).kind == "blank"
+    assert ask(CLOZE, "a page about something else entirely", PAGE) == "fox [2]"
+    assert fill_blank(CLOZE, PAGE) == ("fox", 4)
+
+
+def test_a_cloze_sentence_no_source_holds_is_an_abstention():
+    # one word of context on each side matches by chance ("brown X jumps"): not enough
+    assert ask(CLOZE, "a brown cow jumps.") == ABSTAIN
+    assert fill_blank(CLOZE, "nothing alike here") is None
+
+
+def test_a_models_wordy_cloze_reply_is_cut_to_the_word():
+    assert short_answer(CLOZE, "The missing word is 'fox'. [1]") == "fox"
+    assert short_answer(CLOZE, "The answer is fox [1]") == "fox"

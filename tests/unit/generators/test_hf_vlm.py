@@ -133,8 +133,13 @@ def test_images_reach_the_vision_tower_through_generate_and_stream(vlm):
     assert calls == [1]  # one image encoded once, before decoding starts
     assert out.prompt_tokens > 16 and 0 <= out.new_tokens <= 3  # 16 image tokens expanded
     calls.clear()
-    pieces = list(gen.stream(ask_with([png((10, 10, 220))]), GenOptions(max_new_tokens=3)))
+    stream = gen.stream(ask_with([png((10, 10, 220))]), GenOptions(max_new_tokens=3))
+    assert stream.new_tokens is None  # known once the stream is read
+    pieces = list(stream)
     assert calls == [1] and isinstance("".join(pieces), str)
+    # the stream counts the tokens the model made (an end token too, which generate drops)
+    again = gen.generate(ask_with([png((10, 10, 220))]), GenOptions(max_new_tokens=3))
+    assert 1 <= stream.new_tokens <= 3 and stream.new_tokens - again.new_tokens in (0, 1)
 
 
 def test_images_beyond_the_cap_become_their_labels(vlm):
