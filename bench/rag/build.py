@@ -12,6 +12,8 @@
   questions from text without writing any): a sentence of a DocBank arXiv page or a
   pdfplumber test PDF page with one word blanked out; the word is the answer, the page
   the gold source. Sentences, pages and words are drawn with a fixed seed.
+- documents_heldout: the same recipe with another seed (other sentences, other pages),
+  for questions no retrieval choice was made on.
 - images: Flickr8k test photos ingested with captions 1-4; "show me CAPTION 0" with the
   photo as the gold image.
 
@@ -170,6 +172,13 @@ def documents(per_set: int, seed: int = 0) -> list[dict]:
     return out
 
 
+def heldout(fresh: list[dict], seen: list[dict]) -> list[dict]:
+    """``fresh`` less any question ``seen`` has: another seed's cloze questions, kept back
+    from the choices made looking at the first set (quoted passages go to BM25)."""
+    asked = {q["question"] for q in seen}
+    return [q for q in fresh if q["question"] not in asked]
+
+
 def flickr(n: int) -> list[tuple[str, list[str]]]:
     caps: dict[str, list[str]] = {}
     with open(SHARED / "flickr8k" / "test.tsv", newline="") as f:
@@ -232,6 +241,7 @@ def main() -> None:
         "receipts_heldout": receipts(skip=frozenset(RULES_SEEN)),
         "unanswerable": unanswerable(),
         "documents": documents(a.pages),
+        "documents_heldout": heldout(documents(a.pages, seed=1), documents(a.pages)),
         "images": images(photos),
     }
     for name, qs in sets.items():

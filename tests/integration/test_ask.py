@@ -143,3 +143,17 @@ def test_smollm2_as_a_yes_no_judge_prefers_the_named_receipt(ask_corpus, shared_
     assert all(0.0 <= s <= 1.0 for s in scores.values()) and len(scores) >= 2
     best = max(scores, key=lambda sid: scores[sid])
     assert best.endswith("006.jpg"), scores
+
+
+def test_a_quoted_sentence_with_a_gap_finds_its_sample_and_fills_the_gap(asker, shared_data):
+    from plait.answer.retrieve import Retrieval
+
+    name, caps = flickr_images(shared_data, 6)[3]
+    words = caps[1].split()  # an ingested caption, quoted word for word but one
+    gap = max(range(len(words)), key=lambda i: (len(words[i]), -i))
+    quoted = " ".join(words[:gap] + ["_____"] + words[gap + 1 :])
+    q = f'Which word fills the blank in "{quoted}"?'
+    first = asker.retriever(q, Retrieval(depth=5))[0]
+    assert first.sample_id.endswith(name)
+    a = asker.ask(q)
+    assert a.short == words[gap].strip(".,") and a.cited_ids[0].endswith(name), a.raw

@@ -25,8 +25,11 @@ def test_answers_from_its_context_and_streams_the_same_text(smollm2):
     whole = smollm2.generate(p, opts)
     assert "12.90" in whole.text
     assert whole.new_tokens > 0 and whole.prompt_tokens > 10
-    pieces = list(smollm2.stream(p, opts))
+    stream = smollm2.stream(p, opts)
+    pieces = list(stream)
     assert len(pieces) > 1 and "".join(pieces).strip() == whole.text.strip()
+    # the stream counts what the model made: generate's tokens, and the end token if any
+    assert stream.new_tokens - whole.new_tokens in (0, 1)
     assert smollm2.accepts_images is False and smollm2.count_tokens("TOTAL 12.90") > 1
 
 

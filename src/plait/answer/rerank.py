@@ -7,7 +7,8 @@ Pluggable by name (``rerank=`` on :func:`plait.answer.ask`):
   with anchors (names, numbers, dates) scores the share of them the source holds (a
   named date that is missing halves it), scaled by the IDF-weighted share of its
   content words; a question without anchors ("show me two dogs in the snow") averages
-  that share with the retriever's cosine similarity, which sees paraphrases.
+  that share with the retriever's cosine similarity, which sees paraphrases. A question
+  that quotes a passage scores the share of the passage's word pairs the source holds.
   Deterministic, no model; the default.
 - ``judge``: the generator itself as a pointwise yes/no judge ("does this source help
   answer the question?"), as the RagLLaVA and MM-Embed rerankers do. A generator that
@@ -52,6 +53,9 @@ class Lexical:
         self.content_weight = content_weight
 
     def score(self, question: str, candidates: Sequence[Candidate]) -> list[float]:
+        passage = spans.quoted_passage(question)
+        if passage:  # words to be found as they are quoted
+            return [spans.passage_overlap(passage, c.text) for c in candidates]
         terms = spans.question_terms(question)
         docs = [set(spans.words(c.text)) for c in candidates]
         n = len(docs) or 1

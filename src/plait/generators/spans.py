@@ -202,11 +202,35 @@ def sentences(text: str) -> list[str]:
     return out
 
 
+QUOTED = re.compile(r"[\"\u201c](.*)[\"\u201d]", re.S)
+
+
+def quoted_passage(question: str, least: int = 5) -> str | None:
+    """The passage a question quotes (``least`` words or more, a cloze gap left out), or
+    None: text to be matched word for word, which BM25 does and a sentence vector,
+    averaging over a page, does not."""
+    m = QUOTED.search(question)
+    if not m:
+        return None
+    passage = " ".join(BLANK.sub(" ", m.group(1)).split())
+    return passage if len(passage.split()) >= least else None
+
+
+def passage_overlap(passage: str, text: str) -> float:
+    """The share of the passage's word pairs (in order) that ``text`` holds: 1 for a
+    source that has the passage word for word, near 0 for one on another subject."""
+    pairs = set(zip(words(passage), words(passage)[1:], strict=False))
+    if not pairs:
+        return 0.0
+    got = set(zip(words(text), words(text)[1:], strict=False))
+    return len(pairs & got) / len(pairs)
+
+
 def fill_blank(question: str, text: str, most: int = 4) -> tuple[str, int] | None:
     """The word of ``text`` that stands where the question's quoted sentence has its
     gap, and how many words of context on each side agreed (the most, from ``most``
     down to one); None when the sentence is not in ``text``."""
-    quoted = re.search(r"[\"\u201c](.*)[\"\u201d]", question, re.S)
+    quoted = QUOTED.search(question)
     parts = BLANK.split(quoted.group(1) if quoted else question, maxsplit=1)
     if len(parts) != 2:
         return None

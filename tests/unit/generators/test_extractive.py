@@ -7,7 +7,9 @@ from plait.generators.spans import (
     fill_blank,
     labelled_amount,
     norm_date,
+    passage_overlap,
     question_terms,
+    quoted_passage,
     short_answer,
 )
 
@@ -96,3 +98,10 @@ def test_a_cloze_sentence_no_source_holds_is_an_abstention():
 def test_a_models_wordy_cloze_reply_is_cut_to_the_word():
     assert short_answer(CLOZE, "The missing word is 'fox'. [1]") == "fox"
     assert short_answer(CLOZE, "The answer is fox [1]") == "fox"
+
+
+def test_a_quoted_passage_is_matched_word_pair_by_word_pair():
+    assert quoted_passage(CLOZE) == "the quick brown jumps over the lazy dog"
+    assert quoted_passage('What does "the end" mean?') is None  # too short to match on
+    assert passage_overlap("the quick brown fox", PAGE) == 1.0
+    assert passage_overlap("the quick brown fox", "brown the fox quick") == 0.0
