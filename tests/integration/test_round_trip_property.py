@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,7 @@ source = st.fixed_dictionaries(
     {
         "licence": st.sampled_from(["CC-BY-4.0", "GPL-2.0", "research-only", "unknown"]),
         "url": st.none() | st.just("https://example.org/x?y=1&z=é"),
-        "fetched": st.none() | st.just(datetime(2025, 3, 1, 12, 30, tzinfo=UTC)),
+        "fetched": st.none() | st.just(datetime(2025, 3, 1, 12, 30, tzinfo=timezone.utc)),
     }
 )
 slot = st.one_of(st.tuples(st.just("t"), text, lang), st.tuples(st.just("i"), image, st.none()))
