@@ -54,6 +54,10 @@ def test_clips_become_mp4_json_txt(tmp_path: Path, corpus: Corpus) -> None:
     assert dur == pytest.approx(1.2, abs=0.15)
     # every frame of the cut is from the yellow shot: the cut starts at the clip, not a GOP early
     assert all(f[..., 2].mean() < 120 and f[..., 0].mean() > 150 for f in frames)
+    # the shards hold cut MP4s, not the clips' keyframes: ingesting them says so
+    back = ingest(Corpus.init(tmp_path / "back"), tmp_path / "out")
+    assert set(back.quarantined) == {"not_in_export"}
+    assert "is not in the shards read" in back.examples["not_in_export"]
 
 
 def test_sounds_keep_their_bytes(tmp_path: Path, corpus: Corpus) -> None:

@@ -12,6 +12,10 @@ HINTS: dict[str, str] = {
         "folder beside it): pass --image-root FOLDER to read them from another"
     ),
     "missing_image": "rows of the table have an empty image column",
+    "not_in_export": (
+        "ingest all the shards of a plait export together; a clips export holds each "
+        "clip's cut MP4, not its keyframes, and does not ingest back"
+    ),
     "path_traversal": (
         "paths and symlinks must stay inside the source folder (or --image-root); "
         "copy the files in, or point the source at their common folder"

@@ -7,8 +7,9 @@ The export writes one member group per image of a sample (``KEY.png`` + ``KEY.tx
 the sample's record (:mod:`plait.io.records`). The WebDataset reader turns such
 groups into :class:`Part` items and :func:`assemble` puts each sample back together:
 its record, with every image slot fed the bytes of the group that holds that media
-id. An image whose group is gone becomes a slot with no data, which the ingest loop
-quarantines (``missing_image``) while keeping the rest of the sample.
+id. An image whose group is not in the shards read (another shard; or a ``clips``
+export, which holds each clip's cut MP4 and not its keyframes) is quarantined as
+``not_in_export`` while the rest of the sample is kept.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from plait.errors import InputError
 from plait.ingest.base import Failure, ImageInput, Item, MediaFile, RawSample
 from plait.io import records
 from plait.schema import Source
+
+NOT_IN_EXPORT = "not_in_export"
 
 
 @dataclass
@@ -44,7 +48,12 @@ class _Sample:
         where = self.part.location
 
         def image(i: int, media_id: str) -> ImageInput | MediaFile:
-            return self.images.get(media_id) or ImageInput(location=f"{where}#slot{i}")
+            got = self.images.get(media_id)
+            if got is not None:
+                return got
+            loc = f"{where}#slot{i}"
+            msg = f"media {media_id[:12]} of slot {i} is not in the shards read"
+            return ImageInput(location=loc, loaded=InputError(NOT_IN_EXPORT, msg, loc))
 
         return from_record(self.part.record, image)
 
