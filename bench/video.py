@@ -14,7 +14,7 @@ In fresh processes, per round:
   every frame with FFmpeg frame threading, and JPEG-encode (quality 88, long
   side 512) as many evenly spaced frames as plait stored keyframes for that
   file. No shot detection, no hashing, no table writes;
-- ``plait ingest`` of the folder (shots by PySceneDetect's content detector,
+- ``plait ingest`` of the folder (shots by PySceneDetect's content-detector algorithm,
   clips of at most 20 s, 3 keyframes per clip, Lance writes).
 
 Prints keyframes/s of each, their ratio (goal >= 0.8), the same ratio in CPU
