@@ -118,7 +118,9 @@ class Asker:
         kept, cut = context.select(cands, scores, opts.threshold, opts.k)
         run.timings["rerank"] = time.perf_counter() - t
         budget = min(opts.budget, self.generator.context_tokens - opts.max_new_tokens - 200)
-        run.sources, over = context.fit(kept, max(budget, 64), self.generator.count_tokens)
+        run.sources, over = context.fit(
+            kept, max(budget, 64), self.generator.count_tokens, question=run.question
+        )
         run.cut = cut + over
         return run
 

@@ -64,3 +64,23 @@ def test_fit_numbers_sources_and_cuts_over_budget():
     assert [c.n for c in kept] == [1] and cut[0].reason == "over_budget"
     kept, _ = fit([long], budget=100, count=lambda t: len(t.split()), per_source=30)
     assert kept[0].text.endswith("...") and len(kept[0].text.split()) <= 31
+
+
+def test_a_long_source_is_trimmed_around_the_sentence_the_question_is_about():
+    filler = " ".join(f"Filler sentence number {i} says nothing." for i in range(60))
+    page = f"{filler} The probe reached Jupiter in 1995 after six years. {filler}"
+    words = lambda t: len(t.split())  # noqa: E731 - a token counter for the test
+    q = "When did the probe reach Jupiter?"
+    (c,) = fit([Candidate("p", "page", page)], budget=500, count=words, per_source=60, question=q)[
+        0
+    ]
+    assert "reached Jupiter in 1995" in c.text and c.text.startswith("... ")
+    assert words(c.text) <= 62
+    cloze = 'Which word fills the blank in "The probe _____ Jupiter in 1995 after six years."?'
+    (c,) = fit(
+        [Candidate("p", "page", page)], budget=500, count=words, per_source=60, question=cloze
+    )[0]
+    assert "reached Jupiter in 1995" in c.text
+    # no question, or one the page says nothing about: the start of the page, as before
+    (c,) = fit([Candidate("p", "page", page)], budget=500, count=words, per_source=60)[0]
+    assert c.text.startswith("Filler sentence number 0") and "Jupiter" not in c.text
