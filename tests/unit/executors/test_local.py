@@ -138,3 +138,26 @@ def test_unknown_executor_fails_before_any_work(tmp_path: Path) -> None:
     with pytest.raises(UnknownNameError, match="local"):
         curate(corpus, RECIPE, executor="dask")
     assert not (corpus.path / ".work").exists() and not corpus.has("runs")
+
+
+def test_curate_from_a_script_without_a_main_guard_says_what_to_do(tmp_path: Path) -> None:
+    """Each spawned worker imports the calling script again; without the ``__main__``
+    guard they die starting, and the caller gets the fix instead of BrokenProcessPool."""
+    import subprocess
+
+    corpus = toy_corpus.text_corpus(tmp_path / "c", 40)
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from plait import Corpus\n"
+        "from plait.curate import curate\n"
+        f"curate(Corpus.open({str(corpus.path)!r}), {RECIPE!r}, workers=2, shard_size=10)\n"
+    )
+    got = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=600, cwd=tmp_path
+    )
+    assert got.returncode != 0
+    last = got.stderr.strip().splitlines()[-1]
+    assert last.startswith("plait.errors.PlaitError") and "__main__" in got.stderr, got.stderr
+    assert "workers=0" in got.stderr
