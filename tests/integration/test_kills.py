@@ -55,11 +55,16 @@ def _folder(root: Path, n: int = 240) -> Path:
 
 def _works_after(corpus_dir: Path) -> bool:
     """``plait info`` works on the corpus and shows the killed run as killed, or as ok when
-    the kill landed after its last commit (the other commands are run on a half-created
-    table in test_half_created.py). Returns whether it shows a killed run."""
+    the kill landed after its last commit; ``audit`` and ``why`` (which read every table)
+    work too (every command is run on a half-created table in test_half_created.py).
+    Returns whether it shows a killed run."""
     out = finish(start("info", str(corpus_dir), "--json"))
     statuses = [r["status"] for r in json.loads(out[out.index("{") :])["runs"]]
     assert statuses and set(statuses) <= {"killed", "ok"}, statuses
+    finish(start("audit", str(corpus_dir), "--json"))
+    corpus = Corpus.open(corpus_dir)
+    if corpus.has("samples"):
+        finish(start("why", str(corpus_dir), min(corpus.ids("samples"))))
     return "killed" in statuses
 
 
