@@ -78,3 +78,14 @@ def test_missing_named_column_is_a_config_error(tmp_path: Path):
         list(TableReader(t))
     with pytest.raises(ConfigError, match="caption column 'nope'"):
         list(TableReader(t, caption_column="nope"))
+
+
+def test_absolute_image_paths_need_the_opt_in(tmp_path: Path):
+    img = tmp_path / "elsewhere" / "a.jpg"
+    t = tmp_path / "abs.tsv"
+    t.write_text(f"image\tcaption\n{img}\ta photo kept elsewhere\n")
+    (refused,) = TableReader(t)
+    assert isinstance(refused, Failure) and refused.reason == "path_traversal"
+    assert "allow_absolute_paths=true" in refused.error  # the refusal says how to accept
+    (ok,) = TableReader(t, allow_absolute_paths=True)
+    assert isinstance(ok, RawSample) and ok.slots[0].path == str(img)
