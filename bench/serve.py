@@ -8,6 +8,8 @@ of ``--baseline`` (a git ref, checked out in a separate ``git worktree``) and
 client cycles through every kind) and, for each kind in ``--phases``, a phase in
 which every client sends only that kind. As a reference measured in the same
 run, each query kind is also timed in-process with no HTTP and no concurrency.
+Every search text and most query images differ, so the servers' answer caches do
+not serve them (``--repeat-queries``: a fixed set, which they do).
 
     python bench/serve.py --samples 10000 --clients 50 --seconds 30 --baseline main --workers 1,2
 """
@@ -97,21 +99,32 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def plan(corpus_path: Path) -> tuple[list[str], list[str], bytes]:
+def plan(corpus_path: Path, distinct: bool) -> tuple[list[str], list[str], list[bytes]]:
+    """Sample ids, media ids and the query images: 200 different pictures of the corpus,
+    or one picture sent again and again (``distinct`` False: what the answer cache serves)."""
     from plait import Corpus
 
     c = Corpus(corpus_path)
     samples = c.samples(where="kind = 'pair'", limit=500)
     ids = [s.id for s in samples]
     media = [s.images[0] for s in samples if s.images and s.images[0]]
-    return ids, media, c.media_bytes(media[0])
+    return ids, media, [c.media_bytes(m) for m in media[: 200 if distinct else 1]]
 
 
 def requests_for(
-    kind: str, rng: random.Random, ids: list[str], media: list[str], image: bytes, name: str
+    kind: str,
+    rng: random.Random,
+    ids: list[str],
+    media: list[str],
+    images: list[bytes],
+    name: str,
 ) -> tuple[str, str, dict]:
+    """One request of ``kind``. With several query images, texts end in a random number
+    too: every search then misses the server's answer cache and is encoded."""
     base = f"/api/corpora/{name}"
     text = f"a {rng.choice(WORDS)} {rng.choice(SHAPES)} on a {rng.choice(WORDS)} background"
+    if len(images) > 1:
+        text += f" {rng.randrange(10**9)}"
     if kind == "text":
         return "POST", base + "/search", {"json": {"text": text, "k": 20}}
     if kind == "hybrid":
@@ -130,7 +143,7 @@ def requests_for(
         return (
             "POST",
             base + "/search/image",
-            {"files": {"image": ("q.jpg", image)}, "data": {"query": '{"k": 20}'}},
+            {"files": {"image": ("q.jpg", rng.choice(images))}, "data": {"query": '{"k": 20}'}},
         )
     if kind == "browse":
         return (
@@ -174,7 +187,7 @@ async def load(
     seconds: float,
     ids: list[str],
     media: list[str],
-    image: bytes,
+    images: list[bytes],
     kinds: list[str] = KINDS,
 ) -> tuple[dict[str, list[float]], dict[str, list[str]]]:
     import httpx
@@ -191,7 +204,7 @@ async def load(
             while time.monotonic() < deadline:
                 kind = kinds[j % len(kinds)]
                 j += 1
-                method, path, kw = requests_for(kind, rng, ids, media, image, name)
+                method, path, kw = requests_for(kind, rng, ids, media, images, name)
                 t0 = time.perf_counter()
                 try:
                     r = await http.request(method, path, **kw)
@@ -331,20 +344,20 @@ Phase = tuple[dict[str, list[float]], dict[str, list[str]], float]
 
 
 def measure_server(
-    src: Path, args: argparse.Namespace, workers: int, ids, media, image
+    src: Path, args: argparse.Namespace, workers: int, ids, media, images
 ) -> dict[str, Phase]:
     proc, url = start_server(src, args.corpus, workers)
     try:
         import httpx
 
         name = httpx.get(url + "/api/corpora").json()["default"]
-        asyncio.run(load(url, name, 2 * workers, 3.0, ids, media, image))  # load encoders
+        asyncio.run(load(url, name, 2 * workers, 3.0, ids, media, images))  # load encoders
         out: dict[str, Phase] = {}
         for phase in ["mix", *args.phases]:
             kinds = KINDS if phase == "mix" else [phase]
             t0 = time.perf_counter()
             lat, errs = asyncio.run(
-                load(url, name, args.clients, args.seconds, ids, media, image, kinds)
+                load(url, name, args.clients, args.seconds, ids, media, images, kinds)
             )
             out[phase] = (lat, errs, time.perf_counter() - t0)
         return out
@@ -393,6 +406,12 @@ def main() -> None:
         "--real-embeddings", action="store_true", help="Embed with MiniLM/EfficientNet (slow)."
     )
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument(
+        "--repeat-queries",
+        action="store_true",
+        help="one query image and 256 query texts, repeated (measures the answer cache); "
+        "default: every text and most images different, so every search is encoded",
+    )
     ap.add_argument("--baseline", default=None, help="git ref of the 'before' server")
     ap.add_argument(
         "--workers", default="1", help="worker processes of 'after' (a list: one run each)"
@@ -414,23 +433,24 @@ def main() -> None:
         shutil.rmtree(args.corpus)
     if not (args.corpus / "plait.json").exists():
         build(args.corpus, args.samples, args.real_embeddings)
-    ids, media, image = plan(args.corpus)
+    ids, media, images = plan(args.corpus, not args.repeat_queries)
     from plait import Corpus
 
     n = Corpus(args.corpus).count("samples")
-    ref = reference(args.corpus, ids, image)
+    ref = reference(args.corpus, ids, images[0])
     here = Path(__file__).resolve().parents[1] / "src"
     runs: dict[str, dict[str, Phase]] = {}
     if args.baseline:
         tree = baseline_tree(args.baseline)
         label = Path(args.baseline).name if "/" in args.baseline else args.baseline
-        runs[f"before({label})"] = measure_server(tree / "src", args, 1, ids, media, image)
+        runs[f"before({label})"] = measure_server(tree / "src", args, 1, ids, media, images)
     for w in (int(x) for x in str(args.workers).split(",")):
-        runs[f"after(w={w})"] = measure_server(here, args, w, ids, media, image)
+        runs[f"after(w={w})"] = measure_server(here, args, w, ids, media, images)
     print(
         f"\nplait serve: {n:,} samples, {args.clients} clients, {args.seconds:.0f} s per phase; "
         "latencies in ms; xN = q/s of the N-th server over the first; ref = median in-process "
-        "latency, one query at a time, no HTTP"
+        "latency, one query at a time, no HTTP; queries "
+        + ("repeated (the answer cache)" if args.repeat_queries else "all different (encoded)")
     )
     report(runs, ref)
     load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
