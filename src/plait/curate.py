@@ -230,13 +230,13 @@ def _discard(wd: Path) -> None:
     not a half-deleted one without its plan."""
     if is_remote(wd):  # object stores rename by copying: nothing to gain
         rmtree(wd, ignore_errors=True)
-        return
-    gone = wd.with_name(wd.name + DISCARDED)
-    try:
-        os.replace(wd, gone)
-    except OSError:
-        return
-    rmtree(gone, ignore_errors=True)
+    else:
+        gone = wd.with_name(wd.name + DISCARDED)
+        try:
+            os.replace(wd, gone)
+        except OSError:
+            return
+        rmtree(gone, ignore_errors=True)
     with contextlib.suppress(OSError):
         wd.parent.rmdir()  # .work itself, once no other run is unfinished
 
