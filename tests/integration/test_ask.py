@@ -157,3 +157,18 @@ def test_a_quoted_sentence_with_a_gap_finds_its_sample_and_fills_the_gap(asker, 
     assert first.sample_id.endswith(name)
     a = asker.ask(q)
     assert a.short == words[gap].strip(".,") and a.cited_ids[0].endswith(name), a.raw
+
+
+def test_a_corpus_with_samples_but_no_index_says_what_to_run(corpus, tmp_path):
+    from plait import ask
+    from plait.ingest import ingest
+
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"caption": "TOTAL 9.00 at BOOK TA.K on 25/12/2018"}\n')
+    ingest(corpus, rows)
+    with pytest.raises(PlaitError, match="no index to answer from.*plait embed"):
+        ask(corpus.path, "What was the total?")
+    cmd = [sys.executable, "-m", "plait", "ask", str(corpus.path), "What was the total?"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0 and "plait index" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
