@@ -12,6 +12,8 @@
   questions from text without writing any): a sentence of a DocBank arXiv page or a
   pdfplumber test PDF page with one word blanked out; the word is the answer, the page
   the gold source. Sentences, pages and words are drawn with a fixed seed.
+- image_pairs: two of those photos per question, "first ..., then ...", both gold in
+  that order (the multi-image case of MRAMG-Bench's ordering score).
 - documents_heldout: the same recipe with another seed (other sentences, other pages),
   for questions no retrieval choice was made on.
 - images: Flickr8k test photos ingested with captions 1-4; "show me CAPTION 0" with the
@@ -198,6 +200,24 @@ def images(photos: list[tuple[str, list[str]]]) -> list[dict]:
     ]
 
 
+def image_pairs(photos: list[tuple[str, list[str]]]) -> list[dict]:
+    """Two photos in one question, in a stated order (first one, then the other): the
+    multi-image case MRAMG-Bench's ordering score is for. Photo i is paired with photo
+    n-1-i, each described by its held-back caption."""
+    half = len(photos) // 2
+    out = []
+    for (a, ca), (b, cb) in zip(photos[:half], photos[::-1][:half], strict=True):
+        out.append(
+            {
+                "question": f"show me two photos: first {ca[0].rstrip(' .')}, "
+                f"then {cb[0].rstrip(' .')}",
+                "answers": [],
+                "images": [f"flickr8k/images/{a}", f"flickr8k/images/{b}"],
+            }
+        )
+    return out
+
+
 def corpus(out: Path, photos: list[tuple[str, list[str]]], ocr: bool) -> Path:
     from plait import Corpus
     from plait.curate import curate
@@ -243,6 +263,7 @@ def main() -> None:
         "documents": documents(a.pages),
         "documents_heldout": heldout(documents(a.pages, seed=1), documents(a.pages)),
         "images": images(photos),
+        "image_pairs": image_pairs(photos),
     }
     for name, qs in sets.items():
         (HERE / f"{name}.jsonl").write_text("\n".join(json.dumps(q) for q in qs) + "\n")
