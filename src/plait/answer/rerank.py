@@ -56,6 +56,10 @@ class Lexical:
         passage = spans.quoted_passage(question)
         if passage:  # words to be found as they are quoted
             return [spans.passage_overlap(passage, c.text) for c in candidates]
+        parts = spans.question_parts(question)
+        if len(parts) > 1:  # several things asked in turn: relevant to any one of them
+            per_part = [self.score(f"show me {p}", candidates) for p in parts]
+            return [max(col) for col in zip(*per_part, strict=True)]
         terms = spans.question_terms(question)
         docs = [set(spans.words(c.text)) for c in candidates]
         n = len(docs) or 1

@@ -24,6 +24,7 @@ sentence of it).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import zip_longest
 from typing import Any
 
 from plait.answer.types import Candidate
@@ -70,6 +71,9 @@ class Retriever:
         return vectors, bm25
 
     def __call__(self, question: str, spec: Retrieval) -> list[Candidate]:
+        parts = spans.question_parts(question)
+        if len(parts) > 1:  # each thing asked for in turn, found on its own
+            return _interleave([self(f"show me {p}", spec) for p in parts])
         vectors, bm25 = self.mode()
         dates = {a for a in spans.question_terms(question).anchors if spans.DAY.match(a)}
         passage = spans.quoted_passage(question) if bm25 else None
@@ -107,6 +111,20 @@ class Retriever:
         if not ids:
             return {}
         return {s.id: s for s in self.corpus.samples(where=sql_in("id", ids))}
+
+
+def _interleave(lists: list[list[Candidate]]) -> list[Candidate]:
+    """First of each list, then second of each, ...; a sample found twice comes once."""
+    out: list[Candidate] = []
+    seen: set[tuple[str, str | None]] = set()
+    for row in zip_longest(*lists):
+        for c in row:
+            if c is not None and (c.sample_id, c.media_id) not in seen:
+                seen.add((c.sample_id, c.media_id))
+                out.append(c)
+    for i, c in enumerate(out):
+        c.rank = i
+    return out
 
 
 def date_agreement(dates: set[str], text: str) -> int:

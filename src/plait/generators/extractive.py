@@ -55,6 +55,11 @@ class ExtractiveGenerator(BaseGenerator):
             shown = [s for s in sources if s.kind == "image"][: self.show_images]
             if not shown:
                 return ABSTAIN
+            parts = spans.question_parts(question)
+            if len(parts) > 1:
+                shown = _in_turn(parts, [s for s in sources if s.kind == "image"])
+                if not shown:
+                    return ABSTAIN
             return " ".join(f"![{_label(s.label or s.text)}](image {s.n})" for s in shown)
         if terms.kind == "blank":
             return self._blank(question, sources)
@@ -95,6 +100,21 @@ class ExtractiveGenerator(BaseGenerator):
             return lines[0].strip()
         line = spans.best_line(terms, spans.sentences(text))
         return line[0] if line else ""
+
+
+def _in_turn(parts: list[str], images: list) -> list:
+    """For each part in turn, the image source whose text shares most of its words (one
+    not placed yet; sources are in relevance order, so ties go to the better one)."""
+    out: list = []
+    for part in parts:
+        want = set(spans.question_terms(part).words)
+        left = [s for s in images if s not in out]
+        if not left or not want:
+            continue
+        best = max(left, key=lambda s: len(want & set(spans.words(s.label or s.text))))
+        if want & set(spans.words(best.label or best.text)):
+            out.append(best)
+    return out
 
 
 def _label(text: str, words: int = 8) -> str:

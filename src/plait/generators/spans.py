@@ -202,6 +202,25 @@ def sentences(text: str) -> list[str]:
     return out
 
 
+_PREAMBLE = re.compile(
+    r"^\s*(?:show|find)\s+(?:me\s+)?(?:\w+\s+)?(?:photos|pictures|images)\s*:\s*", re.I
+)
+_IN_TURN = re.compile(r"(?:^|,|;)\s*(?:and\s+)?(?:first|then|next|after\s+that|finally)\s+", re.I)
+
+
+def question_parts(question: str) -> list[str]:
+    """The descriptions a "show me" question asks for in turn ("show me two photos:
+    first A, then B" -> [A, B]), in the order asked; ``[question]`` when it asks for one
+    thing. Each part is retrieved, judged and placed on its own, so the answer shows
+    the images in the order the question gives (MRAMG-Bench's ordering)."""
+    if question_terms(question).kind != "image":
+        return [question]
+    body = _PREAMBLE.sub("", question.strip())
+    parts = [p.strip(" ,;.") for p in _IN_TURN.split(body)]
+    parts = [p for p in parts if len(words(p)) >= 2]
+    return parts if len(parts) > 1 else [question]
+
+
 QUOTED = re.compile(r"[\"\u201c](.*)[\"\u201d]", re.S)
 
 

@@ -8,6 +8,7 @@ from plait.generators.spans import (
     labelled_amount,
     norm_date,
     passage_overlap,
+    question_parts,
     question_terms,
     quoted_passage,
     short_answer,
@@ -105,3 +106,26 @@ def test_a_quoted_passage_is_matched_word_pair_by_word_pair():
     assert quoted_passage('What does "the end" mean?') is None  # too short to match on
     assert passage_overlap("the quick brown fox", PAGE) == 1.0
     assert passage_overlap("the quick brown fox", "brown the fox quick") == 0.0
+
+
+def test_images_asked_for_in_turn_are_placed_in_that_order():
+    q = "show me two photos: first a dog on grass, then a cat on a sofa"
+    assert question_parts(q) == ["a dog on grass", "a cat on a sofa"]
+    assert question_parts("show me a dog on grass") == ["show me a dog on grass"]
+    assert question_parts("What was the total, then?") == ["What was the total, then?"]
+    out = ask(q, "a cat on a sofa", "a bird", "a dog on grass", kinds=("image",) * 3)
+    assert out == "![a dog on grass](image 3) ![a cat on a sofa](image 1)"
+
+
+def test_each_part_of_an_in_turn_question_makes_its_image_relevant():
+    from plait.answer.rerank import Lexical
+    from plait.answer.types import Candidate
+
+    q = "show me two photos: first a dog on grass, then a cat on a sofa"
+    cands = [
+        Candidate(i, "pair", t) for i, t in (("c", "a cat on a sofa"), ("d", "a dog on grass"))
+    ]
+    both = Lexical().score(q, cands)
+    cat, dog = (Lexical().score(f"show me {p}", cands) for p in question_parts(q)[::-1])
+    assert both == [max(a, b) for a, b in zip(cat, dog, strict=True)]
+    assert both[0] == cat[0] > dog[0] and both[1] == dog[1] > cat[1]
