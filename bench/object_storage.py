@@ -111,7 +111,12 @@ def main() -> None:
     os.environ.setdefault("AWS_ALLOW_HTTP", "true")
     from pyarrow import fs
 
-    s3 = fs.S3FileSystem(allow_bucket_creation=True)
+    # pyarrow's S3FileSystem does not read AWS_ENDPOINT_URL: pass the endpoint itself.
+    s3 = fs.S3FileSystem(
+        allow_bucket_creation=True,
+        endpoint_override=args.endpoint,
+        scheme="http" if args.endpoint.startswith("http://") else "https",
+    )
     s3.create_dir(args.bucket)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="plait-bench-s3-"))
     work.mkdir(parents=True, exist_ok=True)
