@@ -109,6 +109,21 @@ class _Store:
         self.pending = []
 
 
+_FAILURES = (PlaitError, RuntimeError, ValueError, OSError)  # one prompt's failure, counted
+
+
+def _failed(exc: BaseException) -> Generation:
+    return Generation("", finish="error", warnings=[failure_reason(exc)])
+
+
+def _attempt(gen: Generator, prompt: Prompt, options: GenOptions) -> Generation:
+    """One generation; a failure becomes a generation that says why."""
+    try:
+        return gen.generate(prompt, options)
+    except _FAILURES as exc:
+        return _failed(exc)
+
+
 def _record(key: str, g: Generation, answers: dict[str, Answer], store: _Store) -> None:
     """An answer (a generation that says it failed is a failure, with its reason)."""
     if g.finish == "error":
@@ -133,15 +148,11 @@ def _batched(
         chunk = order[lo : lo + size]
         try:
             gens = gen.generate_batch([todo[k] for k in chunk], options)
-        except (PlaitError, RuntimeError, ValueError, OSError) as exc:
-            gens = []
+        except _FAILURES as exc:
             if len(chunk) == 1:
-                gens.append(Generation("", finish="error", warnings=[failure_reason(exc)]))
-            for k in chunk if len(chunk) > 1 else ():  # isolate the prompt that fails
-                try:
-                    gens.append(gen.generate(todo[k], options))
-                except (PlaitError, RuntimeError, ValueError, OSError) as exc:
-                    gens.append(Generation("", finish="error", warnings=[failure_reason(exc)]))
+                gens = [_failed(exc)]
+            else:  # isolate the prompt that fails
+                gens = [_attempt(gen, todo[k], options) for k in chunk]
         for k, g in zip(chunk, gens, strict=True):
             _record(k, g, answers, store)
         store.flush()
@@ -157,11 +168,8 @@ def _concurrent(
 ) -> None:
     width = max(1, concurrency or int(getattr(gen, "concurrency", 0) or 4))
 
-    def one(k: str) -> tuple[str, Generation | BaseException]:
-        try:
-            return k, gen.generate(todo[k], options)
-        except (PlaitError, RuntimeError, ValueError, OSError) as exc:
-            return k, exc
+    def one(k: str) -> tuple[str, Generation]:
+        return k, _attempt(gen, todo[k], options)
 
     keys = iter(todo)
     with ThreadPoolExecutor(max_workers=width, thread_name_prefix="plait-gen") as pool:
@@ -169,11 +177,7 @@ def _concurrent(
         while running:
             done, running = wait(running, return_when=FIRST_COMPLETED)
             for fut in done:
-                k, got = fut.result()
-                if isinstance(got, BaseException):
-                    answers[k] = Answer(None, reason=failure_reason(got))
-                else:
-                    _record(k, got, answers, store)
+                _record(*fut.result(), answers, store)
             store.flush()
             running |= {pool.submit(one, k) for k in _take(keys, width - len(running))}
 
