@@ -9,20 +9,19 @@ rewritten: the choice is a stat that ``plait export --caption best`` reads.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from plait.errors import ConfigError
 from plait.ops._media import images
 from plait.ops.base import Mapper, OpContext
+from plait.ops.filters.similarity import UsesEncoder
 from plait.schema import Sample
 from plait.slots import added_by, provenance
 
 CANDIDATES = ("all", "generated", "original")
 
 
-class BestCaption(Mapper):
+class BestCaption(UsesEncoder, Mapper):
     """Pick the text slot whose embedding is closest to the image's (any cross-modal
     encoder); ``candidates``: ``all`` slots, only ``generated`` ones (the original is
     the fallback) or only ``original`` ones. Writes ``best_caption`` (slot index),
@@ -39,20 +38,6 @@ class BestCaption(Mapper):
         if candidates not in CANDIDATES:
             raise ConfigError(f"candidates must be one of {', '.join(CANDIDATES)}")
         self.encoder, self.candidates = encoder, candidates
-        self._enc: Any = None
-        self._corpus: str | None = None
-
-    def check(self, corpus_path: str | None) -> None:
-        from plait.encoders import check_spec
-
-        check_spec(self.encoder, corpus_path)  # a missing adapter fails before any work
-
-    def _encoder(self, corpus_path: str | None) -> Any:
-        if self._enc is None or corpus_path != self._corpus:
-            from plait.ops.filters.similarity import load
-
-            self._enc, self._corpus = load(self.encoder, corpus_path), corpus_path
-        return self._enc
 
     def _candidates(self, s: Sample) -> list[int]:
         texts = [i for i, t in enumerate(s.texts) if t and t.strip()]
@@ -67,7 +52,7 @@ class BestCaption(Mapper):
         wanted = [(s, s.image_ids[0] if s.image_ids else None, self._candidates(s)) for s in batch]
         if not any(m and c for _, m, c in wanted):
             return batch
-        enc = self._encoder(ctx.corpus_path)
+        enc = self.encoder_for(ctx.corpus_path)
         decoded = images(batch, ctx)
         ids = [
             m

@@ -17,6 +17,7 @@ import numpy as np
 from plait.errors import ConfigError
 from plait.ops.base import DROP, Deduplicator, OpContext, check_mode
 from plait.ops.dedup.semantic_clusters import clusters, greedy_duplicates
+from plait.ops.filters.similarity import UsesEncoder
 from plait.schema import Sample
 from plait.slots import original_slots
 from plait.vectors import l2_normalise
@@ -24,7 +25,7 @@ from plait.vectors import l2_normalise
 MODALITIES = ("image", "text")
 
 
-class SemanticDedup(Deduplicator):
+class SemanticDedup(UsesEncoder, Deduplicator):
     """Drop samples whose embedding is within ``threshold`` cosine of a kept sample's in
     the same k-means cluster (clusters of about ``cluster_size``).
 
@@ -65,20 +66,10 @@ class SemanticDedup(Deduplicator):
             seed,
         )
         self.mode = check_mode(mode)
-        self._enc: Any = None
-
-    def check(self, corpus_path: str | None) -> None:
-        from plait.encoders import check_spec
-
-        check_spec(self.encoder, corpus_path)  # a missing adapter fails before any work
 
     # -- fingerprint: one unit vector (and the ranking score) per sample ----------------------
     def _encoder(self, ctx: OpContext) -> Any:
-        if self._enc is None:
-            from plait.ops.filters.similarity import load_checked
-
-            self._enc = load_checked(self.encoder, ctx.corpus_path, self.modality)
-        return self._enc
+        return self.encoder_for(ctx.corpus_path, self.modality)
 
     def _stored(self, keys: list[str], ctx: OpContext) -> dict[str, np.ndarray]:
         """Vectors ``plait embed`` already stored for this encoder, by content key."""

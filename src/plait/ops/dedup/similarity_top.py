@@ -15,11 +15,11 @@ from typing import Any
 
 from plait.errors import ConfigError
 from plait.ops.base import DROP, Deduplicator, OpContext, check_mode
-from plait.ops.filters.similarity import CAPTION_MODES, load, similarity_scores
+from plait.ops.filters.similarity import CAPTION_MODES, UsesEncoder, similarity_scores
 from plait.schema import Sample
 
 
-class SimilarityTopFraction(Deduplicator):
+class SimilarityTopFraction(UsesEncoder, Deduplicator):
     """Keep the ``fraction`` of scored samples with the highest image-text similarity.
 
     Reasons ``similarity_below_top_fraction`` and ``similarity_below_threshold``.
@@ -49,17 +49,9 @@ class SimilarityTopFraction(Deduplicator):
             caption,
         )
         self.mode = check_mode(mode)
-        self._enc: Any = None
-
-    def check(self, corpus_path: str | None) -> None:
-        from plait.encoders import check_spec
-
-        check_spec(self.encoder, corpus_path)  # a missing adapter fails before any work
 
     def fingerprint(self, batch: list[Sample], ctx: OpContext) -> list[Any]:
-        if self._enc is None:
-            self._enc = load(self.encoder, ctx.corpus_path)
-        return similarity_scores(self._enc, batch, ctx, self.caption)
+        return similarity_scores(self.encoder_for(ctx.corpus_path), batch, ctx, self.caption)
 
     def describe(self, fingerprint: Any) -> dict[str, Any]:
         return {"sim_score": fingerprint, "sim_encoder": self.encoder}

@@ -44,6 +44,28 @@ def load(spec: str, corpus_path: str | None) -> Any:
     return load_checked(spec, corpus_path, "image", "text")
 
 
+class UsesEncoder:
+    """An operator that embeds with ``self.encoder``: the spec is checked before any
+    work (a missing ``lit:`` adapter fails in ``check``, ``--dry-run`` included), and the
+    encoder is loaded once per corpus (an adapter belongs to its corpus)."""
+
+    encoder: str
+    _enc: Any = None
+    _enc_corpus: str | None = None
+
+    def check(self, corpus_path: str | None) -> None:
+        from plait.encoders import check_spec
+
+        check_spec(self.encoder, corpus_path)
+
+    def encoder_for(self, corpus_path: str | None, *modalities: str) -> Any:
+        """The encoder, checked to embed ``modalities`` (default: images and texts)."""
+        if self._enc is None or corpus_path != self._enc_corpus:
+            self._enc = load_checked(self.encoder, corpus_path, *(modalities or ("image", "text")))
+            self._enc_corpus = corpus_path
+        return self._enc
+
+
 def similarity_scores(
     enc: Any,
     batch: list[Sample],
@@ -74,7 +96,7 @@ def similarity_scores(
     return out
 
 
-class ImageTextSimilarity(Filter):
+class ImageTextSimilarity(UsesEncoder, Filter):
     """Drop pairs whose image-text cosine similarity is below ``min_score``.
 
     DataComp's CLIP-score threshold. Writes ``sim_score`` and ``sim_encoder``;
@@ -93,21 +115,9 @@ class ImageTextSimilarity(Filter):
         if caption not in CAPTION_MODES:
             raise ConfigError(f"caption must be one of {CAPTION_MODES}, not {caption!r}")
         self.encoder, self.min_score, self.caption = encoder, min_score, caption
-        self._enc: Any = None
-        self._corpus_path: str | None = None
-
-    def check(self, corpus_path: str | None) -> None:
-        from plait.encoders import check_spec
-
-        check_spec(self.encoder, corpus_path)  # a missing adapter fails before any work
-
-    def _encoder(self, corpus_path: str | None) -> Any:
-        if self._enc is None or corpus_path != self._corpus_path:
-            self._enc, self._corpus_path = load(self.encoder, corpus_path), corpus_path
-        return self._enc
 
     def score(self, batch: list[Sample], ctx: OpContext) -> list[dict[str, Any]]:
-        enc = self._encoder(ctx.corpus_path)
+        enc = self.encoder_for(ctx.corpus_path)
         found: dict[str, Any] = {}
         scores = similarity_scores(enc, batch, ctx, self.caption, found)
         return [
