@@ -31,6 +31,7 @@ import numpy as np
 from plait.index import hnsw
 from plait.index.config import VectorIndexConfig
 from plait.index.memory import IndexCache, tail_fragments
+from plait.index.scans import topk
 from plait.io.store import local_file
 from plait.vectors import l2_normalise
 
@@ -235,21 +236,10 @@ def _allowed_mask(
     return mask
 
 
-def _topk(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Column positions and values of the ``k`` largest per row, best first."""
-    k = min(k, sims.shape[1])
-    if k == 0:
-        return np.zeros((len(sims), 0), np.int64), np.zeros((len(sims), 0), np.float32)
-    part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-    top = np.take_along_axis(sims, part, axis=1)
-    order = np.argsort(-top, axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1), np.take_along_axis(top, order, axis=1)
-
-
 def _exact(vectors: np.ndarray, rows: np.ndarray | None, qs: np.ndarray, k: int) -> Any:
     """Exact top-k over ``vectors`` (or its ``rows``), as labels into ``vectors``."""
     sub = vectors if rows is None else vectors[rows]
-    pos, sims = _topk(qs @ sub.T, k)
+    pos, sims = topk(qs @ sub.T, k)
     return (pos if rows is None else rows[pos]), sims
 
 
@@ -271,7 +261,11 @@ def _search_index(
     ):
         # no HNSW file (a small table), no graph (the pilot found it useless), or
         # calibration found a scan faster
-        return _exact(idx.vectors, None if mask is None else np.flatnonzero(mask), qs, k)
+        if mask is None:
+            return cache.scans.topk(idx.vectors, qs, k)
+        rows, sub = _subset(idx, mask)  # gathered once per mask, not once per query
+        pos, sims = cache.scans.topk(sub, qs, k)
+        return rows[pos], sims
     faiss = cache.faiss
     if mask is None:
         sims, labels = hnsw.search_raw(
@@ -283,7 +277,7 @@ def _search_index(
         return np.full((len(qs), 0), -1, np.int64), np.zeros((len(qs), 0), np.float32)
     if keep <= config.exact_max or keep < 0.1 * n:
         rows, sub = _subset(idx, mask)
-        pos, sims = _topk(qs @ sub.T, k)
+        pos, sims = cache.scans.topk(sub, qs, k)
         return rows[pos], sims
     bits = np.packbits(mask, bitorder="little")
     sel = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bits))

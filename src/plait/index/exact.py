@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from plait.index.scans import topk
 from plait.vectors import l2_normalise
 
 
@@ -30,12 +31,7 @@ def exact_topk(vectors: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.nda
     sims = np.empty((len(qs), k), dtype=np.float32)
     step = max(1, 2**26 // max(1, len(vecs)))  # bound the score matrix to ~256 MB
     for lo in range(0, len(qs), step):
-        s = qs[lo : lo + step] @ vecs.T
-        part = np.argpartition(-s, k - 1, axis=1)[:, :k]
-        top = np.take_along_axis(s, part, axis=1)
-        order = np.argsort(-top, axis=1, kind="stable")
-        idx[lo : lo + step] = np.take_along_axis(part, order, axis=1)
-        sims[lo : lo + step] = np.take_along_axis(top, order, axis=1)
+        idx[lo : lo + step], sims[lo : lo + step] = topk(qs[lo : lo + step] @ vecs.T, k)
     return idx, sims
 
 

@@ -10,7 +10,8 @@ one-off query (``cache=None`` everywhere) keeps nothing. It holds, per table:
 - a table without an HNSW file, held whole for exact search (once per version);
 - sample id -> row positions of each of those (more-like-this queries);
 - the Lance index statistics per version (reading them costs more than a small search);
-- faiss search parameters per (ef, re-rank factor): building them costs a small search.
+- faiss search parameters per (ef, re-rank factor): building them costs a small search;
+- the exact scans running now, so concurrent queries on one matrix share one product.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from plait.index import hnsw
+from plait.index.scans import SharedScans
 from plait.io.store import is_remote
 
 if TYPE_CHECKING:
@@ -93,6 +95,7 @@ class IndexCache:
         self._positions: dict[int, tuple[Any, dict[str, list[int]]]] = {}
         self.params: dict[tuple[bool, int, int], tuple[Any, Any]] = {}  # hnsw.search_params
         self._faiss: Any = None
+        self.scans = SharedScans()  # concurrent exact scans of one matrix share its read
 
     @property
     def faiss(self) -> Any:

@@ -39,7 +39,7 @@ def create_app(
     from plait.server.routes import ask, export, samples, search
     from plait.server.routes import corpora as corpora_routes
     from plait.server.settings import ServerSettings
-    from plait.server.state import AppState
+    from plait.server.state import AppState, one_thread_per_request
 
     settings = (
         corpora if isinstance(corpora, ServerSettings) else ServerSettings.build(corpora, **options)
@@ -48,6 +48,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):  # noqa: ANN202
+        one_thread_per_request()
         state.jobs.start()  # finishes export jobs an earlier server left
         yield
         state.close()

@@ -104,7 +104,7 @@ class CorpusSearch:
                 with self._lock:
                     s.encoder(spec)
                     self._loaded.add(spec)
-                    _one_torch_thread()
+                    one_thread_per_request()
         return s.search(query)
 
     def close(self) -> None:
@@ -112,12 +112,20 @@ class CorpusSearch:
             enc.close()
 
 
-def _one_torch_thread() -> None:
-    """Requests already run in parallel threads; torch's intra-op threads on top of them
-    oversubscribe the cores (a one-query encode took 2-4x longer beside Lance's threads)."""
+def one_thread_per_request() -> None:
+    """Requests already run in parallel threads, so the math libraries' own thread pools
+    only oversubscribe the cores: torch's intra-op threads made a one-query encode 2-4x
+    slower beside Lance's threads, and OpenBLAS, called from 50 request threads at once,
+    serialised them on its lock with its threads spinning (text search 14 q/s instead of
+    70, bench/serve.py). Both get one thread per call (process-wide)."""
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(1)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - a dependency of the serve extra
+        return
+    threadpool_limits(1, user_api="blas")
 
 
 class StatsCache:

@@ -234,8 +234,11 @@ def test_a_pilot_that_cannot_reach_the_target_stores_vectors_for_exact_search(
     info = describe(ds)
     assert action == "built" and info["index"] == "FLAT" and info["exact_scan"]
     assert info["indexed_rows"] == 5000
-    meta = hnsw.load(ds.uri).meta
+    loaded = hnsw.load(ds.uri)
+    meta = loaded.meta
     assert meta["pilot"]["rows"] == 2000 and not meta["pilot"]["reached"]
+    # Scanned by numpy: aligned, or numpy skips BLAS (a mapped file's layout need not be).
+    assert loaded.vectors.flags.aligned and loaded.vectors.flags.c_contiguous
     queries = held_out(20, 11)
     truth, _ = exact_topk(vecs, queries, 10)
     # Exact answers, with or without an explicit ef (there is no graph to walk).
