@@ -8,8 +8,9 @@ of ``--baseline`` (a git ref, checked out in a separate ``git worktree``) and
 client cycles through every kind) and, for each kind in ``--phases``, a phase in
 which every client sends only that kind. As a reference measured in the same
 run, each query kind is also timed in-process with no HTTP and no concurrency.
-Every search text and most query images differ, so the servers' answer caches do
-not serve them (``--repeat-queries``: a fixed set, which they do).
+Every search text and query image differs (an image gets trailing bytes), so the
+servers' answer caches do not serve them (``--repeat-queries``: a fixed set, which
+they do).
 
     python bench/serve.py --samples 10000 --clients 50 --seconds 30 --baseline main --workers 1,2
 """
@@ -140,10 +141,13 @@ def requests_for(
     if kind == "like":
         return "POST", base + "/search", {"json": {"like": rng.choice(ids), "k": 20}}
     if kind == "image":
+        image = rng.choice(images)
+        if len(images) > 1:  # trailing bytes: the same picture to a decoder, another to a cache
+            image += f"plait-query-{rng.randrange(10**9)}".encode()
         return (
             "POST",
             base + "/search/image",
-            {"files": {"image": ("q.jpg", rng.choice(images))}, "data": {"query": '{"k": 20}'}},
+            {"files": {"image": ("q.jpg", image)}, "data": {"query": '{"k": 20}'}},
         )
     if kind == "browse":
         return (
@@ -504,7 +508,7 @@ def main() -> None:
         "--repeat-queries",
         action="store_true",
         help="one query image and 256 query texts, repeated (measures the answer cache); "
-        "default: every text and most images different, so every search is encoded",
+        "default: every text and image different, so every search is encoded",
     )
     ap.add_argument("--baseline", default=None, help="git ref of the 'before' server")
     ap.add_argument(

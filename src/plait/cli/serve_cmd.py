@@ -57,7 +57,8 @@ def serve(
     from plait._deps import require
 
     uvicorn = require("uvicorn", "serve", "plait serve")
-    from plait.server.app import create_app, is_loopback
+    from plait.server.app import create_app
+    from plait.server.guard import is_loopback
     from plait.server.settings import API_KEY_ENV, SETTINGS_ENV
 
     if not is_loopback(host) and not api_key:
