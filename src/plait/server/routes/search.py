@@ -18,6 +18,9 @@ from plait.server.search import run_search
 from plait.server.state import AppState, CorpusDep, CorpusSearch, SearchDep, State
 
 router = APIRouter(prefix="/api/corpora/{name}", tags=["search"])
+# A decoded query image is shrunk to this side before it leaves its decode slot: every
+# image encoder reads a few hundred pixels a side, and 1024 px RGB is 3 MB, not 48.
+QUERY_SIDE = 1024
 
 
 def answer(
@@ -40,9 +43,12 @@ def answer(
             return run_search(corpus, req, None, s.max_page, s.max_offset, searcher)
         from plait.io.media import open_image
 
-        with state.decode_slots:  # bounds the memory that decoded query images hold
+        with state.decode_slots:  # bounds the memory that full-size decoded images hold
             pixels = open_image(image, max_pixels=s.max_query_pixels)
-            return run_search(corpus, req, pixels, s.max_page, s.max_offset, searcher)
+            pixels.thumbnail((QUERY_SIDE, QUERY_SIDE))
+        # searched outside the slot: holding it through the search let two image queries
+        # run at once, so the encoder's batches never held more than two
+        return run_search(corpus, req, pixels, s.max_page, s.max_offset, searcher)
 
     out = state.answers.get_or_compute(key, compute)
     return {**out, "took_ms": (time.perf_counter() - t0) * 1000}
