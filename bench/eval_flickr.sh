@@ -5,16 +5,16 @@
 # step; `plait align` also prints the feature caches it filled and its own wall time.
 #   bash bench/eval_flickr.sh [WORKDIR] [IMAGE_RECIPE] [TEXT_TOWER] [ADAPTER]
 # (needs ../shared/data/flickr8k). ALIGN_ARGS passes more options to `plait align`. The
-# previous defaults for comparison, each in its own corpus:
-#   ALIGN_ARGS='--seeds 5' bash bench/eval_flickr.sh /tmp/plait-eval-flickr-5s effnet-lite2+effnet-lite0
-#   ALIGN_ARGS='--seeds 5' bash bench/eval_flickr.sh /tmp/plait-eval-flickr-lite0 effnet-lite0
+# previous default and a larger recipe, each in its own corpus:
+#   bash bench/eval_flickr.sh /tmp/plait-eval-flickr-lite0 effnet-lite0
+#   ALIGN_ARGS='--seeds 10' bash bench/eval_flickr.sh /tmp/plait-eval-flickr-s10 effnet-lite2+effnet-lite0@flip
 # Another text tower over the same corpus (its image features are reused):
-#   bash bench/eval_flickr.sh /tmp/plait-eval-flickr effnet-lite2+effnet-lite0@flip 'minilm?layers=4,5,6' flickr-l456
+#   bash bench/eval_flickr.sh /tmp/plait-eval-flickr effnet-lite2+effnet-lite0 'minilm?layers=4,5,6' flickr-l456
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 data=${PLAIT_SHARED_DATA:-$here/../shared/data}/flickr8k
 work=${1:-/tmp/plait-eval-flickr}
-image=${2:-effnet-lite2+effnet-lite0@flip}
+image=${2:-effnet-lite2+effnet-lite0}
 text=${3:-minilm}
 name=${4:-flickr}
 plait=${PLAIT:-$here/.venv/bin/plait}

@@ -39,7 +39,9 @@ def align(
     ),
     holdout: float = typer.Option(0.1, help="Fraction of images held out to report recall."),
     steps: int = typer.Option(500, help="Optimiser steps per seed."),
-    seeds: int = typer.Option(10, help="Ensemble size (heads trained with different seeds)."),
+    seeds: int = typer.Option(
+        5, help="Ensemble size (heads trained with different seeds; the vector is 256 x seeds)."
+    ),
     refit: bool = typer.Option(
         True, help="Retrain on all pairs after measuring on the held-out split."
     ),
