@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from plait.ingest.base import Failure, ImageInput, RawSample
@@ -58,3 +59,17 @@ def test_symlink_out_of_the_folder_is_refused(tmp_path: Path):
     (root / "link.png").symlink_to(outside / "secret.png")
     (item,) = list(FolderReader(root))
     assert isinstance(item, Failure) and item.reason == "path_traversal"
+
+
+def test_a_sidecar_is_read_whole_and_one_over_the_cap_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from plait.ingest import folder
+
+    monkeypatch.setattr(folder, "MAX_SIDECAR_BYTES", 64)
+    side = tmp_path / "a.txt"
+    side.write_bytes(b"x" * 64)  # exactly the cap: read, every byte
+    assert folder.open_sidecar(str(side), tmp_path) == b"x" * 64
+    side.write_bytes(b"x" * 65)
+    got = folder.open_sidecar(str(side), tmp_path)
+    assert isinstance(got, Failure) and got.reason == "too_large"
