@@ -6,14 +6,14 @@ float32 vectors: ~2.4 ms on one core). A server answers many queries at once, ea
 scanning the same matrix; :class:`SharedScans` lets them share the read. The first
 caller to find no scan running on a matrix becomes its *leader*: it takes every query
 queued for that matrix, runs them as one matrix-matrix product, hands each caller its
-rows, and repeats until nothing is queued. A caller alone runs its own scan at once;
-there is no batching window and so no added wait (flat combining, not a timer).
+rows, and passes the lead to the first caller still waiting (so no caller serves others
+for long). A caller alone runs its own scan at once; there is no batching window and
+so no added wait (flat combining, not a timer).
 """
 
 from __future__ import annotations
 
 import threading
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,10 +31,20 @@ def topk(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass
+class _Ask:
+    """One caller's query, and what it is woken with: its rows, an error, or the lead."""
+
+    qs: np.ndarray
+    k: int
+    done: threading.Event = field(default_factory=threading.Event)
+    result: tuple[np.ndarray, np.ndarray] | None = None
+    error: BaseException | None = None
+    lead: bool = False
+
+
+@dataclass
 class _Queue:
-    waiting: list[tuple[np.ndarray, int, Future[tuple[np.ndarray, np.ndarray]]]] = field(
-        default_factory=list
-    )
+    waiting: list[_Ask] = field(default_factory=list)
     leading: bool = False
 
 
@@ -53,34 +63,49 @@ class SharedScans:
         """Positions into ``matrix`` and similarities of each query's ``k`` best rows."""
         if len(qs) != 1:  # a batch already (an evaluation): nothing to combine with
             return topk(qs @ matrix.T, k)
-        fut: Future[tuple[np.ndarray, np.ndarray]] = Future()
+        ask = _Ask(qs, k)
         key = id(matrix)
         with self._lock:
             q = self._queues.setdefault(key, _Queue())
-            q.waiting.append((qs, k, fut))
-            lead = not q.leading
+            q.waiting.append(ask)
+            ask.lead = not q.leading
             q.leading = True
-        if lead:
-            self._lead(key, matrix)
-        return fut.result()
-
-    def _lead(self, key: int, matrix: np.ndarray) -> None:
         while True:
-            with self._lock:
-                q = self._queues[key]
-                batch, q.waiting = q.waiting[: self.MAX_ROWS], q.waiting[self.MAX_ROWS :]
-                if not batch:
-                    q.leading = False
-                    del self._queues[key]  # the matrix may go; its id may be reused
-                    return
-            try:
-                sims = np.concatenate([b[0] for b in batch]) @ matrix.T
-                pos, top = topk(sims, max(b[1] for b in batch))
-            except BaseException as exc:  # every waiter learns it, the leader too
-                for _, _, fut in batch:
-                    fut.set_exception(exc)
-                continue
+            if ask.lead:  # its query heads the queue: one product answers it and others
+                self._round(key, matrix)
+            else:
+                ask.done.wait()
+            if ask.error is not None:
+                raise ask.error
+            if ask.result is not None:
+                return ask.result
+
+    def _round(self, key: int, matrix: np.ndarray) -> None:
+        """One product for the queued queries, then the lead passes to the next waiting
+        caller, so a leader answers itself after one product, however busy the matrix."""
+        with self._lock:
+            q = self._queues[key]
+            batch, q.waiting = q.waiting[: self.MAX_ROWS], q.waiting[self.MAX_ROWS :]
+        try:
+            sims = np.concatenate([a.qs for a in batch]) @ matrix.T
+            pos, top = topk(sims, max(a.k for a in batch))
+        except BaseException as exc:  # every caller in the product learns it
+            for a in batch:
+                a.error = exc
+        else:
             self.products += 1
             self.queries += len(batch)
-            for i, (_, k, fut) in enumerate(batch):
-                fut.set_result((pos[i : i + 1, :k], top[i : i + 1, :k]))
+            for i, a in enumerate(batch):
+                a.result = (pos[i : i + 1, : a.k], top[i : i + 1, : a.k])
+        with self._lock:
+            if q.waiting:
+                nxt = q.waiting[0]
+                nxt.lead = True
+            else:
+                q.leading = False
+                del self._queues[key]  # the matrix may go; its id may be reused
+                nxt = None
+        for a in batch:
+            a.done.set()
+        if nxt is not None:
+            nxt.done.set()
