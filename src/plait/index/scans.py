@@ -6,8 +6,8 @@ float32 vectors: ~2.4 ms on one core). A server answers many queries at once, ea
 scanning the same matrix; :class:`SharedScans` lets them share the read. The first
 caller to find no scan running on a matrix becomes its *leader*: it takes every query
 queued for that matrix, runs them as one matrix-matrix product, hands each caller its
-rows, and passes the lead to the first caller still waiting (so no caller serves others
-for long). A caller alone runs its own scan at once; there is no batching window and
+rows, and repeats while callers wait, up to a bound, then passes the lead to the first
+caller still waiting (so no caller serves others for long). A caller alone runs its own scan at once; there is no batching window and
 so no added wait (flat combining, not a timer).
 """
 
@@ -52,6 +52,7 @@ class SharedScans:
     """Exact top-k over a matrix, with concurrent calls on the same matrix combined."""
 
     MAX_ROWS = 64  # queries in one product (the score matrix stays small)
+    MAX_ROUNDS = 8  # products one leader runs before it passes the lead on
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -81,31 +82,33 @@ class SharedScans:
                 return ask.result
 
     def _round(self, key: int, matrix: np.ndarray) -> None:
-        """One product for the queued queries, then the lead passes to the next waiting
-        caller, so a leader answers itself after one product, however busy the matrix."""
-        with self._lock:
-            q = self._queues[key]
-            batch, q.waiting = q.waiting[: self.MAX_ROWS], q.waiting[self.MAX_ROWS :]
-        try:
-            sims = np.concatenate([a.qs for a in batch]) @ matrix.T
-            pos, top = topk(sims, max(a.k for a in batch))
-        except BaseException as exc:  # every caller in the product learns it
-            for a in batch:
-                a.error = exc
-        else:
-            self.products += 1
-            self.queries += len(batch)
-            for i, a in enumerate(batch):
-                a.result = (pos[i : i + 1, : a.k], top[i : i + 1, : a.k])
-        with self._lock:
-            if q.waiting:
-                nxt = q.waiting[0]
-                nxt.lead = True
+        """Products for the queued queries until none is left, at most ``MAX_ROUNDS``;
+        then the lead passes to the first caller still waiting, so a leader serves
+        others for a bounded time however busy the matrix (and, short of that, no
+        thread switch separates two products)."""
+        q = self._queues[key]
+        for rounds in range(1, self.MAX_ROUNDS + 1):
+            with self._lock:
+                batch, q.waiting = q.waiting[: self.MAX_ROWS], q.waiting[self.MAX_ROWS :]
+            try:
+                sims = np.concatenate([a.qs for a in batch]) @ matrix.T
+                pos, top = topk(sims, max(a.k for a in batch))
+            except BaseException as exc:  # every caller in the product learns it
+                for a in batch:
+                    a.error = exc
             else:
-                q.leading = False
-                del self._queues[key]  # the matrix may go; its id may be reused
-                nxt = None
-        for a in batch:
-            a.done.set()
-        if nxt is not None:
-            nxt.done.set()
+                self.products += 1
+                self.queries += len(batch)
+                for i, a in enumerate(batch):
+                    a.result = (pos[i : i + 1, : a.k], top[i : i + 1, : a.k])
+            for a in batch:
+                a.done.set()
+            with self._lock:
+                if not q.waiting:
+                    q.leading = False
+                    del self._queues[key]  # the matrix may go; its id may be reused
+                    return
+                if rounds == self.MAX_ROUNDS:
+                    nxt = q.waiting[0]
+                    nxt.lead = True
+        nxt.done.set()

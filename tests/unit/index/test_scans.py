@@ -29,7 +29,11 @@ def _unit(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def test_queued_scans_run_as_one_product_with_each_callers_rows() -> None:
+@pytest.mark.parametrize("rounds", [8, 1])  # 1: the leader hands the lead on at once
+def test_queued_scans_run_as_one_product_with_each_callers_rows(
+    rounds: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(SharedScans, "MAX_ROUNDS", rounds)
     rng = np.random.default_rng(0)
     base = _unit(rng, 500, 16)
     matrix = base.view(_Gated)
@@ -54,6 +58,7 @@ def test_queued_scans_run_as_one_product_with_each_callers_rows() -> None:
     matrix.gate.set()
     for t in [first, *rest]:
         t.join(10)
+    assert not any(t.is_alive() for t in [first, *rest])
     assert (scans.products, scans.queries) == (2, 8)  # the leader's own, then the seven queued
     for i, k in enumerate(ks):
         pos, sims = got[i]
