@@ -7,8 +7,9 @@ scanning the same matrix; :class:`SharedScans` lets them share the read. The fir
 caller to find no scan running on a matrix becomes its *leader*: it takes every query
 queued for that matrix, runs them as one matrix-matrix product, hands each caller its
 rows, and repeats while callers wait, up to a bound, then passes the lead to the first
-caller still waiting (so no caller serves others for long). A caller alone runs its own scan at once; there is no batching window and
-so no added wait (flat combining, not a timer).
+caller still waiting (so no caller serves others for long). A caller alone runs its own
+scan at once; there is no batching window and so no added wait (flat combining, not a
+timer).
 """
 
 from __future__ import annotations
@@ -97,13 +98,14 @@ class SharedScans:
                 for a in batch:
                     a.error = exc
             else:
-                self.products += 1
-                self.queries += len(batch)
                 for i, a in enumerate(batch):
                     a.result = (pos[i : i + 1, : a.k], top[i : i + 1, : a.k])
             for a in batch:
                 a.done.set()
-            with self._lock:
+            with self._lock:  # leaders of other matrices count too
+                if batch[0].error is None:
+                    self.products += 1
+                    self.queries += len(batch)
                 if not q.waiting:
                     q.leading = False
                     del self._queues[key]  # the matrix may go; its id may be reused

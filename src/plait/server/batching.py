@@ -145,7 +145,7 @@ class BatchingEncoder:
             max_wait_s=max_wait_s,
             name="plait-text",
             threads=cores,
-            init=lambda: _torch_threads(1),
+            init=one_torch_thread,
         )
         # An image is prepared (resized, normalised) in its request's thread, in parallel;
         # only the forward pass is batched.
@@ -164,7 +164,7 @@ class BatchingEncoder:
             max_wait_s=max_wait_s,
             name="plait-image",
             threads=cores,
-            init=lambda: _torch_threads(1),
+            init=one_torch_thread,
         )
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cap = text_cache
@@ -200,10 +200,11 @@ class BatchingEncoder:
         return getattr(self.encoder, name)
 
 
-def _torch_threads(n: int) -> None:
-    """Set the calling thread's torch intra-op thread count (torch keeps it per thread)."""
+def one_torch_thread() -> None:
+    """One intra-op thread for the calling thread's torch forwards (torch keeps the count
+    per thread); nothing when torch was never imported."""
     import sys
 
     torch = sys.modules.get("torch")
     if torch is not None:
-        torch.set_num_threads(n)
+        torch.set_num_threads(1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from plait.errors import HostNotAllowedError, PayloadTooLargeError
+from plait.server import errors
 
 # The UI loads nothing from anywhere else: no CDN, no fonts, no analytics.
 UI_CSP = (
@@ -68,8 +69,6 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        from plait.server import errors
-
         headers = dict(scope.get("headers") or ())
         refusal: Exception | None = None
         if not host_allowed(self.settings, headers.get(b"host", b"").decode("latin-1")):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import secrets
-import sys
 import threading
 import time
 from collections import OrderedDict
@@ -16,6 +15,7 @@ from fastapi import Depends, Header, Request
 from plait.errors import AuthError, SecurityError, UnknownNameError
 from plait.io.corpus import Corpus
 from plait.io.media import open_image
+from plait.server.batching import one_torch_thread
 from plait.server.jobs import ExportJobs, Job
 from plait.server.lineage import LineageTables
 from plait.server.query_cache import QueryCache
@@ -117,10 +117,10 @@ def one_thread_per_request() -> None:
     only oversubscribe the cores: torch's intra-op threads made a one-query encode 2-4x
     slower beside Lance's threads, and OpenBLAS, called from 50 request threads at once,
     serialised them on its lock with its threads spinning (text search 14 q/s instead of
-    70, bench/serve.py). Both get one thread per call (process-wide)."""
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(1)
+    70, bench/serve.py). BLAS libraries loaded so far get one thread per call, process-wide
+    (so this runs again after an encoder loads); torch keeps its count per thread, so this
+    sets the calling thread's and the batcher's workers set their own."""
+    one_torch_thread()
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - a dependency of the serve extra
