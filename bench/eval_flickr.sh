@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 data=${PLAIT_SHARED_DATA:-$here/../shared/data}/flickr8k
 work=${1:-/tmp/plait-eval-flickr}
 image=${2:-effnet-lite2+effnet-lite0}
-text=${3:-minilm}
+text=${3:-minilm?layers=4,5,6&join=concat}
 name=${4:-flickr}
 plait=${PLAIT:-$here/.venv/bin/plait}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false

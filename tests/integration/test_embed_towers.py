@@ -55,6 +55,22 @@ def test_minilm_layers_reads_the_mean_of_the_chosen_hidden_states() -> None:
             load_encoder(f"minilm?layers={bad}")
 
 
+def test_minilm_concat_keeps_each_layer_apart() -> None:
+    texts = ["A black dog runs across the grass.", "Two children play in the snow."]
+    last = load_encoder("minilm").encode_text(texts)
+    enc = load_encoder("minilm?layers=5,6&join=concat")
+    assert enc.dim == 768
+    v = enc.encode_text(texts)
+    assert v.shape == (2, 768)
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-5)
+    # each half is one layer's unit vector, scaled alike: the second half is the model card's
+    np.testing.assert_allclose(v[:, 384:] * np.sqrt(2), last, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(v[:, :384], axis=1), 1 / np.sqrt(2), rtol=1e-5)
+    assert load_encoder("minilm?layers=6&join=concat").dim == 384  # one layer: nothing to join
+    with pytest.raises(ConfigError, match="option join takes mean or concat"):
+        load_encoder("minilm?layers=5,6&join=sum")
+
+
 def test_effnet_sees_a_dog_and_gives_the_align_features(shared_data: Path) -> None:
     from plait.io.media import open_image
 

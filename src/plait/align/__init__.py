@@ -1,7 +1,7 @@
 """``plait align``: LiT-style projection heads over two frozen towers, from a corpus's own pairs.
 
 >>> from plait.align import align
->>> report = align(corpus, image="effnet-lite2+effnet-lite0", text="minilm", name="flickr")  # doctest: +SKIP
+>>> report = align(corpus, image="effnet-lite2+effnet-lite0", name="flickr")  # doctest: +SKIP
 >>> report.metrics["t2i_R@1"]  # held-out text-to-image recall@1, in percent  # doctest: +SKIP
 
 The adapter is then usable as the encoder ``lit:NAME`` (both modalities).
@@ -22,7 +22,7 @@ from plait.align.pairs import Pairs, read_pairs
 from plait.align.train import Heads, TrainConfig, train_heads
 from plait.encoders import check_spec
 from plait.encoders.feature_cache import TowerRecipe
-from plait.encoders.towers import DEFAULT_RECIPE, ImageRecipe
+from plait.encoders.towers import DEFAULT_RECIPE, DEFAULT_TEXT, ImageRecipe
 from plait.errors import ConfigError
 from plait.io.corpus import Corpus
 from plait.io.media import text_key
@@ -31,6 +31,7 @@ from plait.progress import Progress
 
 __all__ = [
     "DEFAULT_IMAGE",
+    "DEFAULT_TEXT",
     "AlignReport",
     "TrainConfig",
     "align",
@@ -134,7 +135,7 @@ def align(
     corpus: Corpus,
     *,
     image: str = DEFAULT_IMAGE,
-    text: str = "minilm",
+    text: str = DEFAULT_TEXT,
     name: str = "default",
     where: str | None = None,
     langs: Sequence[str | None] | None = None,

@@ -29,6 +29,9 @@ class TrainConfig:
     lr: float = 3e-4
     weight_decay: float = 0.01
     image_dropout: float = 0.65
+    # input dropout on the text side: on held-out Flickr8k train images 0.2 left t2i R@1
+    # level and raised t2i R@5 / R@10 and i2t R@1 by about a point (README, Results)
+    text_dropout: float = 0.2
     temperature: float = 0.07
     flip_prob: float = 0.5  # chance a step uses the mirrored image's features (augmentation)
     seeds: int = 5  # the vector is seeds x dim wide
@@ -115,6 +118,7 @@ def _fit_one(torch, xi, xt, caps, cfg: TrainConfig, seed: int):  # noqa: ANN001,
     img = nn.Linear(xi.shape[2], cfg.dim)
     txt = nn.Linear(xt.shape[1], cfg.dim)
     drop = nn.Dropout(cfg.image_dropout)
+    text_drop = nn.Dropout(cfg.text_dropout)
     logit_scale = nn.Parameter(torch.tensor(math.log(1.0 / cfg.temperature)))
     params = [*img.parameters(), *txt.parameters(), logit_scale]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -132,7 +136,7 @@ def _fit_one(torch, xi, xt, caps, cfg: TrainConfig, seed: int):  # noqa: ANN001,
             view = torch.where(other, alt, view)
         x = xi[view, idx]
         zi = nn.functional.normalize(img(drop(x)), dim=-1)
-        zt = nn.functional.normalize(txt(xt[cap]), dim=-1)
+        zt = nn.functional.normalize(txt(text_drop(xt[cap])), dim=-1)
         logits = logit_scale.exp().clamp(max=100.0) * zi @ zt.T
         target = torch.arange(bs)
         loss = (

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from plait.cli._util import console, counts_table, print_json
-from plait.encoders.towers import DEFAULT_RECIPE
+from plait.encoders.towers import DEFAULT_RECIPE, DEFAULT_TEXT
 from plait.io.corpus import Corpus
 
 
@@ -26,7 +26,9 @@ def align(
         "effnet-lite0 alone is 3-4x cheaper and a few recall points lower.",
     ),
     text: str = typer.Option(
-        "minilm", help="Frozen text tower (minilm?layers=4,5,6: the mean of those layers)."
+        DEFAULT_TEXT,
+        help="Frozen text tower: minilm (its pooled output), minilm?layers=4,5,6 (the mean "
+        "of those layers) or minilm?layers=4,5,6&join=concat (each layer pooled, side by side).",
     ),
     name: str = typer.Option("default", help="Adapter name; embed with --encoder lit:NAME."),
     where: str | None = typer.Option(None, help="SQL filter: which samples' pairs to train on."),
@@ -49,7 +51,7 @@ def align(
 ) -> None:
     """Train LiT-style projection heads on the corpus's image-text pairs (frozen towers).
 
-    Example: plait align ./my-corpus --image effnet-lite2+effnet-lite0 --text minilm --name flickr --lang en
+    Example: plait align ./my-corpus --image effnet-lite2+effnet-lite0 --name flickr --lang en
     """
     from plait.align import TrainConfig
     from plait.align import align as run_align

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from plait import schema
@@ -95,12 +94,15 @@ class QuarantineLedger:
     def retried(self, sample_id: str) -> None:
         """This run tried every input of ``sample_id`` again: its older rows are settled
         (what still fails was recorded again by this run)."""
-        self._stale |= self._by_sample.get(sample_id, set())
+        if self._by_sample:
+            self._stale |= self._by_sample.get(sample_id, set())
 
-    def read_ok(self, locations: Iterable[str]) -> None:
-        """A complete sample was read from these locations: failures there are settled."""
-        for loc in locations:
-            self._stale |= self._by_location.get(loc, set())
+    def read_ok(self, item: Any) -> None:
+        """A complete sample was read (``item``, a raw sample): earlier failures at its
+        locations are settled. Free when no earlier row has a location (the usual run)."""
+        if self._by_location:
+            for loc in locations(item):
+                self._stale |= self._by_location.get(loc, set())
 
     def flush(self) -> int:
         """Delete the stale rows found so far (one commit, only when there are any)."""

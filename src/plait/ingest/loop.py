@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from plait import schema
@@ -29,7 +30,7 @@ from plait.errors import InputError, NothingReadError
 from plait.executors.changes import describe_change
 from plait.ingest.base import Failure, ImageInput, MediaFile, RawSample, Reader
 from plait.ingest.hints import nothing_read
-from plait.ingest.ledger import MISSING, Known, QuarantineLedger, locations
+from plait.ingest.ledger import MISSING, Known, QuarantineLedger
 from plait.io import media as media_mod
 from plait.io.corpus import Corpus, sql_in
 from plait.io.keyed import KeyedWriter
@@ -137,7 +138,7 @@ class _Loop:
                 if sid not in self.known.incomplete or sid in self.tried:
                     self.report.skipped += 1
                     if sid not in self.known.dropped_incomplete:
-                        self.ledger.read_ok(locations(it))
+                        self.ledger.read_ok(it)
                     continue
                 prep.retry.add(sid)
                 self.tried.add(sid)
@@ -299,7 +300,7 @@ class _Loop:
         if missing:
             stats[MISSING] = missing
         else:
-            self.ledger.read_ok(locations(it))
+            self.ledger.read_ok(it)
         source = it.source
         if any(isinstance(s, ImageInput) and s.url for s in it.slots) and source.fetched_at is None:
             source.fetched_at = schema.now()
@@ -405,9 +406,29 @@ def load_image(
 def _media_table(rows: list[dict[str, Any]]) -> pa.Table:
     """Media rows as a table, built column by column (``from_pylist`` walks every dict
     holding the GIL, which the decoding threads then wait for)."""
-    return pa.table(
-        {name: pa.array([r.get(name) for r in rows], f.type) for name, f in _MEDIA_FIELDS},
-        schema=schema.MEDIA,
+    cols = {
+        name: _binary_column([r["bytes"] for r in rows])
+        if name == "bytes"
+        else pa.array([r.get(name) for r in rows], f.type)
+        for name, f in _MEDIA_FIELDS
+    }
+    return pa.table(cols, schema=schema.MEDIA)
+
+
+def _binary_column(values: list[bytes | None]) -> pa.Array:
+    """A large_binary column from one joined buffer and its offsets: one copy of the bytes
+    and no per-item builder calls (``pa.array`` over a batch of images held the GIL about
+    5x longer, on the thread every decoding thread waits for)."""
+    sizes = np.fromiter((len(v) if v is not None else 0 for v in values), np.int64, len(values))
+    offsets = np.zeros(len(values) + 1, np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    valid = None
+    if any(v is None for v in values):
+        mask = np.fromiter((v is not None for v in values), np.bool_, len(values))
+        valid = pa.array(mask).buffers()[1]
+    data = pa.py_buffer(b"".join(v for v in values if v is not None))
+    return pa.Array.from_buffers(
+        pa.large_binary(), len(values), [valid, pa.py_buffer(offsets), data]
     )
 
 
