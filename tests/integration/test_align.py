@@ -173,7 +173,7 @@ def test_a_recipe_of_two_towers_and_a_view_trains_embeds_and_shows_its_cost(
     add_caption_pairs(corpus, images, captions)
     recipe = "effnet-lite1[pooled]+effnet-lite0[pooled]@flip"
     cfg = TrainConfig(steps=5, seeds=1, batch_size=32)
-    rep = align(corpus, image=recipe, name="two", holdout=0.0, config=cfg)
+    rep = align(corpus, image=recipe, text="minilm", name="two", holdout=0.0, config=cfg)
     assert rep.image == recipe
     used = {u.table: u for u in rep.features}
     assert set(used) == {
@@ -188,7 +188,8 @@ def test_a_recipe_of_two_towers_and_a_view_trains_embeds_and_shows_its_cost(
     assert rep.seconds["total"] >= rep.seconds["features"] > 0
 
     lit = load_encoder("lit:two", corpus=corpus)
-    assert lit.dim == 256
+    # one seed's 256 and the hubness prior's coordinate, over a bank of the 40 captions
+    assert lit.dim == 257 and lit.prior is not None and lit.prior.bank.shape == (40, 256)
     direct = lit.encode_images([open_image(p.read_bytes()) for p in images[:3]])
     counts = embed(corpus, "lit:two")
     assert counts["images_embedded"] == 0 and counts["reused"] == 8 + 40

@@ -22,6 +22,7 @@ from plait.align.pairs import Pairs, read_pairs
 from plait.align.train import Heads, TrainConfig, train_heads
 from plait.encoders import check_spec
 from plait.encoders.feature_cache import TowerRecipe
+from plait.encoders.lit import HubPrior
 from plait.encoders.towers import DEFAULT_RECIPE, DEFAULT_TEXT, ImageRecipe
 from plait.errors import ConfigError
 from plait.io.corpus import Corpus
@@ -125,10 +126,21 @@ def pair_features(
     return PairFeatures(img.astype(np.float32), train_views, txt, owner, pairs, uses)
 
 
-def evaluate_heads(heads: Heads, feats: PairFeatures) -> dict[str, float]:
-    return retrieval_recall(
-        heads.project(feats.image, "image"), heads.project(feats.text, "text"), feats.owner
-    )
+def hub_prior(heads: Heads, train: PairFeatures, cfg: TrainConfig) -> HubPrior | None:
+    """The adapter's hubness prior: its training captions through the text heads."""
+    if cfg.hub_k <= 0 or not len(train.text):
+        return None
+    return HubPrior(heads.project(train.text, "text"), cfg.hub_k, cfg.hub_weight)
+
+
+def evaluate_heads(
+    heads: Heads, feats: PairFeatures, prior: HubPrior | None = None
+) -> dict[str, float]:
+    """Held-out recall of the vectors the adapter will give (with its prior, if any)."""
+    zi, zt = heads.project(feats.image, "image"), heads.project(feats.text, "text")
+    if prior is not None:
+        zi, zt = prior.image(zi), prior.text(zt)
+    return retrieval_recall(zi, zt, feats.owner)
 
 
 def align(
@@ -192,9 +204,10 @@ def align(
         if n_hold:
             train, held = feats.subset(np.sort(perm[n_hold:])), feats.subset(np.sort(perm[:n_hold]))
             heads = train_heads(train.views, train.text, train.owner, cfg)
-            metrics = evaluate_heads(heads, held)
+            metrics = evaluate_heads(heads, held, hub_prior(heads, train, cfg))
         if not n_hold or refit:
-            heads = train_heads(feats.views, feats.text, feats.owner, cfg)
+            heads, train = train_heads(feats.views, feats.text, feats.owner, cfg), feats
+        prior = hub_prior(heads, train, cfg)
         t_train = time.perf_counter() - t1
         acfg = AdapterConfig(
             image_tower=str(recipe),
@@ -203,6 +216,8 @@ def align(
             dim=heads.dim,
             seeds=cfg.seeds,
             temperature=heads.temperature,
+            hub_k=cfg.hub_k if prior else 0,
+            hub_weight=cfg.hub_weight if prior else 0.0,
             trained={
                 "run_id": run.run_id,
                 "images": n,
@@ -214,7 +229,7 @@ def align(
                 "config": asdict(cfg),
             },
         )
-        path = save_adapter(corpus, name, acfg, heads)
+        path = save_adapter(corpus, name, acfg, heads, prior.bank if prior else None)
         run.counts.update(
             {"images": n, "captions": int(len(feats.text)), "heldout_images": n_hold, **metrics}
         )

@@ -44,6 +44,12 @@ def align(
     seeds: int = typer.Option(
         5, help="Ensemble size (heads trained with different seeds; the vector is 256 x seeds)."
     ),
+    hub_k: int = typer.Option(
+        10,
+        help="Hubness prior: text queries score an image less the more it resembles its K "
+        "nearest training captions (querybank normalisation); 0 turns it off.",
+    ),
+    hub_weight: float = typer.Option(0.5, help="How much of that resemblance a score loses."),
     refit: bool = typer.Option(
         True, help="Retrain on all pairs after measuring on the held-out split."
     ),
@@ -68,7 +74,7 @@ def align(
             langs=[None if x.lower() == "none" else x for x in lang] if lang else None,
             holdout=holdout,
             refit=refit,
-            config=TrainConfig(steps=steps, seeds=seeds),
+            config=TrainConfig(steps=steps, seeds=seeds, hub_k=hub_k, hub_weight=hub_weight),
             progress=tick,
         )
     if as_json:

@@ -4,6 +4,15 @@ An adapter lives in the corpus at ``CORPUS/adapters/NAME/``: ``config.json`` nam
 towers and the feature recipe, ``heads.safetensors`` holds the weights (numpy arrays, so
 applying the heads needs no torch; the towers do). Images and texts land in one space, so
 a text query finds images and the other way round.
+
+An adapter may also hold a *hubness prior*: the training captions' vectors (the bank). Some
+images sit close to many captions ("hubs") and crowd the top of every text query's list;
+querybank normalisation (Bogolin et al., CVPR 2022) and CSLS (Conneau et al., ICLR 2018)
+score a text query against an image as ``cos - weight * r(image)``, ``r`` the mean
+similarity of the image to its ``k`` nearest bank captions. The bank holds training
+captions only, so nothing of the searched collection leaks in. Search engines rank by a
+dot product of stored vectors, so the prior rides in one extra coordinate (see
+:class:`HubPrior`); every vector stays unit length.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ if TYPE_CHECKING:
 FORMAT = "plait-lit-adapter"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _ARRAYS = ("image_w", "image_b", "text_w", "text_b", "image_mean", "image_std")
+_BANK = "text_bank"
 
 
 @dataclass
@@ -46,6 +56,8 @@ class AdapterConfig:
     version: int = 2
     temperature: list[float] = field(default_factory=list)
     trained: dict[str, Any] = field(default_factory=dict)  # counts, params, held-out metrics
+    hub_k: int = 0  # the hubness prior (0 = none): bank captions averaged per image
+    hub_weight: float = 0.0  # how much of that mean a text query's score loses
 
 
 @dataclass
@@ -80,6 +92,42 @@ class Heads:
         return (np.concatenate(outs, axis=1) / math.sqrt(w.shape[0])).astype(np.float32)
 
 
+@dataclass
+class HubPrior:
+    """Text-to-image scores corrected for hubs, as dot products of unit vectors.
+
+    An image's vector ``z`` becomes ``[a z, b]`` with ``b = -weight * r``, ``r`` the mean
+    of its ``k`` largest similarities to the bank, and ``a = sqrt(1 - b^2)``; a text's
+    vector ``t`` becomes ``[t, 1] / sqrt(2)``. Then text . image = ``(a t.z + b) / sqrt(2)``:
+    the corrected score up to a near-constant factor (``a`` is within 3% of 1 at the
+    stored weights). A text query against texts scores ``(1 + t.u) / 2`` and an image
+    query against texts ``(a z.t + b) / sqrt(2)``: both rank as before. Image against image
+    gains ``b b'`` (a few hundredths, alike for look-alikes), the one ranking it moves.
+    """
+
+    bank: np.ndarray  # (captions, dim): training captions through the text heads
+    k: int
+    weight: float
+
+    def hubness(self, z: np.ndarray) -> np.ndarray:
+        """Mean similarity of each row of ``z`` to its ``k`` nearest bank captions."""
+        k = max(1, min(self.k, len(self.bank)))
+        out = np.empty(len(z), np.float32)
+        for lo in range(0, len(z), 256):  # bounded memory: 256 x bank similarities at a time
+            sims = z[lo : lo + 256].astype(np.float32) @ self.bank.T.astype(np.float32)
+            top = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:]
+            out[lo : lo + 256] = top.mean(axis=1)
+        return out
+
+    def image(self, z: np.ndarray) -> np.ndarray:
+        b = np.clip(-self.weight * self.hubness(z), -0.99, 0.99)[:, None]
+        return np.hstack([z * np.sqrt(1.0 - b * b), b]).astype(np.float32)
+
+    @staticmethod
+    def text(z: np.ndarray) -> np.ndarray:
+        return (np.hstack([z, np.ones((len(z), 1), z.dtype)]) / math.sqrt(2.0)).astype(np.float32)
+
+
 def adapter_dir(corpus: Corpus, name: str) -> Path:
     if not _NAME.match(name):
         raise ConfigError(f"adapter name {name!r}: use letters, digits, '-', '_' or '.' (max 64)")
@@ -93,12 +141,19 @@ def adapter_names(corpus: Corpus) -> list[str]:
     )
 
 
-def save_adapter(corpus: Corpus, name: str, cfg: AdapterConfig, heads: Heads) -> Path:
-    """Write the adapter (weights first, config last: a config means a complete adapter)."""
+def save_adapter(
+    corpus: Corpus, name: str, cfg: AdapterConfig, heads: Heads, bank: np.ndarray | None = None
+) -> Path:
+    """Write the adapter (weights first, config last: a config means a complete adapter).
+    ``bank``: the hubness prior's caption vectors (stored as float16), when ``cfg.hub_k``."""
     st = require("safetensors.numpy", "embed", "plait align", package="safetensors")
     d = adapter_dir(corpus, name)
     d.mkdir(parents=True, exist_ok=True)
     arrays = {k: np.ascontiguousarray(getattr(heads, k), dtype=np.float32) for k in _ARRAYS}
+    if cfg.hub_k:
+        if bank is None or not len(bank):
+            raise ConfigError("an adapter with a hubness prior needs its caption bank")
+        arrays[_BANK] = np.ascontiguousarray(bank, dtype=np.float16)
     write_file(d / "heads.safetensors", lambda name: st.save_file(arrays, name))
     text = json.dumps(asdict(cfg), indent=2, default=str)
     write_file(d / "config.json", lambda name: Path(name).write_text(text))
@@ -117,7 +172,7 @@ def check_adapter(corpus: Corpus, name: str) -> Path:
     return d
 
 
-def load_adapter(corpus: Corpus, name: str) -> tuple[AdapterConfig, Heads]:
+def load_adapter(corpus: Corpus, name: str) -> tuple[AdapterConfig, Heads, HubPrior | None]:
     d = check_adapter(corpus, name)
     raw = json.loads((d / "config.json").read_text())
     if raw.get("format") != FORMAT:
@@ -126,7 +181,13 @@ def load_adapter(corpus: Corpus, name: str) -> tuple[AdapterConfig, Heads]:
     st = require("safetensors.numpy", "embed", "lit encoder", package="safetensors")
     with local_file(d / "heads.safetensors") as name:
         arrays = st.load_file(name)
-    return cfg, Heads(**{k: arrays[k] for k in _ARRAYS}, temperature=list(cfg.temperature))
+    heads = Heads(**{k: arrays[k] for k in _ARRAYS}, temperature=list(cfg.temperature))
+    prior = None
+    if cfg.hub_k:
+        if _BANK not in arrays:
+            raise ConfigError(f"{d}: the config names a hubness prior the weights lack")
+        prior = HubPrior(arrays[_BANK].astype(np.float32), cfg.hub_k, cfg.hub_weight)
+    return cfg, heads, prior
 
 
 class LitEncoder(BaseEncoder):
@@ -139,8 +200,8 @@ class LitEncoder(BaseEncoder):
             raise ConfigError(f"encoder 'lit:{name}' lives in a corpus; pass corpus=")
         self.name = f"lit:{name}"
         self.batch_size = int(batch_size)
-        self.config, self.heads = load_adapter(corpus, name)
-        self.dim = self.heads.dim
+        self.config, self.heads, self.prior = load_adapter(corpus, name)
+        self.dim = self.heads.dim + (1 if self.prior else 0)
         self._image: Any = None
         self._text: Any = None
 
@@ -168,10 +229,12 @@ class LitEncoder(BaseEncoder):
         return self._text
 
     def project_image_features(self, feats: np.ndarray) -> np.ndarray:
-        return self.heads.project(feats, "image")
+        z = self.heads.project(feats, "image")
+        return self.prior.image(z) if self.prior else z
 
     def project_text_features(self, feats: np.ndarray) -> np.ndarray:
-        return self.heads.project(feats, "text")
+        z = self.heads.project(feats, "text")
+        return self.prior.text(z) if self.prior else z
 
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         self._check(TEXT)

@@ -7,7 +7,13 @@ import pytest
 
 from plait.align.train import Heads
 from plait.encoders import load_encoder
-from plait.encoders.lit import AdapterConfig, adapter_names, load_adapter, save_adapter
+from plait.encoders.lit import (
+    AdapterConfig,
+    HubPrior,
+    adapter_names,
+    load_adapter,
+    save_adapter,
+)
 from plait.errors import ConfigError, NotFoundError
 
 
@@ -48,7 +54,8 @@ def test_save_load_roundtrip_and_encoder(corpus) -> None:  # noqa: ANN001
     )
     save_adapter(corpus, "demo", cfg, h)
     assert adapter_names(corpus) == ["demo"]
-    cfg2, h2 = load_adapter(corpus, "demo")
+    cfg2, h2, prior = load_adapter(corpus, "demo")
+    assert prior is None
     assert cfg2.image_tower == "effnet-lite0" and cfg2.dim == 12
     np.testing.assert_array_equal(h2.image_w, h.image_w)
     enc = load_encoder("lit:demo", corpus=corpus)
@@ -62,3 +69,53 @@ def test_missing_adapter_and_bad_names(corpus) -> None:  # noqa: ANN001
         load_encoder("lit:nope", corpus=corpus)
     with pytest.raises(ConfigError, match="adapter name"):
         load_encoder("lit:../escape", corpus=corpus)
+
+
+def _unit(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    x = rng.normal(size=(n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_hub_prior_ranks_text_queries_by_the_corrected_score_and_keeps_the_rest() -> None:
+    rng = np.random.default_rng(2)
+    bank, images, texts = _unit(rng, 50, 8), _unit(rng, 20, 8), _unit(rng, 5, 8)
+    prior = HubPrior(bank, k=3, weight=0.5)
+    zi, zt = prior.image(images), prior.text(texts)
+    np.testing.assert_allclose(np.linalg.norm(zi, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(zt, axis=1), 1.0, rtol=1e-5)
+    r = np.sort(images @ bank.T, axis=1)[:, -3:].mean(axis=1)
+    np.testing.assert_allclose(prior.hubness(images), r, rtol=1e-5)
+    # text -> image: the corrected score, up to the factor sqrt(1 - b^2) on the cosine
+    b = -0.5 * r
+    want = (np.sqrt(1 - b * b)[None] * (texts @ images.T) + b[None]) / np.sqrt(2)
+    np.testing.assert_allclose(zt @ zi.T, want, atol=1e-5)
+    # a hub loses places: the image nearest the bank drops against a plain cosine ranking
+    hub = int(np.argmax(r))
+    plain_rank = (texts @ images.T > (texts @ images.T)[:, [hub]]).sum(1)
+    new_rank = (zt @ zi.T > (zt @ zi.T)[:, [hub]]).sum(1)
+    assert (new_rank >= plain_rank).all() and (new_rank > plain_rank).any()
+    # image -> text and text -> text rank exactly as before
+    for q, docs, raw in ((zi, zt, images @ texts.T), (zt, zt, texts @ texts.T)):
+        np.testing.assert_array_equal(np.argsort(-(q @ docs.T), 1), np.argsort(-raw, 1))
+
+
+def test_adapter_with_a_prior_roundtrips_and_needs_its_bank(corpus) -> None:  # noqa: ANN001
+    h = _heads()
+    bank = _unit(np.random.default_rng(3), 30, h.dim)
+    cfg = AdapterConfig(
+        "effnet-lite0", "minilm", [], h.dim, 3, temperature=h.temperature, hub_k=5, hub_weight=0.5
+    )
+    with pytest.raises(ConfigError, match="caption bank"):
+        save_adapter(corpus, "hub", cfg, h)
+    save_adapter(corpus, "hub", cfg, h, bank)
+    enc = load_encoder("lit:hub", corpus=corpus)
+    assert enc.dim == h.dim + 1
+    x = np.ones((2, 10), np.float32)
+    z = h.project(x, "image")
+    np.testing.assert_allclose(
+        enc.project_image_features(x), HubPrior(bank, 5, 0.5).image(z), atol=1e-3
+    )  # the bank is stored as float16
+    t = np.ones((1, 6), np.float32)
+    np.testing.assert_allclose(
+        enc.project_text_features(t), HubPrior.text(h.project(t, "text")), atol=1e-6
+    )
