@@ -4,12 +4,12 @@
 # images, 5,000 captions), searching only the test images. Prints the wall time of each
 # step; `plait align` also prints the feature caches it filled and its own wall time.
 #   bash bench/eval_flickr.sh [WORKDIR] [IMAGE_RECIPE] [TEXT_TOWER] [ADAPTER]
-# (needs ../shared/data/flickr8k). ALIGN_ARGS passes more options to `plait align`. The
-# previous default and a larger recipe, each in its own corpus:
+# (needs ../shared/data/flickr8k). ALIGN_ARGS passes more options to `plait align`.
+# The defaults' parts, each over the same corpus (its image features are reused):
+#   ALIGN_ARGS='--hub-k 0' bash bench/eval_flickr.sh /tmp/plait-eval-flickr effnet-lite2+effnet-lite0 'minilm?layers=4,5,6&join=concat' flickr-nohub
+#   ALIGN_ARGS='--hub-k 0' bash bench/eval_flickr.sh /tmp/plait-eval-flickr effnet-lite2+effnet-lite0 minilm flickr-pooled
+# The cheaper image tower, in its own corpus:
 #   bash bench/eval_flickr.sh /tmp/plait-eval-flickr-lite0 effnet-lite0
-#   ALIGN_ARGS='--seeds 10' bash bench/eval_flickr.sh /tmp/plait-eval-flickr-s10 effnet-lite2+effnet-lite0@flip
-# Another text tower over the same corpus (its image features are reused):
-#   bash bench/eval_flickr.sh /tmp/plait-eval-flickr effnet-lite2+effnet-lite0 'minilm?layers=4,5,6' flickr-l456
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 data=${PLAIT_SHARED_DATA:-$here/../shared/data}/flickr8k

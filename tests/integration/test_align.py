@@ -76,14 +76,17 @@ def test_align_trains_reports_saves_and_reuses_cached_features(
         r["command"] == "align" and r["status"] == "ok" for r in corpus.read("runs").to_pylist()
     )
 
-    # lit:NAME puts both modalities in one 512-d space (2 seeds x 256).
+    # lit:NAME puts both modalities in one 513-d space (2 seeds x 256, and the hubness
+    # prior's coordinate: an image's penalty, a text's constant)
     lit = load_encoder("lit:tiny", corpus=corpus)
     from plait.io.media import open_image
 
     v = lit.encode_images([open_image(images[0].read_bytes())])
     t = lit.encode_text([captions[0][0], "a completely unrelated sentence about tax law"])
-    assert v.shape == (1, 512) and t.shape == (2, 512)
+    assert v.shape == (1, 513) and t.shape == (2, 513)
     np.testing.assert_allclose(np.linalg.norm(np.vstack([v, t]), axis=1), 1.0, rtol=1e-5)
+    assert v[0, -1] < 0 and np.allclose(t[:, -1], 1 / np.sqrt(2), atol=1e-6)
+    assert float(v[0] @ t[0]) > float(v[0] @ t[1])  # its own caption above an unrelated one
 
     # A rerun reads every frozen feature from the corpus cache: no tower is even built.
     def no_towers(spec: str, **_: object) -> None:
