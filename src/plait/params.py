@@ -123,3 +123,15 @@ def check_options(
         raise ConfigError(
             f"{what} {kind!r} has no option {bad[0]!r}; options: {', '.join(valid) or '(none)'}"
         )
+
+
+def as_bool(value: Any, option: str, component: str) -> bool:
+    """A yes/no option given as a bool or as a spec string (1/0, true/false, yes/no)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{component}: option {option} takes 1 or 0, not {value!r}")

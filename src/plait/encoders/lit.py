@@ -32,6 +32,7 @@ from plait.encoders.base import IMAGE, TEXT, BaseEncoder, load_encoder
 from plait.encoders.towers import ImageRecipe, RecipeTowers, TowerSpec
 from plait.errors import ConfigError, NotFoundError
 from plait.io.store import local_file, write_file
+from plait.params import as_bool
 from plait.vectors import l2_normalise
 
 if TYPE_CHECKING:
@@ -196,12 +197,19 @@ class LitEncoder(BaseEncoder):
 
     modalities = frozenset({IMAGE, TEXT})
 
-    def __init__(self, name: str, *, corpus: Corpus | None = None, batch_size: Any = 32) -> None:
+    def __init__(
+        self, name: str, *, corpus: Corpus | None = None, batch_size: Any = 32, prior: Any = True
+    ) -> None:
+        """``prior=False`` (``lit:NAME?prior=0``) leaves the adapter's hubness prior out:
+        plain cosines, for comparing an image with its own captions (the operators do)
+        rather than ranking a collection for a text query."""
         if corpus is None:
             raise ConfigError(f"encoder 'lit:{name}' lives in a corpus; pass corpus=")
         self.name = f"lit:{name}"
         self.batch_size = int(batch_size)
         self.config, self.heads, self.prior = load_adapter(corpus, name)
+        if not as_bool(prior, "prior", f"encoder lit:{name}"):
+            self.prior = None
         self.dim = self.heads.dim + (1 if self.prior else 0)
         self._image: Any = None
         self._text: Any = None

@@ -119,3 +119,24 @@ def test_adapter_with_a_prior_roundtrips_and_needs_its_bank(corpus) -> None:  # 
     np.testing.assert_allclose(
         enc.project_text_features(t), HubPrior.text(h.project(t, "text")), atol=1e-6
     )
+
+
+def test_operators_compare_pairs_without_the_prior(corpus) -> None:  # noqa: ANN001
+    """Similarity filters threshold plain cosines: ``load_checked`` leaves the prior out
+    unless the spec asks for it."""
+    from plait.ops.filters.similarity import load_checked
+
+    h = _heads()
+    bank = _unit(np.random.default_rng(4), 30, h.dim)
+    cfg = AdapterConfig(
+        "effnet-lite0", "minilm", [], h.dim, 3, temperature=h.temperature, hub_k=5, hub_weight=0.5
+    )
+    save_adapter(corpus, "hub", cfg, h, bank)
+    plain = load_checked("lit:hub", str(corpus.path), "image", "text")
+    assert plain.prior is None and plain.dim == h.dim
+    x = np.ones((2, 10), np.float32)
+    np.testing.assert_allclose(plain.project_image_features(x), h.project(x, "image"))
+    assert load_checked("lit:hub?prior=1", str(corpus.path)).dim == h.dim + 1
+    assert load_encoder("lit:hub?prior=0", corpus=corpus).dim == h.dim
+    with pytest.raises(ConfigError, match="option prior takes 1 or 0"):
+        load_encoder("lit:hub?prior=maybe", corpus=corpus)

@@ -22,15 +22,23 @@ CAPTION_MODES = ("best", "mean")
 
 
 def load_checked(spec: str, corpus_path: str | None, *modalities: str) -> Any:
-    """The encoder for ``spec``, checked to embed ``modalities``."""
+    """The encoder for ``spec``, checked to embed ``modalities``.
+
+    Operators compare an image with its own captions, or items of one modality with each
+    other, as plain cosines: a ``lit:`` adapter's hubness prior (a search-ranking
+    correction, see :class:`plait.encoders.lit.HubPrior`) is left out unless the spec
+    asks for it (``?prior=1``)."""
     from plait.encoders import load_encoder
+    from plait.encoders.base import parse_spec
 
     corpus = None
     if corpus_path:
         from plait.io.corpus import Corpus
 
         corpus = Corpus.open(corpus_path)
-    enc = load_encoder(spec, corpus=corpus)
+    kind, _, opts = parse_spec(spec)
+    plain = {"prior": False} if kind == "lit" and "prior" not in opts else {}
+    enc = load_encoder(spec, corpus=corpus, **plain)
     missing = set(modalities) - set(enc.modalities)
     if missing:
         raise ConfigError(
