@@ -111,12 +111,17 @@ class HubPrior:
     k: int
     weight: float
 
+    def __post_init__(self) -> None:
+        # float32 once (stored as float16): a per-call conversion copied the whole bank
+        # for every query image
+        self.bank = np.ascontiguousarray(self.bank, dtype=np.float32)
+
     def hubness(self, z: np.ndarray) -> np.ndarray:
         """Mean similarity of each row of ``z`` to its ``k`` nearest bank captions."""
         k = max(1, min(self.k, len(self.bank)))
         out = np.empty(len(z), np.float32)
         for lo in range(0, len(z), 256):  # bounded memory: 256 x bank similarities at a time
-            sims = z[lo : lo + 256].astype(np.float32) @ self.bank.T.astype(np.float32)
+            sims = np.asarray(z[lo : lo + 256], np.float32) @ self.bank.T
             top = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:]
             out[lo : lo + 256] = top.mean(axis=1)
         return out
@@ -188,7 +193,7 @@ def load_adapter(corpus: Corpus, name: str) -> tuple[AdapterConfig, Heads, HubPr
     if cfg.hub_k:
         if _BANK not in arrays:
             raise ConfigError(f"{d}: the config names a hubness prior the weights lack")
-        prior = HubPrior(arrays[_BANK].astype(np.float32), cfg.hub_k, cfg.hub_weight)
+        prior = HubPrior(arrays[_BANK], cfg.hub_k, cfg.hub_weight)
     return cfg, heads, prior
 
 
