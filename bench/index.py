@@ -27,8 +27,9 @@ configurations that might put it ahead (e.g. ``sq8``: 8-bit graph walk with floa
 re-rank). Nothing is compared across runs.
 
 Usage: ``python bench/index.py --n 50000`` (minutes); the issue's run is
-``python bench/index.py --n 1000000 --sets clustered,flickr`` (~12 GB RAM, about an
-hour on 2 quiet cores, most of it the four 1M graph builds).
+``python bench/index.py --n 1000000 --sets clustered,flickr`` (~12 GB RAM, about 20
+minutes on 2 quiet cores, most of it the four 1M graph builds; the ``flickr`` set adds an
+ingest, align and embed unless ``--flickr-work`` names a corpus that has them).
 """
 
 from __future__ import annotations
