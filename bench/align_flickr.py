@@ -93,16 +93,21 @@ def main() -> None:
     test = pair_features(
         corpus, read_pairs(corpus, TEST), args.image, "minilm", flip=False, progress=progress
     )
+    # the recipe of the README row this reproduces: MiniLM's pooled output, no text
+    # dropout, no hubness prior (bench/eval_flickr.sh measures the current defaults)
     cfg = TrainConfig(
         steps=args.steps,
         seeds=args.seeds,
         workers=args.workers,
         flip_prob=0.0 if args.no_flip else 0.5,
+        text_dropout=0.0,
+        hub_k=0,
     )
     rep = align(
         corpus,
         name=args.name,
         image=args.image,
+        text="minilm",
         where=TRAIN,
         holdout=args.holdout,
         refit=True,
