@@ -12,14 +12,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
+from plait.errors import InputError
 from plait.ingest.base import Failure, ImageInput, Item, RawSample
 from plait.ingest.encoding import META_KEY, decode_text
+from plait.ingest.files import NOFOLLOW, read_regular
 from plait.schema import IMAGE, PAIR, Source
 
 IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".svg"})
@@ -95,53 +96,24 @@ class Sidecar(NamedTuple):
     encoding: str | None = None  # set when the text was not UTF-8 (the fallback used)
 
 
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-# a FIFO opened without O_NONBLOCK would block the run until a writer came
-_OPEN = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-
-
 def open_sidecar(side_path: str, root: str | Path | None) -> bytes | Failure:
     """The bytes of a sidecar, checked as the file it describes is: a symlink may not
-    lead out of ``root``; only a regular file of sane size is read (a FIFO would block
-    the run, /dev/zero would never end).
-
-    Four system calls for the usual sidecar (open, fstat, read, close): a caption file per
-    image makes this the folder reader's main cost. A symlink shows as the no-follow open
+    lead out of ``root``; only a regular file of sane size is read (see
+    :func:`plait.ingest.files.read_regular`). A symlink shows as the no-follow open
     failing, and only then is its target resolved and checked."""
     try:
         try:
-            fd = os.open(side_path, _OPEN | (_NOFOLLOW if root is not None else 0))
-        except OSError as exc:
-            if root is None or not os.path.islink(side_path):
+            return read_regular(side_path, MAX_SIDECAR_BYTES, NOFOLLOW if root is not None else 0)
+        except OSError:
+            if root is None or not NOFOLLOW or not os.path.islink(side_path):
                 raise
             if not Path(os.path.realpath(side_path)).is_relative_to(Path(root).resolve()):
                 return Failure(
                     side_path, "path_traversal", "sidecar symlink points outside the folder"
                 )
-            if not _NOFOLLOW:  # (no O_NOFOLLOW here: the open did not fail for the link)
-                raise exc from None
-            fd = os.open(side_path, _OPEN)
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                return Failure(side_path, "not_a_file", "sidecar is not a regular file")
-            if st.st_size > MAX_SIDECAR_BYTES:
-                return Failure(
-                    side_path,
-                    "too_large",
-                    f"sidecar of {st.st_size} bytes exceeds the cap of {MAX_SIDECAR_BYTES}",
-                )
-            # the size just read, not the cap: read(4 MiB) allocates 4 MiB per caption file
-            # (half the reader's time per image); a file that grew since is read on
-            data = os.read(fd, st.st_size + 1)
-            while len(data) > st.st_size and len(data) <= MAX_SIDECAR_BYTES:
-                more = os.read(fd, MAX_SIDECAR_BYTES + 1 - len(data))
-                if not more:
-                    break
-                data += more
-            return data
-        finally:
-            os.close(fd)
+            return read_regular(side_path, MAX_SIDECAR_BYTES)
+    except InputError as exc:
+        return Failure(side_path, exc.reason, f"sidecar: {exc}")
     except OSError as exc:
         return Failure(side_path, "unreadable_file", str(exc))
 

@@ -30,7 +30,7 @@ HINTS: dict[str, str] = {
     "timeout": "the image URLs timed out: check the network",
     "opt_out": "the sites opted out of AI use (X-Robots-Tag: noai)",
     "empty_row": "rows have neither an image nor a caption",
-    "not_a_file": "sidecars must be regular files",
+    "not_a_file": "inputs must be regular files (a FIFO or a device is refused)",
 }
 
 

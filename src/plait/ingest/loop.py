@@ -29,6 +29,7 @@ from plait import schema
 from plait.errors import InputError, NothingReadError
 from plait.executors.changes import describe_change
 from plait.ingest.base import Failure, ImageInput, MediaFile, RawSample, Reader
+from plait.ingest.files import read_regular
 from plait.ingest.hints import nothing_read
 from plait.ingest.ledger import MISSING, Known, QuarantineLedger
 from plait.io import media as media_mod
@@ -386,13 +387,7 @@ def load_image(
                 raise InputError("missing_image", "image slot has no data, path or url")
             path = os.fspath(inp.path)
             try:
-                with open(path, "rb") as f:
-                    size = os.fstat(f.fileno()).st_size
-                    if size > opts.max_bytes:
-                        raise InputError(
-                            "too_large", f"{size} bytes exceeds the cap of {opts.max_bytes}"
-                        )
-                    data = f.read()
+                data = read_regular(path, opts.max_bytes)
             except FileNotFoundError as exc:
                 raise InputError("missing_file", f"no such file: {path}") from exc
         info = media_mod.probe(data, max_pixels=opts.max_pixels, max_bytes=opts.max_bytes)

@@ -73,3 +73,26 @@ def test_a_sidecar_is_read_whole_and_one_over_the_cap_is_refused(
     side.write_bytes(b"x" * 65)
     got = folder.open_sidecar(str(side), tmp_path)
     assert isinstance(got, Failure) and got.reason == "too_large"
+
+
+def test_a_fifo_named_like_an_image_or_a_caption_is_refused_not_waited_on(
+    tmp_path: Path,
+) -> None:
+    """Opening a FIFO for reading blocks until a writer comes: the folder reader and the
+    image loader open without blocking and refuse anything but a regular file."""
+    import os
+
+    from plait.errors import InputError
+    from plait.ingest.files import read_regular
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this platform")
+    os.mkfifo(tmp_path / "pipe.jpg")
+    os.mkfifo(tmp_path / "pipe.txt")
+    with pytest.raises(InputError, match="not a regular file") as err:
+        read_regular(str(tmp_path / "pipe.jpg"), 1 << 20)
+    assert err.value.reason == "not_a_file"
+    from plait.ingest import folder
+
+    got = folder.open_sidecar(str(tmp_path / "pipe.txt"), tmp_path)
+    assert isinstance(got, Failure) and got.reason == "not_a_file"
