@@ -37,7 +37,7 @@ class TrainConfig:
     seeds: int = 5  # the vector is seeds x dim wide
     # the adapter's hubness prior (plait.encoders.lit.HubPrior; hub_k 0 = none): on
     # held-out Flickr8k train images k 10, weight 0.5 raised t2i R@1 by 2.4 / 2.1 points
-    # (k 5-50 and weights 0.5-0.75 all within half a point of that)
+    # (k 5-50 and weights 0.5-0.75 all within a point of that)
     hub_k: int = 10
     hub_weight: float = 0.5
     seed: int = 0
