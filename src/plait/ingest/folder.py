@@ -99,19 +99,25 @@ class Sidecar(NamedTuple):
 def open_sidecar(side_path: str, root: str | Path | None) -> bytes | Failure:
     """The bytes of a sidecar, checked as the file it describes is: a symlink may not
     lead out of ``root``; only a regular file of sane size is read (see
-    :func:`plait.ingest.files.read_regular`). A symlink shows as the no-follow open
-    failing, and only then is its target resolved and checked."""
+    :func:`plait.ingest.files.read_regular`). Where the platform has ``O_NOFOLLOW`` a
+    symlink shows as the no-follow open failing, and only then is it looked at; elsewhere
+    every sidecar is asked first."""
     try:
-        try:
-            return read_regular(side_path, MAX_SIDECAR_BYTES, NOFOLLOW if root is not None else 0)
-        except OSError:
-            if root is None or not NOFOLLOW or not os.path.islink(side_path):
-                raise
+        if root is not None:
+            if NOFOLLOW:
+                try:
+                    return read_regular(side_path, MAX_SIDECAR_BYTES, NOFOLLOW)
+                except OSError:
+                    if not os.path.islink(side_path):
+                        raise
+            elif not os.path.islink(side_path):
+                return read_regular(side_path, MAX_SIDECAR_BYTES)
+            # a symlink: followed only to a file inside the folder
             if not Path(os.path.realpath(side_path)).is_relative_to(Path(root).resolve()):
                 return Failure(
                     side_path, "path_traversal", "sidecar symlink points outside the folder"
                 )
-            return read_regular(side_path, MAX_SIDECAR_BYTES)
+        return read_regular(side_path, MAX_SIDECAR_BYTES)
     except InputError as exc:
         return Failure(side_path, exc.reason, f"sidecar: {exc}")
     except OSError as exc:

@@ -96,3 +96,27 @@ def test_a_fifo_named_like_an_image_or_a_caption_is_refused_not_waited_on(
 
     got = folder.open_sidecar(str(tmp_path / "pipe.txt"), tmp_path)
     assert isinstance(got, Failure) and got.reason == "not_a_file"
+
+
+@pytest.mark.parametrize("nofollow", [True, False], ids=["O_NOFOLLOW", "no O_NOFOLLOW"])
+def test_a_sidecar_symlink_is_followed_only_inside_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, nofollow: bool
+) -> None:
+    """With or without the platform's no-follow open, a caption symlink leading out of
+    the folder is refused and one inside it is read."""
+    from plait.ingest import folder
+
+    if not nofollow:
+        monkeypatch.setattr(folder, "NOFOLLOW", 0)
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (outside / "secret.txt").write_text("do not read")
+    (root / "real.txt").write_text("a caption")
+    (root / "out.txt").symlink_to(outside / "secret.txt")
+    (root / "in.txt").symlink_to(root / "real.txt")
+    got = folder.open_sidecar(str(root / "out.txt"), root)
+    assert isinstance(got, Failure) and got.reason == "path_traversal"
+    assert folder.open_sidecar(str(root / "in.txt"), root) == b"a caption"
+    assert folder.open_sidecar(str(root / "real.txt"), root) == b"a caption"
+    assert folder.open_sidecar(str(root / "out.txt"), None) == b"do not read"  # no root
