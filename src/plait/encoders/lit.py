@@ -179,7 +179,10 @@ def check_adapter(corpus: Corpus, name: str) -> Path:
     return d
 
 
-def load_adapter(corpus: Corpus, name: str) -> tuple[AdapterConfig, Heads, HubPrior | None]:
+def load_adapter(
+    corpus: Corpus, name: str, with_prior: bool = True
+) -> tuple[AdapterConfig, Heads, HubPrior | None]:
+    """The adapter's config, heads and (``with_prior``, when it has one) hubness prior."""
     d = check_adapter(corpus, name)
     raw = json.loads((d / "config.json").read_text())
     if raw.get("format") != FORMAT:
@@ -190,7 +193,7 @@ def load_adapter(corpus: Corpus, name: str) -> tuple[AdapterConfig, Heads, HubPr
         arrays = st.load_file(name)
     heads = Heads(**{k: arrays[k] for k in _ARRAYS}, temperature=list(cfg.temperature))
     prior = None
-    if cfg.hub_k:
+    if cfg.hub_k and with_prior:
         if _BANK not in arrays:
             raise ConfigError(f"{d}: the config names a hubness prior the weights lack")
         prior = HubPrior(arrays[_BANK], cfg.hub_k, cfg.hub_weight)
@@ -212,9 +215,9 @@ class LitEncoder(BaseEncoder):
             raise ConfigError(f"encoder 'lit:{name}' lives in a corpus; pass corpus=")
         self.name = f"lit:{name}"
         self.batch_size = int(batch_size)
-        self.config, self.heads, self.prior = load_adapter(corpus, name)
-        if not as_bool(prior, "prior", f"encoder lit:{name}"):
-            self.prior = None
+        self.config, self.heads, self.prior = load_adapter(
+            corpus, name, as_bool(prior, "prior", f"encoder lit:{name}")
+        )
         self.dim = self.heads.dim + (1 if self.prior else 0)
         self._image: Any = None
         self._text: Any = None
