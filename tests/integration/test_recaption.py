@@ -153,7 +153,12 @@ def _rows(path: Path) -> int:
     if not path.exists():
         return 0
     with sqlite3.connect(str(path), timeout=30) as db:
-        return int(db.execute("SELECT count(*) FROM generations").fetchone()[0])
+        try:
+            return int(db.execute("SELECT count(*) FROM generations").fetchone()[0])
+        except sqlite3.OperationalError as exc:  # the child made the file, not yet its table
+            if "no such table" in str(exc):
+                return 0
+            raise
 
 
 def test_sigkill_during_a_recaption_run_then_rerun_redoes_nothing(
