@@ -15,6 +15,11 @@ Besides the normalised pooled embedding, :meth:`EffNetLiteEncoder.features` retu
 richer recipe ``plait align`` trains on: the pooled 1280-d output + the global-average-pooled
 output of each of the 7 stages (784-d for Lite0/1, 856-d for Lite2), and optionally the
 1000 ImageNet logits.
+
+``runtime``: ``auto`` (the default) runs the frozen network through ONNX Runtime on CPU
+(2-3x faster than torch's eager kernels here, the same vectors to within 1e-5; see
+``plait.encoders._onnx``) and through torch on a GPU or where ``onnx`` is missing;
+``torch`` or ``onnx`` pick one.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from plait._deps import require
+from plait.encoders._onnx import OnnxModule
 from plait.encoders._torch import as_int, resolve_device, torch_module
 from plait.encoders.base import IMAGE, BaseEncoder, resize_square
 from plait.errors import ConfigError
@@ -35,6 +41,7 @@ if TYPE_CHECKING:
 
 PARTS = ("pooled", "stages", "logits")  # what features() can return, in this order
 SIZES = {0: 224, 1: 240, 2: 260}  # each variant's native input size
+RUNTIMES = ("auto", "torch", "onnx")
 
 
 class EffNetLiteEncoder(BaseEncoder):
@@ -52,6 +59,7 @@ class EffNetLiteEncoder(BaseEncoder):
         batch_size: Any = 32,
         device: str | None = None,
         threads: Any = 0,
+        runtime: str = "auto",
     ) -> None:
         v = self.variant
         self.name = f"effnet-lite{v}"
@@ -78,11 +86,38 @@ class EffNetLiteEncoder(BaseEncoder):
         self.device = resolve_device(device, component)
         self.model = model.eval().to(self.device, memory_format=torch.channels_last)
         self._stage_ends = stage_ends(model)
+        self._onnx = self._runtime(runtime, component)
+        self.runtime = "torch" if self._onnx is None else "onnx"
         self.part_dims = {
             "pooled": self.dim,
             "stages": sum(model._blocks[i]._block_args.output_filters for i in self._stage_ends),
             "logits": 1000,
         }
+
+    def _runtime(self, runtime: str, component: str) -> OnnxModule | None:
+        if runtime not in RUNTIMES:
+            raise ConfigError(f"{component}: runtime must be one of {', '.join(RUNTIMES)}")
+        if runtime == "torch" or (runtime == "auto" and self.device != "cpu"):
+            return None
+        if runtime == "auto":
+            try:
+                import onnx  # noqa: F401
+                import onnxruntime  # noqa: F401
+            except ImportError:
+                return None
+        encoder, module = self, self._torch.nn.Module
+
+        class Trunk(module):  # type: ignore[valid-type,misc]
+            def __init__(self) -> None:
+                super().__init__()
+                self.model = encoder.model  # its weights become the graph's
+
+            def forward(self, x: Any) -> tuple[Any, ...]:
+                return encoder._trunk(x)
+
+        trunk = Trunk()
+        example = self._torch.zeros(1, 3, self.size, self.size)
+        return OnnxModule(trunk, example, PARTS, extra="embed", component=component)
 
     def feature_dim(self, parts: tuple[str, ...]) -> int:
         return sum(self.part_dims[p] for p in parts)
@@ -107,26 +142,34 @@ class EffNetLiteEncoder(BaseEncoder):
         unknown = [p for p in parts if p not in PARTS]
         if unknown:
             raise ConfigError(f"{self.name}: unknown feature part {unknown[0]!r}; parts: {PARTS}")
+        if flip:
+            pixels = pixels[..., ::-1]
+        if self._onnx is not None:
+            out = self._onnx(pixels)
+            return np.concatenate([out[p] for p in parts], axis=1)
         torch = self._torch
-        m = self.model
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(pixels)).to(self.device)
-            if flip:
-                x = torch.flip(x, dims=[3])
             x = x.contiguous(memory_format=torch.channels_last)
-            x = m._swish(m._bn0(m._conv_stem(x)))
-            stages = []
-            for idx, block in enumerate(m._blocks):
-                x = block(x)
-                if idx in self._stage_ends:
-                    stages.append(x.mean(dim=(2, 3)))
-            x = m._swish(m._bn1(m._conv_head(x)))
-            pooled = x.mean(dim=(2, 3))
-            out = {"pooled": pooled, "stages": torch.cat(stages, dim=1)}
-            if "logits" in parts:
-                out["logits"] = m._fc(pooled)
-            feats = torch.cat([out[p] for p in parts], dim=1)
+            res = dict(zip(PARTS, self._trunk(x, logits="logits" in parts), strict=False))
+            feats = torch.cat([res[p] for p in parts], dim=1)
         return feats.float().cpu().numpy()
+
+    def _trunk(self, x: Any, logits: bool = True) -> tuple[Any, ...]:
+        """(pooled, stage means, logits) of a batch; the one definition both runtimes run."""
+        torch = self._torch
+        m = self.model
+        x = m._swish(m._bn0(m._conv_stem(x)))
+        stages = []
+        for idx, block in enumerate(m._blocks):
+            x = block(x)
+            if idx in self._stage_ends:
+                stages.append(x.mean(dim=(2, 3)))
+        x = m._swish(m._bn1(m._conv_head(x)))
+        pooled = x.mean(dim=(2, 3))
+        if not logits:
+            return pooled, torch.cat(stages, dim=1)
+        return pooled, torch.cat(stages, dim=1), m._fc(pooled)
 
 
 class EffNetLite0Encoder(EffNetLiteEncoder):
