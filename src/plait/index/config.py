@@ -27,7 +27,9 @@ class VectorIndexConfig:
     rebuilds it (``plait index --storage fp16``).
     ``ef`` None uses the efSearch calibrated at build for ``target_recall``
     (recall@10 on held-out stored vectors); set it to trade recall for speed.
-    Filters keeping at most ``exact_max`` rows are answered exactly.
+    A filter whose allowed rows cost at most ``scan_work`` multiply-adds to scan (rows x
+    dim) is answered exactly; a broader one by the cheaper of a scan and a filtered walk
+    (:func:`plait.index.ann.filtered_walk`).
 
     Lance back end (``backend="lance"``): IVF partitions of ``rows_per_partition``
     rows, each an HNSW graph, re-ranked with ``refine_factor``.
@@ -42,7 +44,7 @@ class VectorIndexConfig:
     storage: str | None = None  # None: as built, "flat" for a new index
     k_expansion: int = 2
     target_recall: float = 0.95
-    exact_max: int = 20_000
+    scan_work: int = 4_000_000  # ~0.5 ms of a single-query scan on one core
     # lance back end
     index_type: str = "IVF_HNSW_SQ"
     rows_per_partition: int = 250_000  # IVF partitions = ceil(rows / this)

@@ -136,7 +136,9 @@ def test_a_delete_makes_the_index_stale_and_search_falls_back_to_exact(tmp_path:
     assert 5 not in search_ids(ds, vecs[5], 3)
 
 
-def test_filters_modality_allowed_and_exclude(tmp_path: Path) -> None:
+def test_filters_modality_allowed_and_exclude(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import pyarrow as pa
 
     from plait.schema import embeddings_schema
@@ -177,7 +179,16 @@ def test_filters_modality_allowed_and_exclude(tmp_path: Path) -> None:
 
     # A broad allowed set goes through the graph with an ID selector.
     broad = {f"s{i}" for i in range(0, 1500, 3) if i != 5} | {f"s{i}" for i in range(1, 1500, 3)}
-    cfg = VectorIndexConfig(threshold=1000, exact_max=100, ef=64)
+    cfg = VectorIndexConfig(threshold=1000, scan_work=0, ef=16)
+    walks: list[int] = []
+    search_raw = hnsw.search_raw
+
+    def spy(faiss, index, qs, k, ef, k_exp, sel=None, cache=None):
+        if sel is not None:
+            walks.append(ef)
+        return search_raw(faiss, index, qs, k, ef, k_exp, sel, cache)
+
+    monkeypatch.setattr(hnsw, "search_raw", spy)
     queries = held_out(20, 8)
     keep = [i for i in range(3000) if sids[i] in broad]
     truth, _ = exact_topk(vecs[keep], queries, 10)
@@ -191,6 +202,7 @@ def test_filters_modality_allowed_and_exclude(tmp_path: Path) -> None:
     assert recall_at_k(found, truth, 10) >= 0.9
     for f in found:
         assert all(sids[keep[i]] in broad for i in f)
+    assert len(walks) == len(queries) and min(walks) > 16  # walked, with ef raised
 
     # More-like-this leaves the sample itself out.
     rows = nearest(ds, vecs[20], 5, exclude="s10", config=CFG)[0]
@@ -268,3 +280,15 @@ def test_a_pilot_that_reaches_the_target_keeps_its_rows_in_the_graph(
     queries = held_out(30, 13)
     truth, _ = exact_topk(vecs, queries, 10)
     assert recall_at_k([search_ids(ds, q, 10) for q in queries], truth, 10) >= 0.95
+
+
+def test_filtered_walk_scans_cheap_or_sparse_filters_and_widens_the_walk_for_the_rest() -> None:
+    cfg = VectorIndexConfig()  # m 32: a walk costs ~64 distances per ef
+    assert ann.filtered_walk(1_000_000, 5_000, 512, 100, cfg) is None  # 2.6M multiply-adds
+    half = ann.filtered_walk(1_000_000, 500_000, 512, 100, cfg)
+    tenth = ann.filtered_walk(1_000_000, 100_000, 512, 100, cfg)
+    assert half is not None and tenth is not None and 100 < half < tenth <= 800
+    # 30,000 rows are past scan_work but a walk at 8x ef 273 would visit more than them
+    assert ann.filtered_walk(1_000_000, 30_000, 512, 273, cfg) is None
+    assert ann.filtered_walk(1_000_000, 30_000, 512, 16, cfg) == 128  # capped at 8x
+    assert ann.filtered_walk(100, 99, 8, 16, VectorIndexConfig(scan_work=0)) is None
