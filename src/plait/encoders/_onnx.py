@@ -24,6 +24,11 @@ import numpy as np
 
 from plait._deps import require
 
+# One export at a time: the TorchScript exporter keeps global state, and the warnings
+# filter it runs under is process-wide (two towers built on two threads, as ``lit:``
+# does, restored each other's filters mid-export and printed its notes).
+_EXPORT = threading.Lock()
+
 
 class OnnxModule:
     """``module`` (inputs: one float32 array) exported once and run by ONNX Runtime."""
@@ -42,7 +47,7 @@ class OnnxModule:
         self._ort = require("onnxruntime", extra, component)
         self.outputs = tuple(outputs)
         buf = io.BytesIO()
-        with warnings.catch_warnings():  # the TorchScript exporter's deprecation notes
+        with _EXPORT, warnings.catch_warnings():  # the exporter's constant-folding notes
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 module.eval(),

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -221,6 +222,7 @@ class LitEncoder(BaseEncoder):
         self.dim = self.heads.dim + (1 if self.prior else 0)
         self._image: Any = None
         self._text: Any = None
+        self._loading = threading.Lock()
 
     @property
     def recipe(self) -> ImageRecipe:
@@ -232,17 +234,23 @@ class LitEncoder(BaseEncoder):
             return ImageRecipe((TowerSpec(c.image_tower),))
         return ImageRecipe.parse(c.image_tower)
 
-    # Towers load on first use: a text-only search never loads the image towers.
+    # Towers load on first use: a text-only search never loads the image towers. The
+    # first uses may come at once from several threads (plait embed's decoders each call
+    # prepare_image): one loads, the others wait for it.
     @property
     def image_tower(self) -> RecipeTowers:
         if self._image is None:
-            self._image = RecipeTowers(self.recipe, load_encoder)
+            with self._loading:
+                if self._image is None:
+                    self._image = RecipeTowers(self.recipe, load_encoder)
         return self._image
 
     @property
     def text_tower(self) -> Any:
         if self._text is None:
-            self._text = load_encoder(self.config.text_tower)
+            with self._loading:
+                if self._text is None:
+                    self._text = load_encoder(self.config.text_tower)
         return self._text
 
     def project_image_features(self, feats: np.ndarray) -> np.ndarray:

@@ -140,3 +140,36 @@ def test_operators_compare_pairs_without_the_prior(corpus) -> None:  # noqa: ANN
     assert load_encoder("lit:hub?prior=0", corpus=corpus).dim == h.dim
     with pytest.raises(ConfigError, match="option prior takes 1 or 0"):
         load_encoder("lit:hub?prior=maybe", corpus=corpus)
+
+
+def test_towers_load_once_when_first_used_from_many_threads(corpus, monkeypatch) -> None:  # noqa: ANN001
+    """plait embed's decode threads all call prepare_image at once on a fresh encoder:
+    each tower must be built once (two builds at once exported the network twice)."""
+    import threading
+    import time
+
+    import plait.encoders.lit as lit
+
+    h = _heads()
+    cfg = AdapterConfig("effnet-lite0", "minilm", ["pooled", "stages"], h.dim, 3)
+    save_adapter(corpus, "once", cfg, h)
+    enc = load_encoder("lit:once", corpus=corpus)
+    built: list[str] = []
+
+    def slow_load(spec: str, **_: object) -> object:
+        built.append(spec)
+        time.sleep(0.05)  # long enough for every thread to arrive while it loads
+        return object()
+
+    monkeypatch.setattr(lit, "load_encoder", slow_load)
+    got: list[object] = []
+    threads = [
+        threading.Thread(target=lambda: got.extend([enc.text_tower, enc.image_tower]))
+        for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(built) == ["effnet-lite0", "minilm"]
+    assert len({id(x) for x in got}) == 2
