@@ -73,7 +73,11 @@ def build(ds: LanceDataset, config: VectorIndexConfig) -> hnsw.HnswIndex:
     if n >= 2 * PILOT_ROWS:
         hnsw.add_rows(index, _first_rows(batches, PILOT_ROWS), parts, train=False)
         cal = hnsw.calibrate(
-            _assemble(index, parts, None), config.target_recall, 10, config.k_expansion
+            _assemble(index, parts, None),
+            config.target_recall,
+            10,
+            config.k_expansion,
+            filters=False,
         )
         pilot = {"rows": int(index.ntotal), **cal}
         if _graph_useless(cal, config.m, pilot["rows"]):
@@ -274,7 +278,7 @@ def _search_index(
     keep = int(mask.sum())
     if keep == 0:
         return np.full((len(qs), 0), -1, np.int64), np.zeros((len(qs), 0), np.float32)
-    walk_ef = filtered_walk(n, keep, idx.vectors.shape[1], ef, config)
+    walk_ef = filtered_walk(n, keep, idx.vectors.shape[1], ef, config, idx.meta.get("filter_ef"))
     if walk_ef is None:
         rows, sub = _subset(idx, mask)
         pos, sims = cache.scans.topk(sub, qs, k)
@@ -285,26 +289,44 @@ def _search_index(
     return labels, sims
 
 
-def filtered_walk(n: int, keep: int, dim: int, ef: int, config: VectorIndexConfig) -> int | None:
+def filtered_walk(
+    n: int,
+    keep: int,
+    dim: int,
+    ef: int,
+    config: VectorIndexConfig,
+    curve: list[list[float | None]] | None = None,
+) -> int | None:
     """The ef of a graph walk for a filter keeping ``keep`` of ``n`` rows, or None when an
     exact scan of those rows should answer it.
 
     faiss's filtered walk keeps ``ef`` candidates, allowed or not, so a filter that removes
-    most rows leaves few allowed ones among them and recall falls unless ``ef`` grows. On
-    real vectors (Flickr8k ``lit:`` embeddings, 15k x 1,281) the ef reaching the unfiltered
-    recall grew as about ``sqrt(n / keep)`` (1.5x with half the rows allowed, 3x with a
-    fifth); clustered vectors with about k allowed rows per cluster needed more (5x with a
-    tenth at 100k), so the walk takes ``(n / keep) ** 0.6``, capped at 8x. A walk costs
-    about ``2 m`` distances per ef (each visited node's layer-0 edges), a scan ``keep``;
-    a scan under ``config.scan_work`` multiply-adds (rows x dim) is exact and well under
-    a millisecond, so it is taken outright. Measured in ``bench/index.py --filters`` (the
-    README's index section): the previous rule (scan at most 20,000 rows or under a
-    tenth, else a walk at ``ef x n / keep``) scanned 20,000 rows at 470 q/s where a walk
-    answers 7,000 at recall 0.97 (100k clustered, a fifth allowed).
+    most rows leaves few allowed ones among them and recall falls unless ``ef`` grows; by
+    how much depends on the data, so the build measures it (``curve``: the multiplier
+    reaching the recall target at each of a few shares, :func:`hnsw.calibrate_filters`).
+    A share between two measured ones takes the smaller share's multiplier; one below
+    them all grows the smallest's by ``(share_measured / share) ** 0.6`` (past
+    ``FILTER_MAX``: a scan); an index built before that measurement uses ``(n / keep) **
+    0.6``, capped at ``FILTER_MAX`` (on Flickr8k ``lit:`` vectors the
+    ef reaching the unfiltered recall grew about as the square root). A walk costs about
+    ``2 m`` distances per ef (each visited node's layer-0 edges), a scan ``keep``; a scan
+    under ``config.scan_work`` multiply-adds (rows x dim) is exact and well under a
+    millisecond, so it is taken outright. Measurements: ``bench/index.py --filters`` and
+    the README's index section.
     """
     if keep * dim <= config.scan_work:
         return None
-    walk = int(ef * min(8.0, (n / keep) ** 0.6))
+    share = keep / n
+    mult: float | None = min(hnsw.FILTER_MAX, (n / keep) ** 0.6)
+    if curve:
+        points = sorted((float(s or 0.0), m) for s, m in curve)  # by share, ascending
+        below = [p for p in points if p[0] <= share]
+        measured, mult = below[-1] if below else points[0]
+        if mult is not None and not below:
+            mult *= (measured / share) ** 0.6
+    if mult is None or mult > hnsw.FILTER_MAX:
+        return None
+    walk = int(ef * mult)
     return walk if 2 * config.m * walk < keep else None
 
 
