@@ -150,3 +150,22 @@ def test_effnet_onnx_runtime_gives_torchs_features_on_real_photos(shared_data: P
     np.testing.assert_allclose(v, ref.encode_prepared(px), atol=1e-5)
     with pytest.raises(ConfigError, match="runtime must be one of"):
         load_encoder("effnet-lite0?runtime=tensorrt")
+
+
+def test_effnet_falls_back_to_torch_when_the_onnx_export_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A torch whose exporter cannot take the graph leaves ``auto`` on torch (a warning,
+    the same vectors) and fails ``runtime=onnx`` with a clear error."""
+    import plait.encoders.effnet as effnet
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("exporter gone")
+
+    monkeypatch.setattr(effnet, "OnnxModule", broken)
+    enc = load_encoder("effnet-lite0")
+    assert enc.runtime == "torch"
+    px = np.zeros((1, 3, 224, 224), np.float32)
+    assert enc.encode_prepared(px).shape == (1, 1280)
+    with pytest.raises(ConfigError, match="ONNX export failed: exporter gone"):
+        load_encoder("effnet-lite0?runtime=onnx")

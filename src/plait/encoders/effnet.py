@@ -24,6 +24,7 @@ output of each of the 7 stages (784-d for Lite0/1, 856-d for Lite2), and optiona
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from plait.io.corpus import Corpus
 
 PARTS = ("pooled", "stages", "logits")  # what features() can return, in this order
+log = logging.getLogger(__name__)
 SIZES = {0: 224, 1: 240, 2: 260}  # each variant's native input size
 RUNTIMES = ("auto", "torch", "onnx")
 
@@ -115,9 +117,14 @@ class EffNetLiteEncoder(BaseEncoder):
             def forward(self, x: Any) -> tuple[Any, ...]:
                 return encoder._trunk(x)
 
-        trunk = Trunk()
         example = self._torch.zeros(1, 3, self.size, self.size)
-        return OnnxModule(trunk, example, PARTS, extra="embed", component=component)
+        try:
+            return OnnxModule(Trunk(), example, PARTS, extra="embed", component=component)
+        except Exception as exc:  # an exporter that cannot take this torch's graph
+            if runtime == "onnx":
+                raise ConfigError(f"{component}: the ONNX export failed: {exc}") from exc
+            log.warning("%s: ONNX export failed (%s); running on torch", component, exc)
+            return None
 
     def feature_dim(self, parts: tuple[str, ...]) -> int:
         return sum(self.part_dims[p] for p in parts)
