@@ -62,9 +62,12 @@ def make_thumb(data: bytes, size: int) -> bytes:
 
 class CorpusSearch:
     """One :class:`plait.retrieval.Searcher` per corpus, so each encoder and table loads
-    once per server; the first query of an encoder loads it under a lock (fifty clients
-    arriving together must not load fifty models). Query encoders are wrapped so that
-    concurrent requests share forward passes (:mod:`plait.server.batching`)."""
+    once per server; the first query of an encoder loads it under that encoder's lock
+    (fifty clients arriving together must not load fifty models, and queries that need
+    another encoder, or none, must not wait for it: an image encoder loading under load
+    once held every request of the server behind one lock for seconds). Query encoders
+    are wrapped so that concurrent requests share forward passes
+    (:mod:`plait.server.batching`)."""
 
     def __init__(self, corpus: Corpus, batch: bool = True) -> None:
         self.corpus = corpus
@@ -72,6 +75,7 @@ class CorpusSearch:
         self._searcher: Any = None
         self._loaded: set[str] = set()
         self._lock = threading.Lock()
+        self._loading: dict[str, threading.Lock] = {}
         self._encoders: list[Any] = []
 
     def _wrap(self, encoder: Any) -> Any:
@@ -102,9 +106,12 @@ class CorpusSearch:
             spec = s.resolve(query)[1]
             if spec not in self._loaded:
                 with self._lock:
-                    s.encoder(spec)
-                    self._loaded.add(spec)
-                    one_thread_per_request()
+                    loading = self._loading.setdefault(spec, threading.Lock())
+                with loading:
+                    if spec not in self._loaded:
+                        s.encoder(spec)
+                        self._loaded.add(spec)
+                        one_thread_per_request()
         return s.search(query)
 
     def close(self) -> None:
