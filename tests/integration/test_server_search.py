@@ -138,3 +138,19 @@ def test_export_the_hits_of_a_query(served):
     tbl = pq.read_table(out / "00000.parquet")
     assert tbl.column("id").to_pylist() == ids
     assert job.report["selected"] == job.report["exported"] == len(ids)
+
+
+def test_a_preloading_server_has_its_query_encoders_before_the_first_query(served):
+    """``plait serve`` (preload on) loads the encoders of a plain text and a plain image
+    query in the background at start; the first queries then find them loaded."""
+    import time
+
+    _, _, corpus = served
+    app = create_app(corpus.path, preload=True)
+    with ServerThread(app) as srv, PlaitClient(srv.url) as client:
+        search = app.state.plait.searches[next(iter(app.state.plait.searches))]
+        deadline = time.monotonic() + 60
+        while len(search._loaded) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert search._loaded == {"minilm", "effnet-lite0"}
+        assert client.search("a red circle", k=3).hits  # answered by the loaded encoder

@@ -49,6 +49,11 @@ def serve(
         help="Server processes sharing the port and the index files (each loads the "
         "encoders once; the index vectors are memory-mapped, so their pages are shared).",
     ),
+    preload: bool = typer.Option(
+        True,
+        help="Load the query encoders at start, in the background (--no-preload: on the "
+        "first query that needs each).",
+    ),
 ) -> None:
     """Serve the HTTP API and web UI over one or more corpora.
 
@@ -74,6 +79,7 @@ def serve(
         "generators": list(generator),
         "host": host,
         "allowed_hosts": list(allowed_host or ()),
+        "preload": preload,
     }
     app = create_app(corpora, api_key=api_key, **options)  # checks the corpora first
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/"

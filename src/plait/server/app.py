@@ -44,6 +44,8 @@ def create_app(
     async def lifespan(_: FastAPI):  # noqa: ANN202
         one_thread_per_request()
         state.jobs.start()  # finishes export jobs an earlier server left
+        if settings.preload:
+            state.preload()
         yield
         state.close()
 

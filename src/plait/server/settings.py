@@ -44,6 +44,9 @@ class ServerSettings:
     host: str | None = None
     allowed_hosts: tuple[str, ...] = ()
     query_cache: int = 2048  # search answers kept per server process (0: none)
+    # load the query encoders a plain text and a plain image search use when the server
+    # starts, in the background (`plait serve` does; an app under test loads on first use)
+    preload: bool = False
 
     def __post_init__(self) -> None:
         if not self.corpora:

@@ -4,6 +4,7 @@ the FastAPI dependencies that reach it: the corpus by name, and the API key chec
 from __future__ import annotations
 
 import io
+import logging
 import secrets
 import threading
 import time
@@ -20,6 +21,8 @@ from plait.server.jobs import ExportJobs, Job
 from plait.server.lineage import LineageTables
 from plait.server.query_cache import QueryCache
 from plait.server.settings import ServerSettings
+
+log = logging.getLogger(__name__)
 
 
 class ThumbCache:
@@ -103,16 +106,36 @@ class CorpusSearch:
     def __call__(self, query: Any) -> list[Any]:
         s = self.searcher()
         if not query.fulltext and (query.text or query.image is not None):
-            spec = s.resolve(query)[1]
-            if spec not in self._loaded:
-                with self._lock:
-                    loading = self._loading.setdefault(spec, threading.Lock())
-                with loading:
-                    if spec not in self._loaded:
-                        s.encoder(spec)
-                        self._loaded.add(spec)
-                        one_thread_per_request()
+            self._load(s, s.resolve(query)[1])
         return s.search(query)
+
+    def _load(self, s: Any, spec: str) -> None:
+        if spec in self._loaded:
+            return
+        with self._lock:
+            loading = self._loading.setdefault(spec, threading.Lock())
+        with loading:
+            if spec not in self._loaded:
+                s.encoder(spec)
+                self._loaded.add(spec)
+                one_thread_per_request()
+
+    def preload(self) -> None:
+        """Load the encoders a plain text and a plain image query would use, so that the
+        first queries after a start do not each wait for a model loading on cores busy
+        with other requests (bench/serve.py: a 13 s p95 for text in the first phase of a
+        two-worker server). Corpora without such embeddings are skipped."""
+        from plait.errors import PlaitError
+        from plait.retrieval import Query
+
+        s = self.searcher()
+        for kind, probe in (("text", Query(text="preload")), ("image", Query(image=b"x"))):
+            try:
+                self._load(s, s.resolve(probe)[1])
+            except PlaitError as exc:  # no table for that modality, an encoder not installed
+                log.info("%s: no %s encoder to preload (%s)", self.corpus.uri, kind, exc)
+            except Exception:  # the first query will meet it again, with its own answer
+                log.warning("%s: preloading the %s encoder failed", self.corpus.uri, kind)
 
     def close(self) -> None:
         for enc in self._encoders:
@@ -212,6 +235,19 @@ class AppState:
             return self.corpora[name]
         except KeyError:
             raise UnknownNameError("corpus", name, self.corpora) from None
+
+    def preload(self) -> threading.Thread:
+        """Load every corpus's query encoders in a background thread (see
+        :meth:`CorpusSearch.preload`); queries that arrive first wait only for the
+        encoder they need."""
+
+        def run() -> None:
+            for search in self.searches.values():
+                search.preload()
+
+        thread = threading.Thread(target=run, name="plait-preload", daemon=True)
+        thread.start()
+        return thread
 
     def close(self) -> None:
         self.jobs.shutdown()
