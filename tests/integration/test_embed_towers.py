@@ -169,3 +169,23 @@ def test_effnet_falls_back_to_torch_when_the_onnx_export_fails(
     assert enc.encode_prepared(px).shape == (1, 1280)
     with pytest.raises(ConfigError, match="ONNX export failed: exporter gone"):
         load_encoder("effnet-lite0?runtime=onnx")
+
+
+def test_effnet_runtime_onnx_without_onnx_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Asking for ONNX Runtime where ``onnx`` is missing is a missing dependency (the
+    extra to install), not an export failure."""
+    import plait.encoders._onnx as onnx_mod
+    from plait.errors import MissingDependencyError
+
+    real = onnx_mod.require
+
+    def no_onnx(module: str, extra: str, component: str, package: str | None = None) -> object:
+        if module == "onnx":
+            raise MissingDependencyError("onnx", extra, component)
+        return real(module, extra, component, package)
+
+    monkeypatch.setattr(onnx_mod, "require", no_onnx)
+    with pytest.raises(MissingDependencyError, match=r"plait\[embed\]"):
+        load_encoder("effnet-lite0?runtime=onnx")

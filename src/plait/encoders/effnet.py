@@ -33,7 +33,7 @@ from plait._deps import require
 from plait.encoders._onnx import OnnxModule
 from plait.encoders._torch import as_int, resolve_device, torch_module
 from plait.encoders.base import IMAGE, BaseEncoder, resize_square
-from plait.errors import ConfigError
+from plait.errors import ConfigError, MissingDependencyError
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -120,6 +120,8 @@ class EffNetLiteEncoder(BaseEncoder):
         example = self._torch.zeros(1, 3, self.size, self.size)
         try:
             return OnnxModule(Trunk(), example, PARTS, extra="embed", component=component)
+        except MissingDependencyError:  # runtime=onnx without onnx: name the extra
+            raise
         except Exception as exc:  # an exporter that cannot take this torch's graph
             if runtime == "onnx":
                 raise ConfigError(f"{component}: the ONNX export failed: {exc}") from exc
