@@ -53,3 +53,24 @@ def test_a_slow_encoder_load_holds_only_its_own_queries() -> None:
     for t in image_queries:
         t.join(5)
     assert len(done) == 6 and fake.loads.count("effnet") == 1 and fake.loads.count("minilm") == 1
+
+
+def test_preload_skips_what_a_corpus_cannot_search_and_never_raises(caplog) -> None:  # noqa: ANN001
+    """A corpus with no text embeddings (resolve raises the user's error) or a broken
+    table (anything else) leaves preload with nothing loaded, a log line, and no crash;
+    the first query meets the same error with its own answer."""
+    from plait.errors import NotFoundError
+
+    class Broken(SlowSearcher):
+        def resolve(self, query: Any) -> tuple[str, str]:
+            if query.text:
+                raise NotFoundError("no text embeddings in this corpus")
+            raise OSError("table unreadable")
+
+    cs = CorpusSearch(corpus=SimpleNamespace(uri="/c"))  # type: ignore[arg-type]
+    cs._searcher = Broken()
+    with caplog.at_level("INFO", logger="plait.server.state"):
+        cs.preload()
+    assert cs._loaded == set() and cs._searcher.loads == []
+    assert "no text encoder to preload" in caplog.text
+    assert "preloading the image encoder failed" in caplog.text
