@@ -92,13 +92,18 @@ SAMPLES = pa.schema(
 MEDIA = pa.schema(
     [
         pa.field("id", pa.string(), nullable=False),  # sha256 hex of the bytes
-        # Null when stored by reference. Image files are already compressed: Lance's
-        # default general-purpose compression would cost CPU on every write and save
-        # nothing, so the column asks for none.
+        # Null when stored by reference. Image files are already compressed and (being
+        # content-addressed) never repeat: Lance's default general-purpose compression and
+        # its trial of a dictionary encoding would cost CPU on every write and save
+        # nothing, so the column asks for neither (a large dict-divisor is Lance's way
+        # to rule the dictionary out: 0.1 s less CPU per 270 MB written, measured).
         pa.field(
             "bytes",
             pa.large_binary(),
-            metadata={"lance-encoding:compression": "none"},
+            metadata={
+                "lance-encoding:compression": "none",
+                "lance-encoding:dict-divisor": "1000000000",
+            },
         ),
         pa.field("uri", pa.string()),  # external location when not copied
         pa.field("mime", pa.string()),
