@@ -93,3 +93,92 @@ def test_transparent_images_decode_on_white_not_black(shared_data: Path):
     stamp = next((shared_data / "tuxpaint" / "stamps").rglob("*.png")).read_bytes()
     img = open_image(stamp)
     assert img.mode == "RGB" and img.getpixel((0, 0)) == (255, 255, 255)
+
+
+def _jpeg(mode: str = "RGB", **save: object) -> bytes:
+    buf = io.BytesIO()
+    img = Image.effect_noise((96, 64), 40).convert("RGB")
+    img = img.convert(mode) if mode != "RGB" else img
+    img.save(buf, "JPEG", **save)
+    return buf.getvalue()
+
+
+def _sof_resized(data: bytes, w: int, h: int) -> bytes:
+    """``data`` with the frame header (SOF0) claiming ``w`` x ``h``: a decompression bomb's
+    header on a small file."""
+    at = data.index(b"\xff\xc0") + 5
+    return data[:at] + h.to_bytes(2, "big") + w.to_bytes(2, "big") + data[at + 4 :]
+
+
+def _corrupt_middle(data: bytes) -> bytes:
+    """Zeros over the middle of the scan: libjpeg warns (corrupt data) and decodes on."""
+    mid = len(data) // 2
+    return data[:mid] + b"\x00" * 64 + data[mid + 64 :]
+
+
+def _both_paths(data: bytes, monkeypatch) -> tuple[object, object, bool]:
+    """probe() through libjpeg-turbo and through PIL alone: each result or InputError
+    reason, and whether the first answer came from the turbo path (PIL never opened it)."""
+    opened = []
+    real_opened = media._opened
+    monkeypatch.setattr(media, "_opened", lambda *a: opened.append(1) or real_opened(*a))
+
+    def run() -> object:
+        try:
+            i = media.probe(data, max_pixels=1_000_000)
+        except InputError as exc:
+            return exc.reason
+        return (i.id, i.mime, i.width, i.height, i.size)
+
+    fast = run()
+    turbo_only = not opened
+    with monkeypatch.context() as m:
+        m.setattr(media, "_turbo", lambda: None)
+        slow = run()
+    return fast, slow, turbo_only
+
+
+@pytest.mark.parametrize(
+    "name, make, turbo",
+    [
+        ("baseline 4:2:0", lambda: _jpeg(), True),
+        ("progressive", lambda: _jpeg(progressive=True), True),
+        ("4:4:4", lambda: _jpeg(subsampling=0), True),
+        ("grayscale", lambda: _jpeg("L"), True),
+        ("trailing bytes after the end marker", lambda: _jpeg() + b"plait", True),
+        ("CMYK", lambda: _jpeg("CMYK"), True),
+        (
+            "corrupt scan data (a libjpeg warning: left to PIL)",
+            lambda: _corrupt_middle(_jpeg()),
+            False,
+        ),
+        ("truncated", lambda: _jpeg()[: len(_jpeg()) // 2], False),
+        ("header only", lambda: _jpeg()[:300], False),
+        ("start marker then garbage", lambda: b"\xff\xd8\xff" + b"x" * 500, False),
+        ("bomb header", lambda: _sof_resized(_jpeg(), 20000, 20000), True),
+    ],
+)
+def test_jpeg_validation_through_libjpeg_turbo_agrees_with_pil(name, make, turbo, monkeypatch):
+    pytest.importorskip("simplejpeg")
+    fast, slow, turbo_only = _both_paths(make(), monkeypatch)
+    assert fast == slow, name  # same media row, or the same reason to refuse it
+    assert turbo_only == turbo, name  # clean JPEGs never reach PIL; anything odd does
+
+
+def test_real_photos_validate_the_same_through_either_path(shared_data: Path, monkeypatch):
+    pytest.importorskip("simplejpeg")
+    photos = sorted((shared_data / "flickr8k" / "images").glob("*.jpg"))[:40]
+    assert photos
+    for p in photos:
+        fast, slow, turbo_only = _both_paths(p.read_bytes(), monkeypatch)
+        assert fast == slow and turbo_only, p.name
+
+
+def test_multi_picture_jpeg_keeps_its_mime(monkeypatch):
+    pytest.importorskip("simplejpeg")
+    buf = io.BytesIO()
+    frames = [Image.effect_noise((64, 48), 30).convert("RGB") for _ in range(2)]
+    frames[0].save(buf, "MPO", save_all=True, append_images=frames[1:])
+    fast, slow, turbo_only = _both_paths(buf.getvalue(), monkeypatch)
+    assert fast == slow and not turbo_only
+    assert fast[1] == "image/mpo"
