@@ -66,3 +66,51 @@ def test_sigkill_then_rerun_holds_every_input_exactly_once(shared_data: Path, tm
     assert len(media) == len(set(media)) == n
     # every sample's image is present
     assert {m for s in c.samples() for m in s.media_ids} == set(media)
+
+
+def test_a_write_that_fails_part_way_loses_nothing(tmp_path: Path, monkeypatch):
+    """Batches are written on a writer thread while later ones decode: a write refused
+    part way (a full disk) ends the run with that error, every stored sample still has
+    its image, and the rerun stores the rest exactly once."""
+    from plait.ingest import IngestOptions, ingest
+    from plait.io.keyed import KeyedWriter
+
+    from ..builders import image_bytes
+
+    src = tmp_path / "imgs"
+    src.mkdir()
+    for i in range(60):
+        (src / f"{i:03d}.jpg").write_bytes(image_bytes((4 * i, 90, 200 - i), size=24 + i))
+        (src / f"{i:03d}.txt").write_text(f"picture {i}")
+    real = KeyedWriter.write
+    calls = []
+
+    def refusing(self, table, **kw):
+        if self.name == "media":
+            calls.append(table.num_rows)
+            if len(calls) == 3:
+                raise OSError(28, "No space left on device")
+        return real(self, table, **kw)
+
+    corpus = Corpus.init(tmp_path / "c")
+    opts = IngestOptions(batch_size=10, workers=2)
+    with monkeypatch.context() as m:
+        m.setattr(KeyedWriter, "write", refusing)
+        with pytest.raises(OSError, match="No space left"):
+            ingest(corpus, src, options=opts)
+    partial = Corpus.open(tmp_path / "c")
+    before = partial.count("samples")
+    assert 0 < before < 60
+    stored = set(partial.read("media", columns=["id"]).column("id").to_pylist())
+    assert {m for s in partial.samples() for m in s.media_ids} <= stored
+    run = partial.read("runs", columns=["status", "counts"]).to_pylist()[-1]
+    assert run["status"] == "failed" and "No space left" in run["counts"]
+
+    report = ingest(partial, src, options=opts)
+    assert (report.added, report.skipped) == (60 - before, before)
+    done = Corpus.open(tmp_path / "c")
+    ids = done.read("samples", columns=["id"]).column("id").to_pylist()
+    assert len(ids) == len(set(ids)) == 60
+    assert {m for s in done.samples() for m in s.media_ids} == set(
+        done.read("media", columns=["id"]).column("id").to_pylist()
+    )

@@ -86,7 +86,6 @@ class QuarantineLedger:
                 self._by_location.setdefault(r["location"], set()).add(r["id"])
         self._current: set[str] = set()  # failures this run met (again)
         self._stale: set[str] = set()
-        self.cleared = 0
 
     def failed(self, qid: str) -> None:
         self._current.add(qid)
@@ -104,21 +103,25 @@ class QuarantineLedger:
             for loc in locations(item):
                 self._stale |= self._by_location.get(loc, set())
 
-    def flush(self) -> int:
-        """Delete the stale rows found so far (one commit, only when there are any)."""
+    def take_stale(self) -> list[str]:
+        """The stale rows found so far (to :meth:`delete`), forgotten here at once: the
+        thread that reads this ledger takes them, another may delete them."""
         stale = sorted(self._stale - self._current)
         self._stale.clear()
         if not stale:
-            return 0
-        for i in range(0, len(stale), 1000):
-            chunk = stale[i : i + 1000]
-            self.corpus.delete("quarantine", "id IN (" + ", ".join(map(sql_str, chunk)) + ")")
+            return []
         gone = set(stale)
         self.ids -= gone
         for index in (self._by_sample, self._by_location):
             for key in [k for k, v in index.items() if v & gone]:
                 index[key] -= gone
-        self.cleared += len(stale)
+        return stale
+
+    def delete(self, stale: list[str]) -> int:
+        """Delete rows :meth:`take_stale` gave (one commit per thousand, none for none)."""
+        for i in range(0, len(stale), 1000):
+            chunk = stale[i : i + 1000]
+            self.corpus.delete("quarantine", "id IN (" + ", ".join(map(sql_str, chunk)) + ")")
         return len(stale)
 
 

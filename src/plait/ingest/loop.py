@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -69,7 +69,9 @@ class IngestReport:
 @dataclass
 class IngestOptions:
     batch_size: int = 512
-    max_batch_bytes: int = 256 * 1024 * 1024
+    # up to five batches are held at once (read ahead, two loading, one built, one being
+    # written): 64 MiB each keeps a run of large images within a few hundred MiB
+    max_batch_bytes: int = 64 * 1024 * 1024
     workers: int = 2  # threads that read and decode images (PIL releases the GIL)
     max_pixels: int = media_mod.MAX_PIXELS
     max_bytes: int = media_mod.MAX_BYTES
@@ -90,6 +92,29 @@ class _Prepared:
     # futures and wake-ups than hashing the image
     futures: list[tuple[list[Any], Future]] = field(default_factory=list)
     size: int = 0
+
+
+@dataclass
+class _Built:
+    """A batch's rows, built on the main thread for the writer thread to store."""
+
+    quarantine: list[dict[str, Any]]
+    size: int  # inputs the batch read (progress)
+    media: list[dict[str, Any]] = field(default_factory=list)
+    samples: list[schema.Sample] = field(default_factory=list)
+    better: list[schema.Sample] = field(default_factory=list)  # stored incomplete before
+    stale: list[str] = field(default_factory=list)  # earlier quarantine rows now settled
+
+
+@dataclass
+class _Stored:
+    """What storing a batch changed in the report's counts."""
+
+    media_reused: int = 0
+    added: int = 0
+    skipped: int = 0
+    completed: int = 0
+    cleared: int = 0
 
 
 class _Loop:
@@ -165,13 +190,14 @@ class _Loop:
             prep.futures.append(([f], self.pool.submit(self._load_files, [f])))
         return prep
 
-    def commit(self, prep: _Prepared) -> None:
+    def build(self, prep: _Prepared) -> _Built:
+        """Wait for the batch's images and build its rows (on the main thread, the one
+        that reads ``known`` and the ledger)."""
         resolved = dict(prep.done)
         for chunk, fut in prep.futures:
             resolved.update(zip(map(id, chunk), fut.result(), strict=True))
         media_rows: dict[str, dict[str, Any]] = {}
-        samples: list[schema.Sample] = []
-        better: list[schema.Sample] = []  # incomplete before, more complete now
+        built = _Built(quarantine=prep.quarantine, size=prep.size)
         for it in prep.fresh:
             sample = self._build(it, resolved, media_rows, prep.quarantine)
             if sample is None:
@@ -180,29 +206,46 @@ class _Loop:
                 if sample.stats.get(MISSING, 0) >= self.known.incomplete[sample.id]:
                     self.report.skipped += 1  # no more of it reads than before
                     continue
-                better.append(sample)
+                built.better.append(sample)
             else:
-                samples.append(sample)
+                built.samples.append(sample)
                 self.report.by_kind[sample.kind] += 1
-        if media_rows:  # media first: a sample never points at missing media
-            rows = list(media_rows.values())
-            got = self.known_media.write(_media_table(rows))
-            if got < len(rows):  # another writer stored some of them first
-                self.report.media_added -= len(rows) - got
-                self.report.media_reused += len(rows) - got
-        if samples:
+        built.media = list(media_rows.values())
+        built.stale = self.ledger.take_stale()
+        return built
+
+    def store(self, built: _Built) -> _Stored:
+        """Write a built batch: its media first (a sample never points at missing media),
+        then its samples, completions and quarantine rows, then the quarantine rows it
+        settled go. Runs on the writer thread, one batch at a time, in order; what it
+        counts reaches the report through :meth:`apply` on the main thread."""
+        out = _Stored()
+        if built.media:
+            got = self.known_media.write(_media_table(built.media))
+            out.media_reused = len(built.media) - got  # another writer stored them first
+        if built.samples:
             # ids Known did not check (recorded by an export) take the key join
-            checked = all(s.id.startswith(f"{s.source.dataset}/") for s in samples)
-            got = self.samples.write(schema.samples_table(samples), known=checked)
-            self.report.added += got
-            self.report.skipped += len(samples) - got
-        if better:
-            self._replace(better)
-        if prep.quarantine:
+            checked = all(s.id.startswith(f"{s.source.dataset}/") for s in built.samples)
+            got = self.samples.write(schema.samples_table(built.samples), known=checked)
+            out.added, out.skipped = got, len(built.samples) - got
+        if built.better:
+            self._replace(built.better)
+            out.completed = len(built.better)
+        if built.quarantine:
             self.corpus.append(
-                "quarantine", pa.Table.from_pylist(prep.quarantine, schema=schema.QUARANTINE)
+                "quarantine", pa.Table.from_pylist(built.quarantine, schema=schema.QUARANTINE)
             )
-        self.report.quarantine_cleared += self.ledger.flush()
+        out.cleared = self.ledger.delete(built.stale)
+        return out
+
+    def apply(self, stored: _Stored) -> None:
+        r = self.report
+        r.media_added -= stored.media_reused
+        r.media_reused += stored.media_reused
+        r.added += stored.added
+        r.skipped += stored.skipped
+        r.completed += stored.completed
+        r.quarantine_cleared += stored.cleared
 
     def _replace(self, better: list[schema.Sample]) -> None:
         """Store completed samples; the incomplete versions go to ``replaced`` first."""
@@ -226,7 +269,6 @@ class _Loop:
         self.samples.upsert(schema.samples_table(better))
         for s in better:
             self.known.incomplete[s.id] = s.stats.get(MISSING, 0)
-        self.report.completed += len(better)
 
     def _fetch(self, urls: list[ImageInput]) -> list[bytes | Failure]:
         if self.fetcher is None:
@@ -450,9 +492,8 @@ def run_ingest(
     with Run(corpus, "ingest", params or {}) as run:
         report.run_id = run.run_id
         loop = _Loop(corpus, reader, run, opts, fetcher, report)
+        pipe = _Pipeline(loop, on_progress)
         try:
-            # Batch k+1 is read and its images decode in threads while batch k is written.
-            pending: _Prepared | None = None
             batch: list[RawSample | Failure] = []
             nbytes = 0
             # parsing runs ahead in a thread while the previous batch is written
@@ -461,14 +502,13 @@ def run_ingest(
                 batch.append(item)
                 nbytes += _item_bytes(item)
                 if len(batch) >= opts.batch_size or nbytes >= opts.max_batch_bytes:
-                    pending = _step(loop, pending, batch, on_progress)
+                    pipe.add(batch)
                     batch, nbytes = [], 0
-            pending = _step(loop, pending, batch, on_progress) if batch else pending
-            if pending is not None:
-                loop.commit(pending)
-                if on_progress:
-                    on_progress(pending.size)
+            if batch:
+                pipe.add(batch)
+            pipe.finish()
         finally:
+            pipe.close()
             loop.pool.shutdown(wait=False, cancel_futures=True)
             run.counts.update(report.to_dict())
         # Sample and quarantine rows are small, so their per-batch fragments are worth
@@ -486,19 +526,49 @@ def run_ingest(
     return report
 
 
-def _step(
-    loop: _Loop,
-    pending: _Prepared | None,
-    batch: list[RawSample | Failure],
-    on_progress: Callable[[int], None] | None,
-) -> _Prepared:
-    prep = loop.prepare(batch)
-    prep.size = len(batch)
-    if pending is not None:
-        loop.commit(pending)
-        if on_progress:
-            on_progress(pending.size)
-    return prep
+class _Pipeline:
+    """Batches through the loop, three stages at once: the images of the next two batches
+    load in the pool while this thread builds one batch's rows and the writer thread
+    stores the one before. With one batch ahead and the write on this thread, a commit
+    that outlasted the next batch's decoding (a slow write) left the decoding threads
+    with nothing to do; Lance writes without the GIL, so the build overlaps it."""
+
+    IN_FLIGHT = 2  # batches whose images load while an earlier one is built
+
+    def __init__(self, loop: _Loop, on_progress: Callable[[int], None] | None) -> None:
+        self.loop, self.on_progress = loop, on_progress
+        self.pending: deque[_Prepared] = deque()
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="plait-ingest-write")
+        self.writing: tuple[Future[_Stored], int] | None = None
+
+    def add(self, batch: list[RawSample | Failure]) -> None:
+        prep = self.loop.prepare(batch)
+        prep.size = len(batch)
+        self.pending.append(prep)
+        if len(self.pending) > self.IN_FLIGHT:
+            self._commit(self.pending.popleft())
+
+    def finish(self) -> None:
+        while self.pending:
+            self._commit(self.pending.popleft())
+        self._wait()
+
+    def close(self) -> None:
+        self.writer.shutdown(wait=True)  # a write under way completes: it is one commit
+
+    def _commit(self, prep: _Prepared) -> None:
+        built = self.loop.build(prep)
+        self._wait()  # one batch written at a time, in order
+        self.writing = (self.writer.submit(self.loop.store, built), built.size)
+
+    def _wait(self) -> None:
+        if self.writing is None:
+            return
+        fut, size = self.writing
+        self.writing = None
+        self.loop.apply(fut.result())
+        if self.on_progress:
+            self.on_progress(size)
 
 
 def _guarded(reader: Iterable[RawSample | Failure], report: IngestReport):
