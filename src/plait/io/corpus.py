@@ -187,10 +187,19 @@ class Corpus:
             ds = self.dataset(name)
         return tables.ensure_key(ds, key)
 
-    def append(self, name: str, table: pa.Table, schema_: pa.Schema | None = None) -> None:
+    def append(
+        self,
+        name: str,
+        table: pa.Table,
+        schema_: pa.Schema | None = None,
+        *,
+        new_keys: bool = False,
+    ) -> None:
         """Append rows in one commit, creating the table on first write. Rows of a keyed
-        table whose key is already stored are left out (see :meth:`insert`)."""
-        if _family(name) in schema.KEYS:
+        table whose key is already stored are left out (see :meth:`insert`), unless the
+        caller made the keys new (``new_keys``: a fresh uuid in each), which skips the
+        key join."""
+        if _family(name) in schema.KEYS and not new_keys:
             self.insert(name, table, schema_)
             return
         if table.num_rows == 0:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import sys
 import threading
 import time
 import uuid
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib import metadata
 from typing import Any
 
 import pyarrow as pa
@@ -30,15 +32,25 @@ _PACKAGES = ("plait", "pylance", "pyarrow", "numpy", "pillow", "torch", "transfo
 
 @functools.lru_cache(maxsize=1)
 def package_versions() -> dict[str, str]:
-    """Versions recorded with every run (read once per process: each lookup scans the
-    installed distributions, ~30 ms for the list, a visible cost on a one-second ingest)."""
-    out = {}
-    for name in _PACKAGES:
+    """Versions recorded with every run, from the installed ``NAME-VERSION.dist-info``
+    folders on ``sys.path`` (the first of each name, as imports find them). Read once per
+    process, by listing those folders: ``importlib.metadata`` took 140 ms of pure Python
+    for its first lookup here, holding the GIL that a one-second ingest's threads wait on."""
+    wanted = {name.replace("-", "_"): name for name in _PACKAGES}
+    out: dict[str, str] = {}
+    for entry in sys.path:
         try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
+            names = os.listdir(entry or ".")
+        except OSError:
             continue
-    return out
+        for folder in names:
+            if not folder.endswith(".dist-info"):
+                continue
+            dist, _, version = folder[: -len(".dist-info")].partition("-")
+            name = wanted.get(dist.lower().replace("-", "_").replace(".", "_"))
+            if name is not None and version and name not in out:
+                out[name] = version
+    return {name: out[name] for name in _PACKAGES if name in out}
 
 
 def new_run_id(command: str) -> str:
@@ -55,25 +67,45 @@ class Run:
     run_id: str = ""
     counts: dict[str, Any] = field(default_factory=dict)
     status: str = "ok"
+    # write the ``running`` row in a thread (the command starts meanwhile and calls
+    # begun() before its first write): ingest's first images decode during those commits
+    background: bool = False
 
     def __post_init__(self) -> None:
         self.run_id = self.run_id or new_run_id(self.command)
         self._t0 = time.perf_counter()
         self._started = schema.now()
+        self._begun: Future[None] | None = None
+        self._earlier: list[dict[str, Any]] = []
 
     @property
     def elapsed(self) -> float:
         return time.perf_counter() - self._t0
 
     def __enter__(self) -> Run:
-        # the run record needs the package versions; look them up while the command works
-        threading.Thread(target=package_versions, name="plait-versions", daemon=True).start()
-        mark_killed(self.corpus)
-        self._earlier = _earlier_attempts(self.corpus, self.run_id)
-        self._write("running", {"process": this_process()}, finished=False)
+        if self.background:
+            self._begun = _in_thread(self._begin, "plait-run-start")
+        else:
+            self._begin()
         return self
 
+    def begun(self) -> None:
+        """Wait for the ``running`` row (written in a thread when ``background``); a command
+        calls this before it writes anything that names the run."""
+        if self._begun is not None:
+            self._begun.result()
+
+    def _begin(self) -> None:
+        mark_killed(self.corpus)
+        self._earlier = _earlier_attempts(self.corpus, self.run_id)
+        row = self._row("running", {"process": this_process()}, finished=False)
+        if self._earlier:  # a resumed run: its row is replaced
+            self.corpus.upsert("runs", row)
+        else:  # a new id (a uuid in it): nothing to replace, a plain append does
+            self.corpus.append("runs", row, new_keys=True)
+
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.begun()  # the end row replaces the start row, never the other way round
         if exc_type is KeyboardInterrupt:
             self.status = "interrupted"
         elif exc_type is not None:
@@ -88,6 +120,9 @@ class Run:
         self._write(self.status, counts, finished=True)
 
     def _write(self, status: str, counts: dict[str, Any], *, finished: bool) -> None:
+        self.corpus.upsert("runs", self._row(status, counts, finished=finished))
+
+    def _row(self, status: str, counts: dict[str, Any], *, finished: bool) -> pa.Table:
         row = {
             "run_id": self.run_id,
             "command": self.command,
@@ -99,7 +134,23 @@ class Run:
             "finished_at": schema.now() if finished else None,
             "seconds": self.elapsed if finished else None,
         }
-        self.corpus.upsert("runs", pa.Table.from_pylist([row], schema=schema.RUNS))
+        return pa.Table.from_pylist([row], schema=schema.RUNS)
+
+
+def _in_thread(fn: Any, name: str) -> Future[None]:
+    """Run ``fn`` in a thread of its own; the future holds its outcome."""
+    fut: Future[None] = Future()
+
+    def run() -> None:
+        try:
+            fn()
+        except BaseException as exc:  # handed to whoever waits on the future
+            fut.set_exception(exc)
+        else:
+            fut.set_result(None)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return fut
 
 
 def _earlier_attempts(corpus: Corpus, run_id: str) -> list[dict[str, Any]]:
