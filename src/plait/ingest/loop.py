@@ -219,6 +219,7 @@ class _Loop:
         then its samples, completions and quarantine rows, then the quarantine rows it
         settled go. Runs on the writer thread, one batch at a time, in order; what it
         counts reaches the report through :meth:`apply` on the main thread."""
+        self.run.begun()  # nothing names the run before its row exists
         out = _Stored()
         if built.media:
             got = self.known_media.write(_media_table(built.media))
@@ -489,21 +490,23 @@ def run_ingest(
 ) -> IngestReport:
     """Drive ``reader`` through the loop; see :func:`plait.ingest.ingest`."""
     report = IngestReport(dataset=reader.dataset)
-    with Run(corpus, "ingest", params or {}) as run:
+    with Run(corpus, "ingest", params or {}, background=True) as run:
         report.run_id = run.run_id
         loop = _Loop(corpus, reader, run, opts, fetcher, report)
         pipe = _Pipeline(loop, on_progress)
         try:
             batch: list[RawSample | Failure] = []
             nbytes = 0
+            # the first batch is small, so images start decoding after a few are read
+            size = min(opts.batch_size, _FIRST_BATCH)
             # parsing runs ahead in a thread while the previous batch is written
             items = read_ahead(_guarded(reader, report), opts.batch_size, "plait-ingest-read", 64)
             for item in items:
                 batch.append(item)
                 nbytes += _item_bytes(item)
-                if len(batch) >= opts.batch_size or nbytes >= opts.max_batch_bytes:
+                if len(batch) >= size or nbytes >= opts.max_batch_bytes:
                     pipe.add(batch)
-                    batch, nbytes = [], 0
+                    batch, nbytes, size = [], 0, opts.batch_size
             if batch:
                 pipe.add(batch)
             pipe.finish()
@@ -524,6 +527,9 @@ def run_ingest(
             source = str(getattr(reader, "dataset", reader))
             raise NothingReadError(nothing_read(source, report.quarantined, report.examples))
     return report
+
+
+_FIRST_BATCH = 64
 
 
 class _Pipeline:
