@@ -63,7 +63,7 @@ def ingest_cmd(
         help="local, or ray: shards and groups of files read in parallel on a Ray cluster "
         "(RAY_ADDRESS, else a local one).",
     ),
-    batch_size: int = typer.Option(512, help="Samples per commit."),
+    batch_size: int = typer.Option(IngestOptions.batch_size, help="Samples per commit."),
     max_pixels: int = typer.Option(
         IngestOptions.max_pixels,
         help="Images above this pixel count are quarantined (decompression bombs).",

@@ -68,11 +68,13 @@ class IngestReport:
 
 @dataclass
 class IngestOptions:
-    batch_size: int = 512
+    # samples per commit: the commits run on the writer thread, beside the decoding, so a
+    # batch need not be large; the last one's write is what a run waits for at its end
+    batch_size: int = 256
     # up to five batches are held at once (read ahead, two loading, one built, one being
     # written): 64 MiB each keeps a run of large images within a few hundred MiB
     max_batch_bytes: int = 64 * 1024 * 1024
-    workers: int = 2  # threads that read and decode images (PIL releases the GIL)
+    workers: int = 2  # threads that read and decode images (the decoders release the GIL)
     max_pixels: int = media_mod.MAX_PIXELS
     max_bytes: int = media_mod.MAX_BYTES
     copy_media: bool = True  # False: store local images by reference (uri), not bytes
