@@ -495,6 +495,7 @@ def run_ingest(
     with Run(corpus, "ingest", params or {}, background=True) as run:
         report.run_id = run.run_id
         loop = _Loop(corpus, reader, run, opts, fetcher, report)
+        run.begin()  # the run's row is written while the first images decode
         pipe = _Pipeline(loop, on_progress)
         try:
             batch: list[RawSample | Failure] = []

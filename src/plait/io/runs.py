@@ -67,8 +67,8 @@ class Run:
     run_id: str = ""
     counts: dict[str, Any] = field(default_factory=dict)
     status: str = "ok"
-    # write the ``running`` row in a thread (the command starts meanwhile and calls
-    # begun() before its first write): ingest's first images decode during those commits
+    # write the ``running`` row in a thread from begin() (the command goes on meanwhile
+    # and calls begun() before its first write): ingest's first images decode meanwhile
     background: bool = False
 
     def __post_init__(self) -> None:
@@ -83,17 +83,25 @@ class Run:
         return time.perf_counter() - self._t0
 
     def __enter__(self) -> Run:
-        if self.background:
-            self._begun = _in_thread(self._begin, "plait-run-start")
-        else:
+        if not self.background:
             self._begin()
         return self
 
+    def begin(self) -> None:
+        """Start writing the ``running`` row of a ``background`` run in a thread. A command
+        calls this once its own setup is done: setup that takes the corpus's writer lock
+        would otherwise queue behind the row's commit."""
+        if self.background and self._begun is None:
+            self._begun = _in_thread(self._begin, "plait-run-start")
+
     def begun(self) -> None:
-        """Wait for the ``running`` row (written in a thread when ``background``); a command
-        calls this before it writes anything that names the run."""
-        if self._begun is not None:
-            self._begun.result()
+        """Wait for the ``running`` row (written now if :meth:`begin` was not called); a
+        command calls this before it writes anything that names the run."""
+        if not self.background:
+            return
+        self.begin()
+        assert self._begun is not None
+        self._begun.result()
 
     def _begin(self) -> None:
         mark_killed(self.corpus)

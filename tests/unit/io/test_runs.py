@@ -34,7 +34,9 @@ def test_a_background_start_is_written_before_anything_the_run_writes(tmp_path: 
 
     monkeypatch.setattr(runs, "mark_killed", slow_start)
     with runs.Run(corpus, "ingest", background=True) as run:
-        assert corpus.dataset("runs") is None  # the command started first
+        assert corpus.dataset("runs") is None  # nothing written before begin()
+        run.begin()
+        assert corpus.dataset("runs") is None  # the command goes on first
         gate.set()
         run.begun()
         assert [r["status"] for r in _rows(corpus)] == ["running"]
