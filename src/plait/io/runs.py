@@ -123,7 +123,7 @@ class Run:
 
     def record(self) -> None:
         counts = dict(self.counts)
-        if getattr(self, "_earlier", None):  # a resumed run keeps one row, and its history
+        if self._earlier:  # a resumed run keeps one row, and its history
             counts["earlier_attempts"] = self._earlier
         self._write(self.status, counts, finished=True)
 
