@@ -114,3 +114,30 @@ def test_a_write_that_fails_part_way_loses_nothing(tmp_path: Path, monkeypatch):
     assert {m for s in done.samples() for m in s.media_ids} == set(
         done.read("media", columns=["id"]).column("id").to_pylist()
     )
+
+
+def test_a_folder_of_large_images_is_cut_into_batches_by_bytes(tmp_path: Path):
+    """Files are read by the decoding threads, after the batch is formed: the batch is cut
+    by their size on disk, so a folder of large photos never holds ``batch_size`` of them
+    (times the batches in flight) in memory at once."""
+    import numpy as np
+    from PIL import Image
+
+    from plait.ingest import IngestOptions, ingest
+
+    src = tmp_path / "imgs"
+    src.mkdir()
+    rng = np.random.default_rng(0)
+    sizes = []
+    for i in range(12):
+        pixels = (rng.random((120, 160, 3)) * 255).astype(np.uint8)
+        Image.fromarray(pixels).save(src / f"{i:02d}.jpg", quality=95)
+        sizes.append((src / f"{i:02d}.jpg").stat().st_size)
+    cap = 2 * max(sizes)  # a batch is cut once it holds this much: three images at most
+    corpus = Corpus.init(tmp_path / "c")
+    report = ingest(corpus, src, options=IngestOptions(max_batch_bytes=cap))
+    assert report.added == 12
+    media = Corpus.open(tmp_path / "c").dataset("media")
+    assert media is not None
+    rows = [f.count_rows() for f in media.get_fragments()]  # one fragment per batch
+    assert sum(rows) == 12 and len(rows) >= 4 and max(rows) <= 3

@@ -26,6 +26,7 @@ class ImageInput:
     # already read and validated elsewhere (a Ray worker): ``(bytes, MediaInfo)`` or the
     # InputError, so the ingest loop does not decode it again
     loaded: Any = None
+    size: int | None = None  # bytes at ``path`` before it is read (batches are cut by it)
 
     def __post_init__(self) -> None:
         if not self.location:

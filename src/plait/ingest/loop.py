@@ -13,10 +13,11 @@ input removes the row (:mod:`plait.ingest.ledger`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -478,7 +479,11 @@ _MEDIA_FIELDS = [(f.name, f) for f in schema.MEDIA]
 def _item_bytes(item: RawSample | Failure) -> int:
     if isinstance(item, Failure):
         return 0
-    return sum(len(s.data) for s in item.slots if isinstance(s, ImageInput) and s.data)
+    return sum(
+        len(s.data) if s.data is not None else s.size or 0
+        for s in item.slots
+        if isinstance(s, ImageInput)
+    )
 
 
 def run_ingest(
@@ -503,7 +508,9 @@ def run_ingest(
             # the first batch is small, so images start decoding after a few are read
             size = min(opts.batch_size, _FIRST_BATCH)
             # parsing runs ahead in a thread while the previous batch is written
-            items = read_ahead(_guarded(reader, report), opts.batch_size, "plait-ingest-read", 64)
+            items = read_ahead(
+                _sized(_guarded(reader, report)), opts.batch_size, "plait-ingest-read", 64
+            )
             for item in items:
                 batch.append(item)
                 nbytes += _item_bytes(item)
@@ -578,6 +585,19 @@ class _Pipeline:
         self.loop.apply(fut.result())
         if self.on_progress:
             self.on_progress(size)
+
+
+def _sized(items: Iterable[RawSample | Failure]) -> Iterator[RawSample | Failure]:
+    """``items`` with the size of every image still to be read from a path, so batches of
+    large files are cut by bytes too (``max_batch_bytes``), not only by count. Runs in
+    the read-ahead thread; a file that cannot be stat-ed is the loader's to name."""
+    for item in items:
+        if isinstance(item, RawSample):
+            for s in item.slots:
+                if isinstance(s, ImageInput) and s.data is None and s.path and s.size is None:
+                    with contextlib.suppress(OSError):
+                        s.size = os.stat(s.path).st_size
+        yield item
 
 
 def _guarded(reader: Iterable[RawSample | Failure], report: IngestReport):
