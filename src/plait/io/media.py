@@ -118,10 +118,7 @@ def _clean_jpeg_size(data: bytes, max_pixels: int) -> tuple[int, int] | None:
         h, w, _, _ = turbo.decode_jpeg_header(data)
     except Exception:  # noqa: BLE001 - PIL gives the reason
         return None
-    if w * h > max_pixels:
-        raise InputTooLargeError(
-            "decompression_bomb", f"{w}x{h} = {w * h} pixels exceeds the cap of {max_pixels}"
-        )
+    _check_pixels(w, h, max_pixels)
     if w <= 0 or h <= 0 or data.find(b"MPF\x00", 0, 1 << 17) >= 0:
         return None
     try:
@@ -184,13 +181,18 @@ def _opened(data: bytes, max_pixels: int) -> Any:
     except Exception as exc:  # PIL raises many types on garbage headers
         raise InputError("corrupt_image", f"{type(exc).__name__}: {exc}") from exc
     w, h = img.size
+    _check_pixels(w, h, max_pixels)
+    if w <= 0 or h <= 0:
+        raise InputError("corrupt_image", f"invalid size {w}x{h}")
+    return img
+
+
+def _check_pixels(w: int, h: int, max_pixels: int) -> None:
+    """The pixel cap, checked from a header before anything is decoded."""
     if w * h > max_pixels:
         raise InputTooLargeError(
             "decompression_bomb", f"{w}x{h} = {w * h} pixels exceeds the cap of {max_pixels}"
         )
-    if w <= 0 or h <= 0:
-        raise InputError("corrupt_image", f"invalid size {w}x{h}")
-    return img
 
 
 def _loaded(img: Any) -> Any:
